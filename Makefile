@@ -1,0 +1,54 @@
+# Yiwang: two commands on a fresh machine.
+#   make run   - Kafka, PostgreSQL, the five services and demo traffic; Ctrl-C stops it all
+#   make test  - lint, type check, unit and integration tests against real Kafka and PostgreSQL
+# Each installs what it needs (uv, Python packages, Kafka jars) by itself.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PY := $(UV) run --frozen python
+
+.PHONY: help bootstrap run test lint unit integration infra stop topics clean
+
+help:
+	@echo "make run    - start Kafka, PostgreSQL, the five services and demo traffic (Ctrl-C stops)"
+	@echo "make test   - lint, type check and run every test against real Kafka and PostgreSQL"
+	@echo "make infra  - start Kafka and PostgreSQL in the background and print the settings"
+	@echo "make stop   - stop the services and the infrastructure started by make run/infra"
+	@echo "make topics - create the registered Kafka topics (idempotent)"
+
+bootstrap:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+	  || { echo "installing uv from PyPI..."; python3 -m pip install --quiet --disable-pip-version-check uv; }
+	@$(UV) sync --frozen --quiet
+	@$(PY) infra/stack.py ensure-jars
+
+run: bootstrap
+	@$(PY) infra/run.py
+
+test: bootstrap lint
+	@$(UV) run --frozen pytest
+
+unit: bootstrap
+	@$(UV) run --frozen pytest -m "not integration"
+
+integration: bootstrap
+	@$(UV) run --frozen pytest -m integration
+
+lint:
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check --quiet .
+	@$(UV) run --frozen mypy libs/common/src services/*/src
+
+infra: bootstrap
+	@$(PY) infra/stack.py up
+
+topics: bootstrap
+	@$(PY) -m yiwang.common.topics create
+
+stop:
+	@$(PY) infra/run.py --stop 2>/dev/null || true
+	@$(PY) infra/stack.py down
+
+clean: stop
+	rm -rf .local

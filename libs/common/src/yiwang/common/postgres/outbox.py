@@ -1,0 +1,130 @@
+"""The outbox relay: publishes committed outbox rows with the idempotent producer.
+
+One relay per schema is active at a time (a transaction-scoped advisory lock), which
+keeps events in commit order. If the relay dies after publishing but before marking the
+rows, they are published again on restart with the same ce_id, and consumers' inboxes
+absorb the repeat: nothing is lost and nothing visible is duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+
+import asyncpg
+from yiwang.common.envelope import KafkaRecord
+from yiwang.common.faults import crash_point
+from yiwang.common.kafka import EventProducer
+from yiwang.common.logs import get_logger
+from yiwang.common.telemetry import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
+
+log = get_logger(__name__)
+
+PUBLISHED_RETENTION = "7 days"
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        producer: EventProducer,
+        service: str,
+        schema: str,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._service = service
+        self._schema = schema
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._last_housekeeping = 0.0
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished events; return how many were published."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtext($1))", f"outbox:{self._schema}"
+            )
+            if not locked:
+                return 0  # another replica's relay is publishing
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            records = [
+                KafkaRecord(
+                    topic=row["topic"],
+                    key=row["key"] or b"",
+                    value=row["value"],
+                    headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
+                )
+                for row in rows
+            ]
+            crash_point("outbox.before_publish")
+            await self._producer.send_records(records)
+            crash_point("outbox.after_publish")
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [row["id"] for row in rows],
+            )
+        for record in records:
+            OUTBOX_PUBLISHED.labels(self._service, record.topic).inc()
+        return len(records)
+
+    async def run(self) -> None:
+        """Publish until cancelled, woken by NOTIFY and, as a fallback, by polling."""
+        channel = f"yiwang_outbox_{self._schema}"
+        listener: asyncpg.pool.PoolConnectionProxy = await self._pool.acquire()
+        await listener.add_listener(channel, self._on_notify)
+        try:
+            while True:
+                published = await self._cycle()
+                if published < self._batch_size:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(channel, self._on_notify)
+            await self._pool.release(listener)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _cycle(self) -> int:
+        try:
+            published = await self.publish_pending()
+            await self._housekeeping()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("outbox relay cycle failed; retrying", error=str(exc))
+        except Exception as exc:  # Kafka errors: the rows stay, try again shortly
+            log.warning("outbox publish failed; retrying", error=f"{type(exc).__name__}: {exc}")
+        else:
+            return published
+        await asyncio.sleep(self._poll_seconds)
+        return 0
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_housekeeping < 5.0:
+            return
+        self._last_housekeeping = now
+        async with self._pool.acquire() as conn:
+            backlog = await conn.fetchrow(
+                "SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at)) AS age"
+                " FROM outbox WHERE published_at IS NULL"
+            )
+            await conn.execute(
+                f"DELETE FROM outbox WHERE published_at < now() - interval '{PUBLISHED_RETENTION}'"
+            )
+        OUTBOX_BACKLOG.labels(self._service).set(backlog["n"] if backlog else 0)
+        OUTBOX_OLDEST_AGE.labels(self._service).set(float(backlog["age"] or 0) if backlog else 0)

@@ -1,0 +1,131 @@
+"""The unit of work: one database transaction holding state changes, inbox and outbox.
+
+Handlers write their effects, mark the consumed event as handled (inbox) and queue the
+events they raise (outbox) through one UnitOfWork, so all of it commits or none does.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+from yiwang.common.clock import Clock
+from yiwang.common.envelope import Envelope, encode
+from yiwang.common.events import Event
+from yiwang.common.telemetry import current_traceparent
+
+
+class UnitOfWork(abc.ABC):
+    """What handlers see. Fakes for unit tests subclass it."""
+
+    emitted: list[tuple[str, Envelope[Event]]]
+
+    @abc.abstractmethod
+    async def __aenter__(self) -> Self: ...
+
+    @abc.abstractmethod
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
+        """Record (consumer, event_id) in the inbox; False if it was already handled."""
+
+    @abc.abstractmethod
+    async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
+        """Queue an event in the outbox; it is published after the transaction commits."""
+
+
+class PostgresUnitOfWork(UnitOfWork):
+    def __init__(self, pool: asyncpg.Pool, *, source: str, clock: Clock) -> None:
+        self._pool = pool
+        self._source = source
+        self._clock = clock
+        self._conn: asyncpg.pool.PoolConnectionProxy | None = None
+        self._tx: asyncpg.transaction.Transaction | None = None
+        self.emitted = []
+
+    @property
+    def connection(self) -> asyncpg.pool.PoolConnectionProxy:
+        if self._conn is None:
+            raise RuntimeError("UnitOfWork used outside 'async with'")
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._pool.acquire()
+        self._tx = self._conn.transaction()
+        await self._tx.start()
+        self.emitted = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._conn is None or self._tx is None:
+            raise RuntimeError("UnitOfWork exited without entering")
+        try:
+            if exc_type is None:
+                await self._tx.commit()
+            else:
+                await self._tx.rollback()
+        finally:
+            await self._pool.release(self._conn)
+            self._conn = None
+            self._tx = None
+
+    async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
+        inserted = await self.connection.fetchval(
+            "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)"
+            " ON CONFLICT DO NOTHING RETURNING true",
+            consumer,
+            event_id,
+        )
+        return bool(inserted)
+
+    async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
+        envelope: Envelope[Event] = Envelope(
+            payload=payload,
+            source=self._source,
+            time=self._clock.now(),
+            traceparent=current_traceparent(),
+        )
+        record = encode(envelope, topic=topic)
+        await self.connection.execute(
+            "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4::jsonb)",
+            record.topic,
+            record.key,
+            record.value,
+            json.dumps([[k, v.decode()] for k, v in record.headers]),
+        )
+        self.emitted.append((topic, envelope))
+        return envelope
+
+
+async def handle_once(
+    uow: UnitOfWork,
+    *,
+    consumer: str,
+    event_id: str,
+    effects: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+) -> bool:
+    """Apply `effects` in one transaction unless this consumer already handled the event.
+
+    Returns False for a redelivery, whose effects were applied the first time.
+    """
+    async with uow:
+        if not await uow.first_delivery(consumer=consumer, event_id=event_id):
+            return False
+        if effects is not None:
+            await effects(uow)
+    return True

@@ -1,0 +1,29 @@
+"""Settings from the environment (pydantic-settings), with local defaults that just work."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_DATABASE_URL = "postgresql://yiwang@127.0.0.1:55432/yiwang"
+LOCAL_KAFKA = "localhost:9092"
+
+
+class CommonSettings(BaseSettings):
+    """What every service reads. Services subclass it with their own fields."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = Field(default=LOCAL_KAFKA, alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_replication_factor: int = Field(default=1, alias="KAFKA_REPLICATION_FACTOR", ge=1)
+    database_url: str = Field(default=LOCAL_DATABASE_URL, alias="DATABASE_URL")
+    db_pool_max_size: int = Field(default=10, alias="YIWANG_DB_POOL_MAX", ge=1)
+    log_level: str = Field(default="INFO", alias="YIWANG_LOG_LEVEL")
+    log_format: str = Field(default="json", alias="YIWANG_LOG_FORMAT", pattern="^(json|console)$")
+    http_host: str = Field(default="127.0.0.1", alias="YIWANG_HTTP_HOST")
+    http_port: int | None = Field(default=None, alias="YIWANG_HTTP_PORT", ge=1, le=65535)
+    # Services create missing topics at start-up; on a managed cluster (Strimzi) turn it off.
+    create_topics: bool = Field(default=True, alias="YIWANG_CREATE_TOPICS")
+    # Demo time can run faster than real time so that deadlines fire within minutes.
+    clock_speed: float = Field(default=1.0, alias="YIWANG_CLOCK_SPEED", gt=0)
+    outbox_poll_seconds: float = Field(default=1.0, alias="YIWANG_OUTBOX_POLL_SECONDS", gt=0)

@@ -1,0 +1,70 @@
+"""The case state machine: one table of allowed transitions, used by every service."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CaseState(StrEnum):
+    RECEIVED = "received"
+    ROUTED = "routed"
+    DISPATCHED = "dispatched"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    EVALUATED = "evaluated"
+    CLOSED = "closed"
+    # Side states.
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    IN_MEDIATION = "in_mediation"
+    ESCALATED = "escalated"
+
+
+S = CaseState
+
+# The one table. "Overdue" is deliberately absent: it is a flag on a case, not a state,
+# because an overdue case is still in whatever stage it stalled in.
+TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
+    S.RECEIVED: frozenset({S.ROUTED, S.DUPLICATE, S.REJECTED, S.IN_MEDIATION}),
+    S.ROUTED: frozenset({S.DISPATCHED, S.IN_MEDIATION, S.ESCALATED, S.ROUTED}),
+    S.DISPATCHED: frozenset({S.ACKNOWLEDGED, S.RETURNED, S.ESCALATED, S.DISPATCHED}),
+    S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED}),
+    S.IN_PROGRESS: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED}),
+    S.RESOLVED: frozenset({S.EVALUATED, S.CLOSED, S.IN_PROGRESS}),
+    S.EVALUATED: frozenset({S.CLOSED, S.IN_PROGRESS}),
+    S.CLOSED: frozenset(),
+    S.DUPLICATE: frozenset({S.CLOSED}),
+    S.REJECTED: frozenset(),
+    S.RETURNED: frozenset({S.ROUTED, S.ESCALATED, S.IN_MEDIATION}),
+    S.IN_MEDIATION: frozenset({S.RESOLVED, S.ROUTED, S.CLOSED, S.ESCALATED}),
+    S.ESCALATED: frozenset({S.ROUTED, S.DISPATCHED, S.ACKNOWLEDGED, S.RESOLVED, S.RETURNED}),
+}
+
+TERMINAL_STATES = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
+OPEN_STATES = frozenset(CaseState) - TERMINAL_STATES - {S.DUPLICATE, S.RESOLVED, S.EVALUATED}
+
+
+class IllegalTransition(ValueError):
+    """A case was asked to move to a state the state machine does not allow from here."""
+
+    def __init__(self, *, case_id: str, current: CaseState, target: CaseState) -> None:
+        self.case_id = case_id
+        self.current = current
+        self.target = target
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (terminal state)"
+        super().__init__(
+            f"case {case_id}: cannot go from '{current}' to '{target}'; allowed from "
+            f"'{current}': {allowed}"
+        )
+
+
+def check_transition(*, case_id: str, current: CaseState, target: CaseState) -> None:
+    """Raise IllegalTransition unless the table allows current -> target."""
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(case_id=case_id, current=current, target=target)
+
+
+def can_transition(current: CaseState, target: CaseState) -> bool:
+    return target in TRANSITIONS[current]

@@ -1,0 +1,25 @@
+"""Yiwang intake: use cases.
+
+Foundation stage: this service takes its events through the common at-least-once
+plumbing (inbox, dead letters), so delivery is proven end to end; its own rules
+arrive with its issue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yiwang.common.envelope import Envelope
+from yiwang.common.postgres import UnitOfWork, handle_once
+
+CONSUMER = "intake"
+
+
+async def record_submission(*, uow: UnitOfWork, envelope: Envelope[Any]) -> bool:
+    """Take a SubmitCase once; return False if it had been taken before."""
+    return await handle_once(uow, consumer=CONSUMER, event_id=envelope.id)
+
+
+async def record_state_change(*, uow: UnitOfWork, envelope: Envelope[Any]) -> bool:
+    """Take a CaseStateChanged once; return False if it had been taken before."""
+    return await handle_once(uow, consumer=CONSUMER, event_id=envelope.id)

@@ -1,0 +1,74 @@
+"""The integration harness: real Kafka and real PostgreSQL, started if not running.
+
+`infra/stack.py up` starts what is missing (or checks the servers named by
+KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL); if this session started them, it stops them at
+the end unless YIWANG_KEEP_INFRA=1. Each test gets its own schema and its own topics, so
+tests do not see each other's records.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from support import create_test_topics
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = ROOT / "infra" / "stack.py"
+
+
+def _stack(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(STACK), *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[dict[str, str]]:
+    status = _stack("status")
+    already_running = status.returncode == 0 and "not running" not in status.stdout
+    up = _stack("up")
+    if up.returncode != 0:
+        pytest.fail(
+            f"could not start Kafka and PostgreSQL: {up.stderr.strip() or up.stdout.strip()}"
+        )
+    settings = dict(line.split("=", 1) for line in _stack("env").stdout.splitlines() if "=" in line)
+    os.environ.update(settings)
+    yield settings
+    if not already_running and os.environ.get("YIWANG_KEEP_INFRA") != "1":
+        _stack("down")
+
+
+@pytest.fixture(scope="session")
+def kafka(infra: dict[str, str]) -> str:
+    return infra["KAFKA_BOOTSTRAP_SERVERS"]
+
+
+@pytest.fixture(scope="session")
+def database_url(infra: dict[str, str]) -> str:
+    return infra["DATABASE_URL"]
+
+
+@pytest.fixture
+async def schema(database_url: str) -> AsyncIterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def topic(kafka: str) -> str:
+    """A fresh topic (and its dead-letter topic) for one test."""
+    name = f"test.{uuid.uuid4().hex[:10]}.v1"
+    await create_test_topics(kafka, [name, f"{name}.dlq"])
+    return name

@@ -1,0 +1,96 @@
+"""The transactional outbox against real PostgreSQL and Kafka, with the relay killed."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from support import case_received, migrate, read_topic, run_relay
+from yiwang.common.clock import SystemClock
+from yiwang.common.envelope import decode
+from yiwang.common.faults import CRASH_EXIT_CODE
+from yiwang.common.postgres import PostgresUnitOfWork, open_pool
+
+pytestmark = pytest.mark.integration
+
+CASES_TABLE = "CREATE TABLE cases (case_id text PRIMARY KEY, state text NOT NULL);"
+
+
+async def change_state_and_emit(
+    database_url: str, schema: str, topic: str, case_id: str, *, fail: bool = False
+) -> str:
+    pool = await open_pool(dsn=database_url, schema=schema, application_name="test")
+    try:
+        uow = PostgresUnitOfWork(pool, source="/yiwang/test", clock=SystemClock())
+        async with uow:
+            await uow.connection.execute("INSERT INTO cases VALUES ($1, 'received')", case_id)
+            envelope = await uow.emit(case_received(case_id), topic=topic)
+            if fail:
+                raise RuntimeError("the handler failed after emitting")
+        return envelope.id
+    finally:
+        await pool.close()
+
+
+async def unpublished(database_url: str, schema: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(
+            await conn.fetchval(
+                f'SELECT count(*) FROM "{schema}".outbox WHERE published_at IS NULL'
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_relay_killed_between_commit_and_publish_publishes_once_after_restart(
+    kafka: str, database_url: str, schema: str, topic: str
+) -> None:
+    await migrate(database_url, schema, CASES_TABLE)
+    event_id = await change_state_and_emit(database_url, schema, topic, "case-a")
+
+    crashed = run_relay(schema, crash_at="outbox.before_publish")
+    assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
+    assert await read_topic(kafka, topic, expect=1, within=2) == []
+    assert await unpublished(database_url, schema) == 1
+
+    restarted = run_relay(schema)
+    assert restarted.returncode == 0, restarted.stderr
+    records = await read_topic(kafka, topic, expect=1)
+    assert len(records) == 1
+    assert decode(records[0].value, records[0].headers).id == event_id
+    assert records[0].key == b"case-a"
+    assert await unpublished(database_url, schema) == 0
+
+
+async def test_relay_killed_after_publish_repeats_the_same_event_id(
+    kafka: str, database_url: str, schema: str, topic: str
+) -> None:
+    """The record may appear twice, but with one ce_id, which the consumers' inbox absorbs."""
+    await migrate(database_url, schema, CASES_TABLE)
+    event_id = await change_state_and_emit(database_url, schema, topic, "case-b")
+
+    crashed = run_relay(schema, crash_at="outbox.after_publish")
+    assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
+    assert run_relay(schema).returncode == 0
+
+    records = await read_topic(kafka, topic, expect=2)
+    assert [decode(r.value, r.headers).id for r in records] == [event_id, event_id]
+    assert await unpublished(database_url, schema) == 0
+
+
+async def test_state_change_and_event_commit_together_or_not_at_all(
+    kafka: str, database_url: str, schema: str, topic: str
+) -> None:
+    await migrate(database_url, schema, CASES_TABLE)
+    with pytest.raises(RuntimeError, match="failed after emitting"):
+        await change_state_and_emit(database_url, schema, topic, "case-c", fail=True)
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval(f'SELECT count(*) FROM "{schema}".cases') == 0
+        assert await conn.fetchval(f'SELECT count(*) FROM "{schema}".outbox') == 0
+    finally:
+        await conn.close()
+    assert run_relay(schema).returncode == 0
+    assert await read_topic(kafka, topic, expect=1, within=2) == []
