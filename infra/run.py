@@ -143,7 +143,10 @@ def main() -> None:
     if topics_main(["create"]) != 0:
         fail("could not create the Kafka topics")
     processes = {name: start_service(name, module, env) for name, module, _ in SERVICES}
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and SIGTERM both stop everything. SIGINT is set explicitly because a shell
+    # that starts us in the background leaves it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         wait_ready(processes)
         print_where_to_look(env)

@@ -1,0 +1,87 @@
+"""The local stack's faults are one line that says what to do (infra/stack.py, run from a
+copy of infra/ so that its .local/ is fresh and the running stack is left alone)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def stack_copy(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "infra" / "kafka", tmp_path / "infra" / "kafka")
+    shutil.copy(ROOT / "infra" / "stack.py", tmp_path / "infra" / "stack.py")
+    return tmp_path
+
+
+def bin_dir_with(tmp_path: Path, *tools: str) -> str:
+    """A PATH holding only python and the named tools."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found, f"{tool} is needed on this machine for the test"
+        (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stack_up(root: Path, path: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"JAVA_HOME", "KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"}
+    }
+    return subprocess.run(
+        [sys.executable, str(root / "infra" / "stack.py"), "up", "--only", "kafka"],
+        env={**clean, "PATH": path, "KAFKA_CONTROLLER_PORT": str(free_port()), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("yiwang-infra: ")]
+    return errors[-1].removeprefix("yiwang-infra: ")
+
+
+def test_java_missing(stack_copy: Path, tmp_path: Path) -> None:
+    result = stack_up(stack_copy, bin_dir_with(tmp_path), KAFKA_PORT=str(free_port()))
+    assert error_line(result).startswith("Java 17+ not found: install a JDK")
+
+
+def test_maven_missing(stack_copy: Path, tmp_path: Path) -> None:
+    result = stack_up(stack_copy, bin_dir_with(tmp_path, "java"), KAFKA_PORT=str(free_port()))
+    line = error_line(result)
+    assert "Maven" in line
+    assert "install" in line
+
+
+def test_kafka_port_in_use(stack_copy: Path, tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = stack_up(stack_copy, bin_dir_with(tmp_path, "java", "mvn"), KAFKA_PORT=str(port))
+    line = error_line(result)
+    assert f"port {port}" in line
+    assert "KAFKA_PORT" in line
