@@ -58,6 +58,9 @@ def test_database(infra: dict[str, str]) -> Iterator[str]:
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+PREFIX = f"t{uuid.uuid4().hex[:8]}."  # this module's own topics and consumer groups
+
+
 @pytest.fixture(scope="module")
 def five_services(infra: dict[str, str], test_database: str) -> Iterator[dict[str, int]]:
     ports = {name: free_port() for name in SERVICES}
@@ -69,6 +72,7 @@ def five_services(infra: dict[str, str], test_database: str) -> Iterator[dict[st
             "DATABASE_URL": test_database,
             "YIWANG_HTTP_PORT": str(ports[name]),
             "YIWANG_OUTBOX_POLL_SECONDS": "0.2",
+            "YIWANG_TOPIC_PREFIX": PREFIX,
         }
         processes[name] = subprocess.Popen(
             [sys.executable, "-m", module],
@@ -133,8 +137,8 @@ async def test_a_service_consumes_its_topic_through_the_inbox(
     producer = EventProducer(bootstrap_servers=kafka, client_id="test")
     await producer.start()
     try:
-        await producer.publish(envelope, topic=CASE_LIFECYCLE)
-        await producer.publish(envelope, topic=CASE_LIFECYCLE)  # redelivered
+        await producer.publish(envelope, topic=PREFIX + CASE_LIFECYCLE)
+        await producer.publish(envelope, topic=PREFIX + CASE_LIFECYCLE)  # redelivered
     finally:
         await producer.stop()
     conn = await asyncpg.connect(test_database)

@@ -293,8 +293,10 @@ class CaseStateChanged(CaseEvent):
     at: AwareDatetime
     department: Department | None = None
     township_code: str | None = None
+    micro_grid: str | None = None
     category: str | None = None
     channel: Channel | None = None
+    priority: Priority | None = None
 
 
 # --- oversight ------------------------------------------------------------------------

@@ -94,7 +94,12 @@ class Runtime:
         return self._pool
 
     def unit_of_work(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, source=f"/yiwang/{self.name}", clock=self.clock)
+        return PostgresUnitOfWork(
+            self.pool,
+            source=f"/yiwang/{self.name}",
+            clock=self.clock,
+            topic_prefix=self.settings.topic_prefix,
+        )
 
     def subscribe(
         self,
@@ -104,11 +109,12 @@ class Runtime:
         handlers: Mapping[type[Event], EventHandler],
         group_id: str | None = None,
     ) -> None:
+        prefix = self.settings.topic_prefix
         subscribe(
             router,
             service=self.name,
-            topic=topic,
-            group_id=group_id or f"yiwang-{self.name}",
+            topic=prefix + topic,
+            group_id=prefix + (group_id or f"yiwang-{self.name}"),
             handlers=handlers,
             dead_letters=self.dead_letters,
         )
@@ -161,6 +167,7 @@ async def prepare(definition: ServiceDefinition, settings: CommonSettings) -> No
                 create_topics(
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     replication_factor=settings.kafka_replication_factor,
+                    prefix=settings.topic_prefix,
                 ),
                 timeout=30,
             )

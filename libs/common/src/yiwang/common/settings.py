@@ -15,6 +15,9 @@ class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str = Field(default=LOCAL_KAFKA, alias="KAFKA_BOOTSTRAP_SERVERS")
+    # A namespace for every topic and consumer group: several counties (or test runs) can
+    # share one cluster. "lz." makes "lz.case.routed.v1".
+    topic_prefix: str = Field(default="", alias="YIWANG_TOPIC_PREFIX", pattern=r"^([a-z0-9-]+\.)?$")
     kafka_replication_factor: int = Field(default=1, alias="KAFKA_REPLICATION_FACTOR", ge=1)
     database_url: str = Field(default=LOCAL_DATABASE_URL, alias="DATABASE_URL")
     db_pool_max_size: int = Field(default=10, alias="YIWANG_DB_POOL_MAX", ge=1)

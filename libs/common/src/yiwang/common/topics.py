@@ -81,7 +81,9 @@ def all_topic_names(*, with_dead_letters: bool = True) -> list[str]:
     return names
 
 
-async def create_topics(*, bootstrap_servers: str, replication_factor: int = 1) -> list[str]:
+async def create_topics(
+    *, bootstrap_servers: str, replication_factor: int = 1, prefix: str = ""
+) -> list[str]:
     """Create every registered topic that does not exist yet; return the names created."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -90,24 +92,24 @@ async def create_topics(*, bootstrap_servers: str, replication_factor: int = 1) 
     try:
         existing = set(await admin.list_topics())
         wanted: list[NewTopic] = []
+        dlq_config = {"retention.ms": str(90 * DAY_MS)}
         for spec in TOPICS:
+            name = prefix + spec.name
             wanted.append(
                 NewTopic(
-                    spec.name,
-                    spec.partitions,
-                    replication_factor,
-                    topic_configs=spec.kafka_config(),
+                    name, spec.partitions, replication_factor, topic_configs=spec.kafka_config()
                 )
             )
             if spec.consumed:
-                dlq_config = {"retention.ms": str(90 * DAY_MS)}
                 wanted.append(
-                    NewTopic(spec.dead_letter, 1, replication_factor, topic_configs=dlq_config)
+                    NewTopic(
+                        dead_letter_topic(name), 1, replication_factor, topic_configs=dlq_config
+                    )
                 )
         missing = [t for t in wanted if t.name not in existing]
         if missing:
-            # validate_only=False; a concurrent creator makes some of these fail with
-            # TopicAlreadyExists, which is the outcome we wanted anyway.
+            # The broker answers TopicAlreadyExists per topic (not raised) when a concurrent
+            # creator got there first, which is the outcome we wanted anyway.
             await admin.create_topics(missing)
         return [t.name for t in missing]
     finally:
@@ -130,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             create_topics(
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 replication_factor=settings.kafka_replication_factor,
+                prefix=settings.topic_prefix,
             )
         )
     except Exception as exc:  # a CLI: one line, not a trace

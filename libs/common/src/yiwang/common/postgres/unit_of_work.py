@@ -45,8 +45,11 @@ class UnitOfWork(abc.ABC):
 
 
 class PostgresUnitOfWork(UnitOfWork):
-    def __init__(self, pool: asyncpg.Pool, *, source: str, clock: Clock) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, source: str, clock: Clock, topic_prefix: str = ""
+    ) -> None:
         self._pool = pool
+        self._topic_prefix = topic_prefix
         self._source = source
         self._clock = clock
         self._conn: asyncpg.pool.PoolConnectionProxy | None = None
@@ -100,7 +103,7 @@ class PostgresUnitOfWork(UnitOfWork):
             time=self._clock.now(),
             traceparent=current_traceparent(),
         )
-        record = encode(envelope, topic=topic)
+        record = encode(envelope, topic=self._topic_prefix + topic)
         await self.connection.execute(
             "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4::jsonb)",
             record.topic,
