@@ -95,3 +95,109 @@ async def read_topic(
         return records
     finally:
         await consumer.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def create_database(base_url: str) -> str:
+    """A fresh database beside the one in base_url; returns its URL."""
+    import uuid
+
+    name = f"yiwang_t_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(base_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return base_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_database(base_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(base_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+class ServiceProcess:
+    """One Yiwang service as its own process, as `make run` starts it, logging to a file."""
+
+    def __init__(self, module: str, *, env: dict[str, str], log_path: Path) -> None:
+        self.module = module
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            **env,
+            "YIWANG_HTTP_PORT": str(self.port),
+            "YIWANG_OUTBOX_POLL_SECONDS": "0.2",
+        }
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, within: float = 60.0) -> ServiceProcess:
+        import time
+
+        import httpx
+
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module], env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.module} exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"{self.module} not ready in {within}s: {self.log_path.read_text()[-2000:]}"
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+async def read_all(
+    kafka: str, topics: list[str], *, quiet_for: float = 2.0, within: float = 30.0
+) -> list[Any]:
+    """Everything on these topics now: read from the start until nothing new for `quiet_for`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        consumer.assign(
+            [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or {0}]
+        )
+        await consumer.seek_to_beginning()
+        records: list[Any] = []
+        loop = asyncio.get_running_loop()
+        deadline, last_new = loop.time() + within, loop.time()
+        while loop.time() < deadline and loop.time() - last_new < quiet_for:
+            batch = await consumer.getmany(timeout_ms=200)
+            for recs in batch.values():
+                records.extend(recs)
+                last_new = loop.time()
+        return records
+    finally:
+        await consumer.stop()

@@ -123,7 +123,7 @@ def test_each_service_is_healthy_ready_and_exports_metrics(five_services: dict[s
 async def test_a_service_consumes_its_topic_through_the_inbox(
     five_services: dict[str, int], test_database: str, kafka: str
 ) -> None:
-    case_id = f"case-{uuid.uuid4().hex[:8]}"
+    case_id = str(uuid.uuid4())
     envelope = Envelope(
         payload=CaseStateChanged(
             case_id=case_id,

@@ -136,3 +136,16 @@ def test_undecodable_records_say_why(
 ) -> None:
     with pytest.raises(UndecodableRecord, match=reason):
         decode(value, headers)
+
+
+def test_an_invalid_payload_of_a_known_type_names_its_fields() -> None:
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"1"),
+        ("ce_source", b"/x"),
+        ("ce_type", b"yiwang.case.received.v1"),
+    ]
+    with pytest.raises(UndecodableRecord) as caught:
+        decode(b'{"case_id": "x"}', headers)
+    assert caught.value.event_type == "yiwang.case.received.v1"
+    assert ("case", "Field required") in caught.value.field_errors

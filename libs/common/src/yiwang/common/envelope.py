@@ -56,8 +56,17 @@ class KafkaRecord:
 class UndecodableRecord(ValueError):
     """A record that cannot become an Envelope: it belongs in the dead-letter topic."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        event_type: str | None = None,
+        field_errors: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.reason = reason
+        # Set when the type is known but the payload is invalid: which fields, and why.
+        self.event_type = event_type
+        self.field_errors = field_errors
         super().__init__(reason)
 
 
@@ -76,7 +85,7 @@ def encode(envelope: Envelope[Event], *, topic: str) -> KafkaRecord:
     return KafkaRecord(
         topic=topic,
         key=envelope.subject.encode(),
-        value=envelope.payload.model_dump_json(exclude_none=True).encode(),
+        value=envelope.payload.model_dump_json().encode(),
         headers=headers,
     )
 
@@ -122,7 +131,9 @@ def decode(
         payload = model.model_validate(body)
     except ValidationError as exc:
         raise UndecodableRecord(
-            f"invalid {attrs['ce_type']}: {describe_validation_error(exc)}"
+            f"invalid {attrs['ce_type']}: {describe_validation_error(exc)}",
+            event_type=attrs["ce_type"],
+            field_errors=field_errors(exc),
         ) from None
     return Envelope(
         payload=payload,
@@ -133,13 +144,17 @@ def decode(
     )
 
 
+def field_errors(exc: ValidationError) -> tuple[tuple[str, str], ...]:
+    """(field, reason) pairs, e.g. ("location.lat", "Input should be less than or equal to 90")."""
+    return tuple(
+        (".".join(str(p) for p in err["loc"]) or "(body)", err["msg"].removeprefix("Value error, "))
+        for err in exc.errors()
+    )
+
+
 def describe_validation_error(exc: ValidationError) -> str:
-    """One readable line per field: `location.lat: Input should be less than or equal to 90`."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(body)"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
+    """One readable line: `location.lat: Input should be less than or equal to 90; ...`."""
+    return "; ".join(f"{where}: {reason}" for where, reason in field_errors(exc))
 
 
 def _parse_time(raw: str | None) -> datetime:

@@ -130,13 +130,16 @@ class CaseReceived(CaseEvent):
 
 
 class DuplicateLinked(CaseEvent):
-    """A submission was linked to an open master case instead of being dispatched again."""
+    """On case.lifecycle.v1, keyed by the master case (case_id): a submission was linked to
+    it as a duplicate instead of being dispatched again, and its reporter counted."""
 
     event_type: ClassVar[str] = "yiwang.case.duplicate-linked.v1"
 
-    master_case_id: str
+    duplicate_case_id: str
+    duplicate_case_number: str
     reporter: ReporterRef
     reporter_count: int = Field(ge=2)
+    distance_m: float = Field(ge=0)
 
 
 # --- grid-routing ---------------------------------------------------------------------
@@ -220,6 +223,17 @@ class WorkOrderIssued(CaseEvent):
     department_unit: str | None
     deadline: AwareDatetime
     reporter: ReporterRef | None = None
+    whistle_id: str | None = None  # set when the order is a whistle summons (吹哨报到)
+
+
+class WorkOrderCancelled(CaseEvent):
+    """On dept.<code>.cases.v1: a work order was withdrawn (re-routed, escalated, returned)."""
+
+    event_type: ClassVar[str] = "yiwang.dept.work-order-cancelled.v1"
+
+    work_order_id: str
+    department: Department
+    reason: str
 
 
 class ReplyKind(StrEnum):

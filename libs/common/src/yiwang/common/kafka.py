@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,13 @@ from yiwang.common.topics import dead_letter_topic
 log = get_logger(__name__)
 
 EventHandler = Callable[[Envelope[Any]], Awaitable[None]]
+# Called with the record and the decoding error when a record's type is one this
+# subscriber handles but its payload is invalid, for services that answer the sender
+# (intake's rejection topic) instead of dead-lettering.
+InvalidPayloadHandler = Callable[[Any, UndecodableRecord], Awaitable[None]]
+# The raw record whose handler is running, for handlers that must check what the sender
+# signed over the exact bytes (department-dispatch verifies an HMAC over the value).
+CONSUMED_RECORD: ContextVar[Any] = ContextVar("yiwang_consumed_record", default=None)
 
 # Failures worth waiting out (the database or broker is briefly away); anything else is
 # a record this code cannot handle, and after MAX_ATTEMPTS it goes to the dead letters.
@@ -148,6 +156,7 @@ def subscribe(
     handlers: Mapping[type[Event], EventHandler],
     dead_letters: DeadLetterOffice,
     max_attempts: int = MAX_ATTEMPTS,
+    on_invalid: InvalidPayloadHandler | None = None,
 ) -> None:
     """Register an at-least-once subscriber that routes each record by its CloudEvents type.
 
@@ -172,6 +181,10 @@ def subscribe(
         try:
             envelope = decode(record.value, record.headers)
         except UndecodableRecord as exc:
+            if on_invalid is not None and exc.event_type in by_type:
+                await on_invalid(record, exc)
+                EVENTS_CONSUMED.labels(service, topic, "rejected").inc()
+                return
             await dead_letters.send(record=record, group_id=group_id, error=exc.reason)
             EVENTS_CONSUMED.labels(service, topic, "dead_lettered").inc()
             return
@@ -179,6 +192,7 @@ def subscribe(
         if handler is None:
             EVENTS_CONSUMED.labels(service, topic, "skipped").inc()
             return
+        CONSUMED_RECORD.set(record)
         position = (record.partition, record.offset)
         try:
             with tracer().start_as_current_span(

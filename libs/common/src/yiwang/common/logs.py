@@ -22,6 +22,7 @@ def redact(text: str) -> str:
 def _redact_event(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
+    event_dict.pop("color_message", None)  # uvicorn's terminal copy of the message
     for key, value in event_dict.items():
         if isinstance(value, str):
             event_dict[key] = redact(value)
@@ -58,6 +59,10 @@ def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # FastStream gives its own loggers colour handlers that bypass the root: take them back.
+    for own in ("faststream", "faststream.access.kafka"):
+        logging.getLogger(own).handlers[:] = []
+        logging.getLogger(own).propagate = True
     for noisy in ("aiokafka", "kafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.bind_contextvars(service=service)

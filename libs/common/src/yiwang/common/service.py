@@ -26,7 +26,13 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 from yiwang.common.clock import Clock, clock_for_speed
 from yiwang.common.events import Event
 from yiwang.common.http import MetricsMiddleware, health_router
-from yiwang.common.kafka import DeadLetterOffice, EventHandler, EventProducer, subscribe
+from yiwang.common.kafka import (
+    DeadLetterOffice,
+    EventHandler,
+    EventProducer,
+    InvalidPayloadHandler,
+    subscribe,
+)
 from yiwang.common.logs import configure_logging, get_logger
 from yiwang.common.postgres import DatabaseUnavailable, PostgresUnitOfWork, open_pool
 from yiwang.common.postgres.migrations import (
@@ -55,6 +61,8 @@ class Wiring:
     http_routers: list[APIRouter] = field(default_factory=list)
     # Long-running coroutines (timers, schedulers), started after the broker.
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # Exception handlers and middleware a service needs on its HTTP app.
+    configure_app: Callable[[FastAPI], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,7 @@ class Runtime:
         topic: str,
         handlers: Mapping[type[Event], EventHandler],
         group_id: str | None = None,
+        on_invalid: InvalidPayloadHandler | None = None,
     ) -> None:
         prefix = self.settings.topic_prefix
         subscribe(
@@ -117,6 +126,7 @@ class Runtime:
             group_id=prefix + (group_id or f"yiwang-{self.name}"),
             handlers=handlers,
             dead_letters=self.dead_letters,
+            on_invalid=on_invalid,
         )
 
     async def open(self) -> None:
@@ -188,7 +198,7 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
         acks="all",
         # FastStream's per-record "Received/Processed" lines go through our structured
         # logging, at DEBUG: metrics count records, logs are for what needs a reader.
-        logger=logging.getLogger("faststream"),
+        logger=logging.getLogger("yiwang.broker"),
         log_level=logging.DEBUG,
     )
     broker.include_routers(*wiring.kafka_routers)
@@ -238,6 +248,8 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
     )
     for router in wiring.http_routers:
         app.include_router(router)
+    if wiring.configure_app is not None:
+        wiring.configure_app(app)
     app.add_middleware(MetricsMiddleware, service=definition.name)
     return app
 

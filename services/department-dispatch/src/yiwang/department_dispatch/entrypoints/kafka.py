@@ -1,34 +1,73 @@
-"""Kafka entrypoints: decode, call a handler. Registration only, no rules here."""
+"""Kafka entrypoints: decode, establish who sent it, call a handler. No rules here."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from faststream.kafka import KafkaRouter
-from yiwang.common.envelope import Envelope
+from yiwang.common.envelope import Envelope, header_map
 from yiwang.common.events import CaseRouted, DepartmentReplied, OversightAlertRaised
+from yiwang.common.kafka import CONSUMED_RECORD
 from yiwang.common.service import Runtime
 from yiwang.common.topics import CASE_ROUTED, DEPT_REPLIES, OVERSIGHT_ALERTS
 from yiwang.department_dispatch import handlers
+from yiwang.department_dispatch.adapters.postgres import PostgresDispatchUnitOfWork
+from yiwang.department_dispatch.config import DispatchSettings
+from yiwang.department_dispatch.domain.credentials import (
+    DEPARTMENT_HEADER,
+    SIGNATURE_HEADER,
+    signed_department,
+)
 
 
-def kafka_router(runtime: Runtime) -> KafkaRouter:
+def dispatch_unit_of_work(runtime: Runtime) -> PostgresDispatchUnitOfWork:
+    return PostgresDispatchUnitOfWork(
+        runtime.pool,
+        source=f"/yiwang/{runtime.name}",
+        clock=runtime.clock,
+        topic_prefix=runtime.settings.topic_prefix,
+    )
+
+
+def kafka_router(runtime: Runtime, settings: DispatchSettings) -> KafkaRouter:
     router = KafkaRouter()
 
     async def on_case_routed(envelope: Envelope[Any]) -> None:
-        await handlers.record_routed_case(uow=runtime.unit_of_work(), envelope=envelope)
+        await handlers.dispatch_routed_case(
+            uow=dispatch_unit_of_work(runtime), envelope=envelope, clock=runtime.clock
+        )
 
     runtime.subscribe(router, topic=CASE_ROUTED, handlers={CaseRouted: on_case_routed})
 
     async def on_department_replied(envelope: Envelope[Any]) -> None:
-        await handlers.record_department_reply(uow=runtime.unit_of_work(), envelope=envelope)
+        # Identity is the HMAC over the exact record value, never a field of the payload.
+        record = CONSUMED_RECORD.get()
+        headers = header_map(record.headers if record is not None else None)
+        claimed = headers.get(DEPARTMENT_HEADER)
+        department = signed_department(
+            signing_key=settings.signing_key,
+            claimed=claimed,
+            signature=headers.get(SIGNATURE_HEADER),
+            value=record.value if record is not None else b"",
+        )
+        await handlers.take_department_reply(
+            uow=dispatch_unit_of_work(runtime),
+            reply=envelope.payload,
+            department=department,
+            channel="kafka",
+            clock=runtime.clock,
+            event_id=envelope.id,
+            claimed=claimed,
+        )
 
     runtime.subscribe(
         router, topic=DEPT_REPLIES, handlers={DepartmentReplied: on_department_replied}
     )
 
     async def on_oversight_alert_raised(envelope: Envelope[Any]) -> None:
-        await handlers.record_oversight_alert(uow=runtime.unit_of_work(), envelope=envelope)
+        await handlers.escalate_case(
+            uow=dispatch_unit_of_work(runtime), envelope=envelope, clock=runtime.clock
+        )
 
     runtime.subscribe(
         router, topic=OVERSIGHT_ALERTS, handlers={OversightAlertRaised: on_oversight_alert_raised}

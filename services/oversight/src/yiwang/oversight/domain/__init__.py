@@ -1,0 +1,1 @@
+"""Oversight's pure rules: calendar, SLA policies, projection, escalation, KPIs."""

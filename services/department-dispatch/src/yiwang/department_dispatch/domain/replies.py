@@ -1,0 +1,160 @@
+"""The rules a department reply must pass before it changes anything.
+
+Each check raises its own ReplyRejected subclass; `reason` is the stable code a
+department sees (HTTP body, audit table) and `security` marks the ones that are an
+attempt to act on someone else's assignment or without a valid credential.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from yiwang.common.departments import Department
+from yiwang.common.events import DepartmentReplied, DepartmentRole, ReplyKind
+from yiwang.common.states import CaseState, IllegalTransition, check_transition
+from yiwang.department_dispatch.domain.model import WorkOrder, WorkOrderStatus
+
+# 退单 reason codes a department may give; the hub reads them when it re-routes.
+RETURN_REASONS: dict[str, str] = {
+    "not_our_remit": "the matter is not within this department's powers",
+    "wrong_location": "the place is outside this department's area",
+    "insufficient_information": "the case lacks what is needed to act",
+    "duplicate_case": "the same problem is already being handled under another case",
+    "needs_higher_level": "the matter needs a higher command level",
+    "other": "another reason, given in the note",
+}
+
+
+class ReplyRejected(Exception):
+    reason: str = "rejected"
+    security: bool = False
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+class InvalidCredential(ReplyRejected):
+    reason = "invalid_credential"
+    security = True
+
+
+class NotAssignmentHolder(ReplyRejected):
+    reason = "not_assignment_holder"
+    security = True
+
+
+class UnknownCase(ReplyRejected):
+    reason = "unknown_case"
+
+
+class UnknownWorkOrder(ReplyRejected):
+    reason = "unknown_work_order"
+
+
+class DuplicateReply(ReplyRejected):
+    reason = "duplicate_reply"
+
+
+class OutOfOrder(ReplyRejected):
+    reason = "out_of_order"
+
+
+class WorkOrderClosed(ReplyRejected):
+    reason = "work_order_closed"
+
+
+class IllegalForState(ReplyRejected):
+    reason = "illegal_for_case_state"
+
+
+class InvalidReply(ReplyRejected):
+    reason = "invalid_reply"
+
+
+@dataclass(frozen=True)
+class ReplyEffect:
+    """What an accepted reply does: the order's next status and the case's, if any."""
+
+    order_status: WorkOrderStatus
+    case_state: CaseState | None
+
+
+def check_reply_content(reply: DepartmentReplied) -> None:
+    if reply.kind is ReplyKind.RESOLVE and not reply.result:
+        raise InvalidReply("result: required when resolving (办结) a work order")
+    if reply.kind is ReplyKind.RETURN:
+        if reply.reason_code is None:
+            raise InvalidReply("reason_code: required when returning (退单) a work order")
+        if reply.reason_code not in RETURN_REASONS:
+            raise InvalidReply(
+                f"reason_code: '{reply.reason_code}' is not one of {', '.join(RETURN_REASONS)}"
+            )
+    if reply.kind is ReplyKind.REQUEST_ASSISTANCE and not reply.assisting_departments:
+        raise InvalidReply("assisting_departments: name at least one department to assist")
+
+
+def check_assignment_holder(order: WorkOrder, *, department: Department) -> None:
+    if order.department != department:
+        raise NotAssignmentHolder(
+            f"work order {order.work_order_id} is assigned to {order.department}, "
+            f"not to {department}"
+        )
+
+
+def check_work_order_step(order: WorkOrder, kind: ReplyKind) -> WorkOrderStatus:
+    """The order's status after this reply; raises if the reply does not fit where it is."""
+    if not order.is_open:
+        raise WorkOrderClosed(f"work order {order.work_order_id} is {order.status}")
+    if kind is ReplyKind.ACKNOWLEDGE:
+        if order.status is not WorkOrderStatus.ISSUED:
+            raise OutOfOrder(f"work order {order.work_order_id} is already {order.status}")
+        return WorkOrderStatus.ACKNOWLEDGED
+    if kind is ReplyKind.RETURN:
+        return WorkOrderStatus.RETURNED
+    if order.status is WorkOrderStatus.ISSUED:
+        raise OutOfOrder(f"{kind} before acknowledge: sign for work order first (签收)")
+    if kind is ReplyKind.PROGRESS:
+        return WorkOrderStatus.IN_PROGRESS
+    if kind is ReplyKind.RESOLVE:
+        return WorkOrderStatus.RESOLVED
+    return order.status  # request_assistance leaves the order where it is
+
+
+LEAD_TARGETS: dict[ReplyKind, CaseState] = {
+    ReplyKind.ACKNOWLEDGE: CaseState.ACKNOWLEDGED,
+    ReplyKind.PROGRESS: CaseState.IN_PROGRESS,
+    ReplyKind.RESOLVE: CaseState.RESOLVED,
+    ReplyKind.RETURN: CaseState.RETURNED,
+}
+
+
+def check_case_step(
+    order: WorkOrder, kind: ReplyKind, *, case_id: str, current: CaseState
+) -> CaseState | None:
+    """The case's next state: only the lead moves the case (joint handling: 首接负责)."""
+    if order.role is not DepartmentRole.LEAD or order.whistle_id is not None:
+        return None
+    target = LEAD_TARGETS.get(kind)
+    if target is None:
+        return None
+    try:
+        check_transition(case_id=case_id, current=current, target=target)
+    except IllegalTransition as exc:
+        raise IllegalForState(str(exc)) from None
+    return target
+
+
+def check_reply(
+    reply: DepartmentReplied,
+    order: WorkOrder,
+    *,
+    department: Department,
+    case_state: CaseState,
+) -> ReplyEffect:
+    """All the rules in order: who holds the order, content, the order's and the case's steps."""
+    check_assignment_holder(order, department=department)
+    check_reply_content(reply)
+    status = check_work_order_step(order, reply.kind)
+    target = check_case_step(order, reply.kind, case_id=reply.case_id, current=case_state)
+    return ReplyEffect(order_status=status, case_state=target)

@@ -1,0 +1,141 @@
+"""In-memory fakes that subclass the real interfaces."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from yiwang.common.departments import Department
+from yiwang.common.envelope import Envelope
+from yiwang.common.events import DepartmentReplied, Event
+from yiwang.department_dispatch.adapters.repository import (
+    DispatchRepository,
+    DispatchUnitOfWork,
+    RejectionRecord,
+)
+from yiwang.department_dispatch.domain.model import (
+    DispatchCase,
+    Whistle,
+    WhistleAttendance,
+    WorkOrder,
+)
+
+
+class FakeDispatchRepository(DispatchRepository):
+    def __init__(self) -> None:
+        self.cases: dict[str, DispatchCase] = {}
+        self.orders: dict[str, WorkOrder] = {}
+        self.replies: dict[tuple[Department, str], DepartmentReplied] = {}
+        self.rejections: list[RejectionRecord] = []
+        self.whistles: dict[str, Whistle] = {}
+        self.attendance: dict[tuple[str, Department], WhistleAttendance] = {}
+        self.keys: dict[str, str] = {}
+
+    async def get_case(self, case_id: str, *, lock: bool = False) -> DispatchCase | None:
+        case = self.cases.get(case_id)
+        return copy.deepcopy(case) if case else None
+
+    async def save_case(self, case: DispatchCase) -> None:
+        self.cases[case.case_id] = copy.deepcopy(case)
+
+    async def add_work_order(self, order: WorkOrder) -> bool:
+        if any(
+            (o.case_id, o.department, o.round) == (order.case_id, order.department, order.round)
+            for o in self.orders.values()
+        ):
+            return False
+        self.orders[order.work_order_id] = copy.deepcopy(order)
+        return True
+
+    async def save_work_order(self, order: WorkOrder) -> None:
+        self.orders[order.work_order_id] = copy.deepcopy(order)
+
+    async def get_work_order(self, work_order_id: str) -> WorkOrder | None:
+        order = self.orders.get(work_order_id)
+        return copy.deepcopy(order) if order else None
+
+    async def work_orders_of(self, case_id: str) -> list[WorkOrder]:
+        return [copy.deepcopy(o) for o in self.orders.values() if o.case_id == case_id]
+
+    async def reply_applied(self, department: Department, reply_id: str) -> bool:
+        return (department, reply_id) in self.replies
+
+    async def add_reply(
+        self, reply: DepartmentReplied, *, department: Department, channel: str, at: datetime
+    ) -> None:
+        self.replies[(department, reply.reply_id)] = reply
+
+    async def add_rejection(self, rejection: RejectionRecord) -> None:
+        self.rejections.append(rejection)
+
+    async def add_whistle(self, whistle: Whistle) -> None:
+        self.whistles[whistle.whistle_id] = whistle
+        for d in whistle.departments:
+            self.attendance[(whistle.whistle_id, d)] = WhistleAttendance(
+                whistle_id=whistle.whistle_id,
+                department=d,
+                report_by=whistle.report_by,
+                township_code=whistle.township_code,
+                case_id=whistle.case_id,
+            )
+
+    async def get_attendance(
+        self, whistle_id: str, department: Department
+    ) -> WhistleAttendance | None:
+        found = self.attendance.get((whistle_id, department))
+        return copy.deepcopy(found) if found else None
+
+    async def save_attendance(self, attendance: WhistleAttendance) -> None:
+        self.attendance[(attendance.whistle_id, attendance.department)] = copy.deepcopy(attendance)
+
+    async def lock_overdue_attendances(
+        self, *, now: datetime, limit: int
+    ) -> list[WhistleAttendance]:
+        due = [a for a in self.attendance.values() if a.outcome is None and a.report_by <= now]
+        return [copy.deepcopy(a) for a in due[:limit]]
+
+    async def principal_for_key(self, key_hash: str) -> str | None:
+        return self.keys.get(key_hash)
+
+
+class FakeDispatchUnitOfWork(DispatchUnitOfWork):
+    """Commits by keeping what was written; a failed block drops its events (as a rollback)."""
+
+    def __init__(self, repository: FakeDispatchRepository | None = None) -> None:
+        self.repository = repository or FakeDispatchRepository()
+        self.inbox: set[tuple[str, str]] = set()
+        self.emitted = []
+        self.published: list[tuple[str, Event]] = []
+
+    @property
+    def dispatch(self) -> DispatchRepository:
+        return self.repository
+
+    async def __aenter__(self) -> Self:
+        self.emitted = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.published += [(topic, env.payload) for topic, env in self.emitted]
+
+    async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
+        if (consumer, event_id) in self.inbox:
+            return False
+        self.inbox.add((consumer, event_id))
+        return True
+
+    async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
+        envelope: Envelope[Event] = Envelope(payload=payload, source="/yiwang/test")
+        self.emitted.append((topic, envelope))
+        return envelope
+
+    def events(self, kind: type[Event]) -> list[Event]:
+        return [e for _, e in self.published if isinstance(e, kind)]

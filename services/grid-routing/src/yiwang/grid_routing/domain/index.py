@@ -1,0 +1,121 @@
+"""The grid index routing works on: micro-grids in an STRtree, the admin tree by code,
+and each micro-grid's department units from the overlay. Built once per grid set."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely import STRtree
+from yiwang.common.departments import Department
+from yiwang.common.events import MicroGridRef
+from yiwang.grid_routing.domain.network import AdminLevel, AdminUnit, GridNetwork
+
+OUTSIDE = -1
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPlace:
+    """An admin unit with its ancestry: what a fallback by admin code knows."""
+
+    unit: AdminUnit
+    township_code: str | None
+    ancestors: frozenset[str]  # its own code and every code above it
+
+
+class GridIndex:
+    def __init__(self, network: GridNetwork, *, version: int) -> None:
+        self.version = version
+        county = network.county
+        self.county_code = county.code if county else ""
+        self.county_name = county.name if county else ""
+        self._admin = {u.code: u for u in network.admin_units}
+        self._places = {code: self._place(unit) for code, unit in self._admin.items()}
+        micro_grids = sorted(network.micro_grids, key=lambda m: m.code)
+        self.micro_grid_refs: list[MicroGridRef] = [self._ref(m) for m in micro_grids]
+        self._position = {ref.code: n for n, ref in enumerate(self.micro_grid_refs)}
+        self.polygons = np.asarray([m.polygon for m in micro_grids], dtype=object)
+        self._tree = STRtree(self.polygons)
+        self._units: dict[str, dict[Department, str]] = {}
+        for link in network.overlay:
+            self._units.setdefault(link.micro_grid_code, {})[link.department] = link.unit_code
+        self._members: dict[str, list[str]] = {}
+        for ref in self.micro_grid_refs:
+            for code in self._places[ref.code].ancestors:
+                self._members.setdefault(code, []).append(ref.code)
+
+    def __len__(self) -> int:
+        return len(self.micro_grid_refs)
+
+    def locate_many(
+        self,
+        lons: Sequence[float] | npt.NDArray[np.float64],
+        lats: Sequence[float] | npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.int64]:
+        """Positions in micro_grid_refs for a batch of WGS-84 points; OUTSIDE when in none.
+
+        A point on a shared border belongs to the micro-grid with the lowest code, so the
+        answer does not depend on tree order.
+        """
+        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+        point_idx, grid_idx = self._tree.query(points, predicate="intersects")
+        found = np.full(len(points), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(found, point_idx, grid_idx)
+        found[found == np.iinfo(np.int64).max] = OUTSIDE
+        return found
+
+    def locate(self, lon: float, lat: float) -> MicroGridRef | None:
+        position = int(self.locate_many([lon], [lat])[0])
+        return None if position == OUTSIDE else self.micro_grid_refs[position]
+
+    def micro_grid(self, code: str) -> MicroGridRef | None:
+        position = self._position.get(code)
+        return None if position is None else self.micro_grid_refs[position]
+
+    def place(self, code: str) -> AdminPlace | None:
+        return self._places.get(code)
+
+    def is_within(self, micro_grid_code: str, admin_code: str) -> bool:
+        place = self._places.get(micro_grid_code)
+        return place is not None and admin_code in place.ancestors
+
+    def units_of(self, micro_grid_code: str) -> dict[Department, str]:
+        return dict(self._units.get(micro_grid_code, {}))
+
+    def units_of_area(self, admin_code: str) -> dict[Department, str]:
+        """For an admin unit: per department, the unit covering most of its micro-grids."""
+        votes: dict[Department, Counter[str]] = {}
+        for code in self._members.get(admin_code, []):
+            for department, unit in self._units.get(code, {}).items():
+                votes.setdefault(department, Counter())[unit] += 1
+        return {d: c.most_common(1)[0][0] for d, c in votes.items()}
+
+    def _place(self, unit: AdminUnit) -> AdminPlace:
+        codes = [unit.code]
+        township = unit.code if unit.level is AdminLevel.TOWNSHIP else None
+        parent = self._admin.get(unit.parent_code or "")
+        while parent is not None and parent.code not in codes:
+            codes.append(parent.code)
+            if parent.level is AdminLevel.TOWNSHIP:
+                township = parent.code
+            parent = self._admin.get(parent.parent_code or "")
+        return AdminPlace(unit=unit, township_code=township, ancestors=frozenset(codes))
+
+    def _ref(self, micro_grid: AdminUnit) -> MicroGridRef:
+        chain = {AdminLevel.MICRO_GRID: micro_grid.code}
+        parent = self._admin.get(micro_grid.parent_code or "")
+        while parent is not None and parent.level not in chain:
+            chain[parent.level] = parent.code
+            parent = self._admin.get(parent.parent_code or "")
+        return MicroGridRef(
+            code=micro_grid.code,
+            name=micro_grid.name,
+            grid_code=chain.get(AdminLevel.GRID, ""),
+            community_code=chain.get(AdminLevel.COMMUNITY, ""),
+            township_code=chain.get(AdminLevel.TOWNSHIP, ""),
+            county_code=chain.get(AdminLevel.COUNTY, ""),
+        )

@@ -1,0 +1,20 @@
+"""Intake's unit of work: the common one, plus the case repository on its connection."""
+
+from __future__ import annotations
+
+import abc
+from typing import Self
+
+from yiwang.common.postgres import PostgresUnitOfWork, UnitOfWork
+from yiwang.intake.adapters.repository import CaseRepository, PostgresCaseRepository
+
+
+class IntakeUnitOfWork(UnitOfWork, abc.ABC):
+    cases: CaseRepository
+
+
+class PostgresIntakeUnitOfWork(PostgresUnitOfWork, IntakeUnitOfWork):
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.cases = PostgresCaseRepository(self.connection)
+        return self

@@ -1,0 +1,307 @@
+"""The oversight repository: what handlers write and read inside one unit of work."""
+
+from __future__ import annotations
+
+import abc
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from yiwang.common.events import CaseEvaluated, OversightAlertRaised
+from yiwang.common.states import CaseState
+from yiwang.oversight.domain.escalation import SlaClock, Stage, TimerSpec
+from yiwang.oversight.domain.projection import CaseProjection, EntryKind, TimelineEntry
+
+
+@dataclass(frozen=True, slots=True)
+class DueTimer:
+    id: int
+    spec: TimerSpec
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpCall:
+    call_id: str
+    case_id: str
+    called_at: datetime
+    operator: str
+    reached: bool
+    satisfied: bool | None
+    note: str | None
+
+
+class OversightRepository(abc.ABC):
+    @abc.abstractmethod
+    async def lock_case(self, case_id: str) -> None:
+        """Serialise work on one case until the transaction ends."""
+
+    @abc.abstractmethod
+    async def try_lock_case(self, case_id: str) -> bool:
+        """Like lock_case, without waiting; False if another transaction holds it."""
+
+    @abc.abstractmethod
+    async def add_entry(self, entry: TimelineEntry) -> bool:
+        """Store a timeline entry; False if an entry with its id is there already."""
+
+    @abc.abstractmethod
+    async def timeline(self, case_id: str) -> list[TimelineEntry]: ...
+
+    @abc.abstractmethod
+    async def save_case(self, case: CaseProjection) -> None: ...
+
+    @abc.abstractmethod
+    async def sync_timers(self, case_id: str, wanted: list[TimerSpec]) -> None:
+        """Add the wanted timers not there yet; drop unfired timers no longer wanted."""
+
+    @abc.abstractmethod
+    async def claim_due_timers(self, *, now: datetime, limit: int) -> list[DueTimer]:
+        """Lock unfired timers due by `now` that no other transaction holds."""
+
+    @abc.abstractmethod
+    async def mark_fired(self, timer_id: int, *, now: datetime, by: str, outcome: str) -> None: ...
+
+    @abc.abstractmethod
+    async def add_alert(
+        self, alert: OversightAlertRaised, *, township_code: str | None, raised_at: datetime
+    ) -> bool:
+        """Store an alert; False if one with its id was raised before."""
+
+    @abc.abstractmethod
+    async def add_evaluation(
+        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime
+    ) -> bool: ...
+
+    @abc.abstractmethod
+    async def add_follow_up_call(self, call: FollowUpCall) -> bool: ...
+
+    @abc.abstractmethod
+    async def record_whistle_call(
+        self, *, whistle_id: str, department: str, case_id: str, **facts: Any
+    ) -> None:
+        """Upsert one summoned department's row; facts may arrive in any order."""
+
+
+def _entry(row: asyncpg.Record) -> TimelineEntry:
+    return TimelineEntry(
+        entry_id=row["entry_id"],
+        case_id=row["case_id"],
+        at=row["at"],
+        kind=EntryKind(row["kind"]),
+        actor=row["actor"],
+        from_state=CaseState(row["from_state"]) if row["from_state"] else None,
+        to_state=CaseState(row["to_state"]) if row["to_state"] else None,
+        note=row["note"],
+        attrs=json.loads(row["attrs"]),
+    )
+
+
+_WHISTLE_FACTS = ("township_code", "blown_at", "report_by", "reported_at", "on_time")
+
+
+class PostgresOversightRepository(OversightRepository):
+    def __init__(self, conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy) -> None:
+        self._conn = conn
+
+    async def lock_case(self, case_id: str) -> None:
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext('case:' || $1))", case_id)
+
+    async def try_lock_case(self, case_id: str) -> bool:
+        return bool(
+            await self._conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtext('case:' || $1))", case_id
+            )
+        )
+
+    async def add_entry(self, entry: TimelineEntry) -> bool:
+        inserted = await self._conn.fetchval(
+            "INSERT INTO timeline (entry_id, case_id, at, kind, actor, from_state, to_state,"
+            " note, attrs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)"
+            " ON CONFLICT (entry_id) DO NOTHING RETURNING true",
+            entry.entry_id,
+            entry.case_id,
+            entry.at,
+            entry.kind.value,
+            entry.actor,
+            entry.from_state.value if entry.from_state else None,
+            entry.to_state.value if entry.to_state else None,
+            entry.note,
+            json.dumps(dict(entry.attrs)),
+        )
+        return bool(inserted)
+
+    async def timeline(self, case_id: str) -> list[TimelineEntry]:
+        rows = await self._conn.fetch("SELECT * FROM timeline WHERE case_id = $1", case_id)
+        return [_entry(row) for row in rows]
+
+    async def save_case(self, case: CaseProjection) -> None:
+        d = case.deadlines
+        await self._conn.execute(
+            "INSERT INTO cases (case_id, case_number, state, state_at, category, channel,"
+            " priority, lead_department, assisting_departments, lead_history, returned_by,"
+            " township_code, micro_grid, sla_class, received_at, started_at, last_activity_at,"
+            " responded_at, resolved_at, closed_at, return_count, extended, score, evaluated_at,"
+            " sla_policy, response_due, resolution_due, is_open, response_running,"
+            " resolution_running, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+            " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
+            " $27, $28, $29, $30, now())"
+            " ON CONFLICT (case_id) DO UPDATE SET (case_number, state, state_at, category,"
+            " channel, priority, lead_department, assisting_departments, lead_history,"
+            " returned_by, township_code, micro_grid, sla_class, received_at, started_at,"
+            " last_activity_at, responded_at, resolved_at, closed_at, return_count, extended,"
+            " score, evaluated_at, sla_policy, response_due, resolution_due, is_open,"
+            " response_running, resolution_running, updated_at) = (EXCLUDED.case_number,"
+            " EXCLUDED.state, EXCLUDED.state_at, EXCLUDED.category, EXCLUDED.channel,"
+            " EXCLUDED.priority, EXCLUDED.lead_department, EXCLUDED.assisting_departments,"
+            " EXCLUDED.lead_history, EXCLUDED.returned_by, EXCLUDED.township_code,"
+            " EXCLUDED.micro_grid, EXCLUDED.sla_class, EXCLUDED.received_at,"
+            " EXCLUDED.started_at, EXCLUDED.last_activity_at, EXCLUDED.responded_at,"
+            " EXCLUDED.resolved_at, EXCLUDED.closed_at, EXCLUDED.return_count,"
+            " EXCLUDED.extended, EXCLUDED.score, EXCLUDED.evaluated_at, EXCLUDED.sla_policy,"
+            " EXCLUDED.response_due, EXCLUDED.resolution_due, EXCLUDED.is_open,"
+            " EXCLUDED.response_running, EXCLUDED.resolution_running, now())",
+            case.case_id,
+            case.case_number,
+            case.state.value if case.state else None,
+            case.state_at,
+            case.category,
+            case.channel.value if case.channel else None,
+            case.priority.value if case.priority else None,
+            case.lead_department.value if case.lead_department else None,
+            [d_.value for d_ in case.assisting_departments],
+            [d_.value for d_ in case.lead_history],
+            [d_.value for d_ in case.returned_by],
+            case.township_code,
+            case.micro_grid,
+            case.sla_class,
+            case.received_at,
+            case.started_at,
+            case.last_activity_at,
+            case.responded_at,
+            case.resolved_at,
+            case.closed_at,
+            case.return_count,
+            case.extended,
+            case.score,
+            case.evaluated_at,
+            d.policy if d else None,
+            d.response_due if d else None,
+            d.resolution_due if d else None,
+            case.is_open,
+            case.response_running,
+            case.resolution_running,
+        )
+
+    async def sync_timers(self, case_id: str, wanted: list[TimerSpec]) -> None:
+        keys = [(t.clock.value, t.stage.value, t.deadline) for t in wanted]
+        existing = await self._conn.fetch(
+            "SELECT id, clock, stage, deadline FROM timers WHERE case_id = $1 AND fired_at IS NULL",
+            case_id,
+        )
+        stale = [r["id"] for r in existing if (r["clock"], r["stage"], r["deadline"]) not in keys]
+        if stale:
+            await self._conn.execute(
+                "DELETE FROM timers WHERE id = ANY($1::bigint[]) AND fired_at IS NULL", stale
+            )
+        if wanted:
+            await self._conn.executemany(
+                "INSERT INTO timers (case_id, clock, stage, deadline, due_at)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                [(case_id, t.clock.value, t.stage.value, t.deadline, t.due_at) for t in wanted],
+            )
+
+    async def claim_due_timers(self, *, now: datetime, limit: int) -> list[DueTimer]:
+        rows = await self._conn.fetch(
+            "SELECT id, case_id, clock, stage, deadline, due_at FROM timers"
+            " WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT $2"
+            " FOR UPDATE SKIP LOCKED",
+            now,
+            limit,
+        )
+        return [
+            DueTimer(
+                r["id"],
+                TimerSpec(
+                    r["case_id"],
+                    SlaClock(r["clock"]),
+                    Stage(r["stage"]),
+                    r["deadline"],
+                    r["due_at"],
+                ),
+            )
+            for r in rows
+        ]
+
+    async def mark_fired(self, timer_id: int, *, now: datetime, by: str, outcome: str) -> None:
+        await self._conn.execute(
+            "UPDATE timers SET fired_at = $2, fired_by = $3, outcome = $4 WHERE id = $1",
+            timer_id,
+            now,
+            by,
+            outcome,
+        )
+
+    async def add_alert(
+        self, alert: OversightAlertRaised, *, township_code: str | None, raised_at: datetime
+    ) -> bool:
+        inserted = await self._conn.fetchval(
+            "INSERT INTO alerts (alert_id, case_id, kind, command_level, department,"
+            " township_code, deadline, reason, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+            " $8, $9) ON CONFLICT (alert_id) DO NOTHING RETURNING true",
+            alert.alert_id,
+            alert.case_id,
+            alert.kind.value,
+            alert.command_level.value,
+            alert.department.value if alert.department else None,
+            township_code,
+            alert.deadline,
+            alert.reason,
+            raised_at,
+        )
+        return bool(inserted)
+
+    async def add_evaluation(
+        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime
+    ) -> bool:
+        inserted = await self._conn.fetchval(
+            "INSERT INTO evaluations (evaluation_id, case_id, score, comment, source,"
+            " evaluated_at) VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (evaluation_id) DO NOTHING RETURNING true",
+            evaluation.evaluation_id,
+            evaluation.case_id,
+            evaluation.score,
+            evaluation.comment,
+            source,
+            evaluated_at,
+        )
+        return bool(inserted)
+
+    async def add_follow_up_call(self, call: FollowUpCall) -> bool:
+        inserted = await self._conn.fetchval(
+            "INSERT INTO follow_up_calls (call_id, case_id, called_at, operator, reached,"
+            " satisfied, note) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (call_id) DO NOTHING RETURNING true",
+            call.call_id,
+            call.case_id,
+            call.called_at,
+            call.operator,
+            call.reached,
+            call.satisfied,
+            call.note,
+        )
+        return bool(inserted)
+
+    async def record_whistle_call(
+        self, *, whistle_id: str, department: str, case_id: str, **facts: Any
+    ) -> None:
+        given = {k: v for k, v in facts.items() if k in _WHISTLE_FACTS and v is not None}
+        columns = ["whistle_id", "department", "case_id", *given]
+        values = [whistle_id, department, case_id, *given.values()]
+        placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in given) or "case_id = EXCLUDED.case_id"
+        await self._conn.execute(
+            f"INSERT INTO whistle_calls ({', '.join(columns)}) VALUES ({placeholders})"
+            f" ON CONFLICT (whistle_id, department) DO UPDATE SET {updates}",
+            *values,
+        )

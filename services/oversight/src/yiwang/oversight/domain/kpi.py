@@ -1,0 +1,235 @@
+"""KPIs: the three rates (三率) and more, per department or township (pure).
+
+The cohort of a report is the cases received in its period [start, end), duplicates and
+rejected submissions excluded. `as_of` is the moment the report is computed: a case whose
+deadline has not come yet counts neither for nor against a rate.
+
+- response rate (响应率): of the cohort cases whose response is due (signed for, or the
+  response deadline passed by as_of), the share signed for by the response deadline.
+- resolution rate (解决率): of the cohort cases whose resolution is due (resolved, or the
+  resolution deadline passed by as_of), the share resolved (on time or late).
+- satisfaction rate (满意率): of the cohort cases with a resident evaluation, the share
+  whose latest score is 4 or 5 ("satisfied" or "very satisfied").
+- on-time rate: of the cohort cases whose resolution is due, the share resolved by the
+  resolution deadline.
+- return rate: of the cohort cases, the share returned (退单) at least once. Per
+  department: of the cohort cases the department was ever lead for, the share that
+  department returned.
+- whistle attendance rate: of the departments summoned by whistles blown in the period
+  whose reporting time has come (or who reported), the share that reported on time.
+
+A department's other rates count the cases it is (finally) lead for; a township's, the
+cases in its area. A rate with an empty denominator is None, never 0 or 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
+
+SATISFIED_SCORE = 4
+
+
+class GroupBy(StrEnum):
+    DEPARTMENT = "department"
+    TOWNSHIP = "township"
+
+
+class Kpi(StrEnum):
+    RESPONSE_RATE = "response_rate"
+    RESOLUTION_RATE = "resolution_rate"
+    SATISFACTION_RATE = "satisfaction_rate"
+    ON_TIME_RATE = "on_time_rate"
+    RETURN_RATE = "return_rate"
+    WHISTLE_ATTENDANCE_RATE = "whistle_attendance_rate"
+
+
+# Lower is better only for returns.
+LOWER_IS_BETTER = frozenset({Kpi.RETURN_RATE})
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFigures:
+    """One cohort case as the KPIs see it."""
+
+    case_id: str
+    lead_department: str | None
+    township_code: str | None
+    lead_history: tuple[str, ...]
+    returned_by: tuple[str, ...]
+    return_count: int
+    responded_at: datetime | None
+    resolved_at: datetime | None
+    response_due: datetime | None
+    resolution_due: datetime | None
+    score: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WhistleCall:
+    """One department summoned by one whistle (乡街吹哨、部门报到)."""
+
+    whistle_id: str
+    department: str
+    township_code: str | None
+    report_by: datetime | None
+    reported_at: datetime | None
+    on_time: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+
+def _ratio(items: Iterable[T], due: Callable[[T], bool], met: Callable[[T], bool]) -> Ratio:
+    counted = [item for item in items if due(item)]
+    return Ratio(sum(1 for item in counted if met(item)), len(counted))
+
+
+def _passed(deadline: datetime | None, as_of: datetime) -> bool:
+    return deadline is not None and deadline <= as_of
+
+
+def response_rate(cases: Sequence[CaseFigures], as_of: datetime) -> Ratio:
+    return _ratio(
+        cases,
+        lambda c: c.responded_at is not None or _passed(c.response_due, as_of),
+        lambda c: (
+            c.responded_at is not None
+            and (c.response_due is None or c.responded_at <= c.response_due)
+        ),
+    )
+
+
+def _resolution_due(case: CaseFigures, as_of: datetime) -> bool:
+    return case.resolved_at is not None or _passed(case.resolution_due, as_of)
+
+
+def resolution_rate(cases: Sequence[CaseFigures], as_of: datetime) -> Ratio:
+    return _ratio(cases, lambda c: _resolution_due(c, as_of), lambda c: c.resolved_at is not None)
+
+
+def on_time_rate(cases: Sequence[CaseFigures], as_of: datetime) -> Ratio:
+    return _ratio(
+        cases,
+        lambda c: _resolution_due(c, as_of),
+        lambda c: (
+            c.resolved_at is not None
+            and (c.resolution_due is None or c.resolved_at <= c.resolution_due)
+        ),
+    )
+
+
+def satisfaction_rate(cases: Sequence[CaseFigures]) -> Ratio:
+    return _ratio(cases, lambda c: c.score is not None, lambda c: (c.score or 0) >= SATISFIED_SCORE)
+
+
+def whistle_attendance_rate(calls: Sequence[WhistleCall], as_of: datetime) -> Ratio:
+    return _ratio(
+        calls,
+        lambda w: w.reported_at is not None or _passed(w.report_by, as_of),
+        lambda w: bool(w.on_time),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KpiRow:
+    group: str  # a department code, a township code, or "all"
+    cases: int
+    rates: dict[Kpi, Ratio]
+
+
+def _row(
+    group: str,
+    owned: Sequence[CaseFigures],
+    returns: Ratio,
+    calls: Sequence[WhistleCall],
+    as_of: datetime,
+) -> KpiRow:
+    return KpiRow(
+        group=group,
+        cases=len(owned),
+        rates={
+            Kpi.RESPONSE_RATE: response_rate(owned, as_of),
+            Kpi.RESOLUTION_RATE: resolution_rate(owned, as_of),
+            Kpi.SATISFACTION_RATE: satisfaction_rate(owned),
+            Kpi.ON_TIME_RATE: on_time_rate(owned, as_of),
+            Kpi.RETURN_RATE: returns,
+            Kpi.WHISTLE_ATTENDANCE_RATE: whistle_attendance_rate(calls, as_of),
+        },
+    )
+
+
+def overall(cases: Sequence[CaseFigures], calls: Sequence[WhistleCall], as_of: datetime) -> KpiRow:
+    returns = _ratio(cases, lambda _: True, lambda c: c.return_count > 0)
+    return _row("all", cases, returns, calls, as_of)
+
+
+def compute_kpis(
+    group_by: GroupBy,
+    cases: Sequence[CaseFigures],
+    calls: Sequence[WhistleCall],
+    *,
+    as_of: datetime,
+) -> list[KpiRow]:
+    """One row per department or township seen in the cohort or its whistles."""
+    rows: list[KpiRow] = []
+    if group_by is GroupBy.DEPARTMENT:
+        groups = {c.lead_department for c in cases} | {d for c in cases for d in c.lead_history}
+        groups |= {w.department for w in calls}
+        for dept in sorted(g for g in groups if g):
+            owned = [c for c in cases if c.lead_department == dept]
+            assigned = [c for c in cases if dept in c.lead_history]
+            returned = sum(1 for c in assigned if dept in c.returned_by)
+            returns = Ratio(returned, len(assigned))
+            mine = [w for w in calls if w.department == dept]
+            rows.append(_row(dept, owned, returns, mine, as_of))
+        return rows
+    townships = {c.township_code for c in cases} | {w.township_code for w in calls}
+    for township in sorted(t for t in townships if t):
+        owned = [c for c in cases if c.township_code == township]
+        returns = _ratio(owned, lambda _: True, lambda c: c.return_count > 0)
+        rows.append(
+            _row(township, owned, returns, [w for w in calls if w.township_code == township], as_of)
+        )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    rank: int
+    row: KpiRow
+
+
+def rank(rows: Sequence[KpiRow], *, by: Kpi) -> list[Ranked]:
+    """Best first (lowest first for the return rate); groups without a value come last.
+
+    Equal values share a rank (1, 2, 2, 4), as ranking tables are published.
+    """
+
+    def sort_key(row: KpiRow) -> tuple[int, float, str]:
+        value = row.rates[by].value
+        if value is None:
+            return (1, 0.0, row.group)
+        return (0, value if by in LOWER_IS_BETTER else -value, row.group)
+
+    ordered = sorted(rows, key=sort_key)
+    ranked: list[Ranked] = []
+    for position, row in enumerate(ordered, start=1):
+        value = row.rates[by].value
+        if ranked and value is not None and ranked[-1].row.rates[by].value == value:
+            ranked.append(Ranked(ranked[-1].rank, row))
+        else:
+            ranked.append(Ranked(position, row))
+    return ranked

@@ -1,0 +1,168 @@
+"""Oversight's read use cases: a case with its timeline, searches, KPIs, rankings,
+ledgers (建账/派账/晒账/对账) and the daily dispatch report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from yiwang.oversight.adapters.queries import CaseSearch, LedgerLine, OversightReader
+from yiwang.oversight.domain.calendar import end_of_local_day
+from yiwang.oversight.domain.evaluation import CaseNotFound
+from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow, Ranked, compute_kpis, overall, rank
+from yiwang.oversight.domain.projection import TimelineEntry
+
+MAX_PERIOD_DAYS = 366
+
+
+class BadPeriod(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local dates, both included, in Asia/Shanghai."""
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return end_of_local_day(self.first - timedelta(days=1))
+
+    @property
+    def end(self) -> datetime:
+        return end_of_local_day(self.last)
+
+
+def check_period(first: date, last: date) -> Period:
+    if last < first:
+        raise BadPeriod("to", f"must not be before 'from' ({first.isoformat()})")
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise BadPeriod("to", f"a period covers at most {MAX_PERIOD_DAYS} days")
+    return Period(first, last)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFile:
+    case: dict[str, Any]
+    timeline: list[TimelineEntry]
+    alerts: list[dict[str, Any]]
+    evaluations: list[dict[str, Any]]
+    follow_up_calls: list[dict[str, Any]]
+
+
+async def case_file(*, reader: OversightReader, case_id: str, now: datetime) -> CaseFile:
+    """The case, its timeline in event-time order, its alerts, evaluations and calls."""
+    case = await reader.case(case_id, now=now)
+    if case is None:
+        raise CaseNotFound(case_id)
+    timeline = sorted(await reader.timeline(case_id), key=TimelineEntry.sort_key)
+    return CaseFile(
+        case=case,
+        timeline=timeline,
+        alerts=await reader.case_records("alerts", case_id),
+        evaluations=await reader.case_records("evaluations", case_id),
+        follow_up_calls=await reader.case_records("follow_up_calls", case_id),
+    )
+
+
+async def search_cases(
+    *, reader: OversightReader, search: CaseSearch, now: datetime
+) -> tuple[int, list[dict[str, Any]]]:
+    return await reader.search(search, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiReport:
+    period: Period
+    group_by: GroupBy
+    as_of: datetime
+    rows: list[KpiRow]
+    overall: KpiRow
+
+
+async def report_kpis(
+    *, reader: OversightReader, period: Period, group_by: GroupBy, as_of: datetime
+) -> KpiReport:
+    cases, calls = await reader.kpi_inputs(start=period.start, end=period.end)
+    return KpiReport(
+        period=period,
+        group_by=group_by,
+        as_of=as_of,
+        rows=compute_kpis(group_by, cases, calls, as_of=as_of),
+        overall=overall(cases, calls, as_of),
+    )
+
+
+async def rank_groups(
+    *, reader: OversightReader, period: Period, group_by: GroupBy, by: Kpi, as_of: datetime
+) -> list[Ranked]:
+    report = await report_kpis(reader=reader, period=period, group_by=group_by, as_of=as_of)
+    return rank(report.rows, by=by)
+
+
+async def ledger(
+    *, reader: OversightReader, now: datetime, department: str | None = None
+) -> list[LedgerLine]:
+    """Each department's open, overdue, resolved and closed cases, by township."""
+    lines = await reader.ledger(now=now)
+    return [line for line in lines if department is None or line.department == department]
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReportLine:
+    department: str
+    received: int
+    routed: int
+    acknowledged: int
+    resolved: int
+    returned: int
+    closed: int
+    open: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReport:
+    day: date
+    as_of: datetime
+    lines: list[DailyReportLine]
+    alerts: list[dict[str, Any]]
+
+
+async def daily_report(*, reader: OversightReader, day: date, now: datetime) -> DailyReport:
+    """The day's dispatch figures per department (日调度): flows during the local day,
+    stocks (open, overdue) as of the report's generation."""
+    period = Period(day, day)
+    activity = await reader.activity(start=period.start, end=period.end)
+    flows: dict[tuple[str, str], int] = {}
+    for t in activity["transitions"]:
+        flows[(t["department"], t["to_state"])] = (
+            flows.get((t["department"], t["to_state"]), 0) + t["n"]
+        )
+    stock: dict[str, list[int]] = {}
+    for line in await reader.ledger(now=now):
+        totals = stock.setdefault(line.department, [0, 0])
+        totals[0] += line.open
+        totals[1] += line.overdue
+    departments = sorted(set(activity["received"]) | {d for d, _ in flows} | set(stock))
+    lines = [
+        DailyReportLine(
+            department=d,
+            received=activity["received"].get(d, 0),
+            routed=flows.get((d, "routed"), 0),
+            acknowledged=flows.get((d, "acknowledged"), 0),
+            resolved=flows.get((d, "resolved"), 0),
+            returned=flows.get((d, "returned"), 0),
+            closed=flows.get((d, "closed"), 0),
+            open=stock.get(d, [0, 0])[0],
+            overdue=stock.get(d, [0, 0])[1],
+        )
+        for d in departments
+    ]
+    return DailyReport(day=day, as_of=now, lines=lines, alerts=activity["alerts"])

@@ -1,0 +1,85 @@
+"""SLA deadlines on the real Chinese calendar (chinese-calendar data), and the policies."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from yiwang.common.case import Channel, Priority
+from yiwang.oversight.domain.calendar import add_working_days, chinese_workday
+from yiwang.oversight.domain.sla import PETITION_POLICY, deadlines_for, policy_for
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SH)  # type: ignore[misc]
+
+
+def test_the_calendar_knows_national_day_2025_and_its_make_up_days() -> None:
+    assert chinese_workday(date(2025, 9, 28))  # a Sunday worked (调休)
+    assert not chinese_workday(date(2025, 10, 1))  # National Day
+    assert not chinese_workday(date(2025, 10, 8))  # a Wednesday off
+    assert chinese_workday(date(2025, 10, 11))  # a Saturday worked
+
+
+def test_seven_working_days_across_national_day_count_the_make_up_days() -> None:
+    received = local(2025, 9, 26, 10, 0)  # a Friday
+    # Worked: Sun 9/28 (1), 9/29 (2), 9/30 (3); holiday 10/1-10/8; 10/9 (4), 10/10 (5),
+    # Sat 10/11 (6), Mon 10/13 (7). Due by the end of Monday 13 October, local time.
+    assert add_working_days(received, 7) == local(2025, 10, 14, 0, 0)
+    assert add_working_days(received, 7) == datetime(2025, 10, 13, 16, 0, tzinfo=UTC)
+    # A weekday rule would have said Tuesday 7 October, in the middle of the holiday.
+    weekdays = add_working_days(received, 7, is_workday=lambda d: d.weekday() < 5)
+    assert weekdays == local(2025, 10, 8, 0, 0)
+
+
+def test_a_normal_case_received_before_spring_festival_2026() -> None:
+    received = local(2026, 2, 13, 17, 30)  # Friday before the holiday
+    deadlines = deadlines_for(
+        policy_for(category="sanitation", priority=Priority.NORMAL, channel=Channel.HOTLINE),
+        started_at=received,
+    )
+    # Sign for it within 1 working day: Saturday 14 February is a make-up working day.
+    assert deadlines.response_due == local(2026, 2, 15, 0, 0)
+    # Sat 2/14 (1); holiday 2/15-2/23; 2/24 (2) .. 2/27 (5); Sat 2/28 (6); Mon 3/2 (7).
+    assert deadlines.resolution_due == local(2026, 3, 3, 0, 0)
+    assert deadlines.policy == "hotline-normal"
+
+
+@pytest.mark.parametrize(
+    ("category", "priority", "policy", "response_h", "resolution_h"),
+    [
+        ("sanitation", Priority.EMERGENCY, "hotline-emergency", 1, 2),
+        ("gas-leak", Priority.NORMAL, "hotline-emergency", 1, 2),  # risk to life
+        ("water-outage", Priority.NORMAL, "hotline-urgent", 2, 24),  # utilities
+        ("gas-leak", Priority.COMPLEX, "hotline-emergency", 1, 2),
+        ("noise", Priority.URGENT, "hotline-urgent", 2, 24),
+    ],
+)
+def test_hour_deadlines_follow_priority_raised_by_category(
+    category: str, priority: Priority, policy: str, response_h: int, resolution_h: int
+) -> None:
+    received = datetime(2026, 5, 1, 3, 0, tzinfo=UTC)  # a public holiday: hours still run
+    deadlines = deadlines_for(
+        policy_for(category=category, priority=priority, channel=Channel.GRID_WORKER),
+        started_at=received,
+    )
+    assert deadlines.policy == policy
+    assert (deadlines.response_due - received).total_seconds() == response_h * 3600
+    assert (deadlines.resolution_due - received).total_seconds() == resolution_h * 3600
+
+
+def test_petitions_get_15_and_60_calendar_days_extendable_by_30() -> None:
+    assert policy_for(category="noise", priority=None, channel=Channel.PETITION) is PETITION_POLICY
+    assert (
+        policy_for(category="petition-general", priority=None, channel=Channel.PORTAL)
+        is PETITION_POLICY
+    )
+    received = local(2026, 3, 2, 9, 0)
+    plain = deadlines_for(PETITION_POLICY, started_at=received)
+    assert plain.response_due == local(2026, 3, 18, 0, 0)  # end of 17 March (day 15)
+    assert plain.resolution_due == local(2026, 5, 2, 0, 0)  # end of 1 May (day 60)
+    extended = deadlines_for(PETITION_POLICY, started_at=received, extended=True)
+    assert extended.resolution_due == local(2026, 6, 1, 0, 0)  # end of 31 May (day 90)

@@ -1,0 +1,564 @@
+"""department-dispatch as a separate process on real Kafka and PostgreSQL: work orders,
+signed and keyed replies, joint handling, whistles, returns and escalations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from support import read_topic
+from yiwang.common.case import CaseFacts, Channel, Location, ReporterRef
+from yiwang.common.departments import Department
+from yiwang.common.envelope import Envelope, decode, encode
+from yiwang.common.events import (
+    AlertKind,
+    CaseRouted,
+    CommandLevel,
+    DepartmentReplied,
+    HandlingTier,
+    MicroGridRef,
+    OversightAlertRaised,
+)
+from yiwang.common.kafka import EventProducer
+from yiwang.common.topics import (
+    CASE_LIFECYCLE,
+    CASE_RETURNED,
+    CASE_ROUTED,
+    DEPT_REPLIES,
+    DISPATCH_WHISTLES,
+    OVERSIGHT_ALERTS,
+    department_topic,
+)
+from yiwang.department_dispatch.domain.credentials import department_secret, sign
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE_CONSUMER = (
+    Path(__file__).resolve().parents[2]
+    / "services/department-dispatch/examples/department_consumer.py"
+)
+PREFIX = f"t{uuid.uuid4().hex[:8]}."
+SIGNING_KEY = f"test-key-{uuid.uuid4().hex}"
+TOWNSHIP = "140302001"
+CIVIL, HOUSING, URBAN = (
+    Department.CIVIL_AFFAIRS,
+    Department.HOUSING,
+    Department.URBAN_MANAGEMENT,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _admin(base: str, sql: str) -> None:
+    conn = await asyncpg.connect(base)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def dispatch(infra: dict[str, str]) -> Iterator[dict[str, Any]]:
+    base = infra["DATABASE_URL"]
+    name = f"yiwang_dd_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
+    database = base.rsplit("/", 1)[0] + f"/{name}"
+    port = free_port()
+    env = {
+        **os.environ,
+        **infra,
+        "DATABASE_URL": database,
+        "YIWANG_HTTP_PORT": str(port),
+        "YIWANG_OUTBOX_POLL_SECONDS": "0.2",
+        "YIWANG_TOPIC_PREFIX": PREFIX,
+        "YIWANG_DISPATCH_SIGNING_KEY": SIGNING_KEY,
+        "YIWANG_DISPATCH_WHISTLE_SWEEP_SECONDS": "0.3",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "yiwang.department_dispatch.app"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        else:
+            pytest.fail("department-dispatch not ready in time")
+
+        def issue_key(principal: str) -> str:
+            done = subprocess.run(
+                [sys.executable, "-m", "yiwang.department_dispatch.cli", "issue-key", principal],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            return done.stdout.strip()
+
+        keys = {p: issue_key(p) for p in (CIVIL, HOUSING, URBAN, f"township:{TOWNSHIP}")}
+        yield {"url": f"http://127.0.0.1:{port}", "database": database, "keys": keys}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def routed(
+    case_id: str,
+    *,
+    lead: Department = CIVIL,
+    assisting: tuple[Department, ...] = (HOUSING,),
+    attempt: int = 1,
+) -> CaseRouted:
+    return CaseRouted(
+        case_id=case_id,
+        case=CaseFacts(
+            case_id=case_id,
+            case_number=f"LZ-{case_id}",
+            category="sanitation",
+            title="独居老人家中漏水",
+            description="独居老人家中漏水，需要上门查看",
+            channel=Channel.HOTLINE,
+            location=Location(lon=112.56, lat=37.87, address="矿区某小区3号楼"),
+            reporters=(
+                ReporterRef(reporter_id="rep-1", name_masked="张*", phone_masked="138****0001"),
+            ),
+        ),
+        micro_grid=MicroGridRef(
+            code="MG-1",
+            name="微网格一",
+            grid_code="G-1",
+            community_code="C-1",
+            township_code=TOWNSHIP,
+            county_code="140302",
+        ),
+        department_units={CIVIL: "civil-unit-7", HOUSING: "housing-unit-3", URBAN: "urban-unit-2"},
+        lead_department=lead,
+        assisting_departments=assisting,
+        tier=HandlingTier.TOWNSHIP,
+        sla_class="normal",
+        rule_id="r1",
+        reason="test",
+        attempt=attempt,
+    )
+
+
+async def publish(kafka: str, payload: Any, topic: str, *, times: int = 1) -> None:
+    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
+    await producer.start()
+    try:
+        envelope = Envelope(payload=payload, source="/yiwang/test")
+        for _ in range(times):
+            await producer.publish(envelope, topic=PREFIX + topic)
+    finally:
+        await producer.stop()
+
+
+async def publish_signed_reply(
+    kafka: str, reply: DepartmentReplied, *, claimed: Department, secret_of: Department
+) -> None:
+    record = encode(
+        Envelope(payload=reply, source="/departments/test"), topic=PREFIX + DEPT_REPLIES
+    )
+    signature = sign(department_secret(SIGNING_KEY, secret_of), record.value)
+    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
+    await producer.start()
+    try:
+        await producer._producer.send_and_wait(
+            record.topic,
+            record.value,
+            key=record.key,
+            headers=[
+                *record.headers,
+                ("yiwang-department", claimed.value.encode()),
+                ("yiwang-signature", signature.encode()),
+            ],
+        )
+    finally:
+        await producer.stop()
+
+
+async def events_for(
+    kafka: str, topic: str, case_id: str, *, expect: int, within: float = 20
+) -> list[Any]:
+    """The payloads on a topic for one case, once `expect` arrived (plus a settle read)."""
+    deadline = time.monotonic() + within
+    found: list[Any] = []
+    while time.monotonic() < deadline:
+        records = await read_topic(kafka, PREFIX + topic, expect=0, within=1, settle=0.3)
+        found = [decode(r.value, r.headers).payload for r in records if r.key == case_id.encode()]
+        if len(found) >= expect:
+            break
+    return found
+
+
+async def wait_for(database: str, sql: str, *args: Any, expect: Any, within: float = 20) -> Any:
+    conn = await asyncpg.connect(database)
+    try:
+        deadline = time.monotonic() + within
+        value = None
+        while time.monotonic() < deadline:
+            value = await conn.fetchval(sql, *args)
+            if value == expect:
+                return value
+            await asyncio.sleep(0.2)
+        return value
+    finally:
+        await conn.close()
+
+
+async def work_orders(database: str, case_id: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database)
+    try:
+        return await conn.fetch(
+            "SELECT * FROM department_dispatch.work_order WHERE case_id = $1 ORDER BY issued_at",
+            case_id,
+        )
+    finally:
+        await conn.close()
+
+
+CASE_STATE = "SELECT state FROM department_dispatch.dispatch_case WHERE case_id = $1"
+
+
+async def dispatched_case(kafka: str, dispatch: dict[str, Any], **kwargs: Any) -> str:
+    case_id = f"case-{uuid.uuid4().hex[:8]}"
+    await publish(kafka, routed(case_id, **kwargs), CASE_ROUTED)
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="dispatched") == (
+        "dispatched"
+    )
+    return case_id
+
+
+def reply(case_id: str, order: Any, kind: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "work_order_id": order["work_order_id"],
+        "reply_id": f"r-{uuid.uuid4().hex[:10]}",
+        "kind": kind,
+        **fields,
+    }
+
+
+async def post(
+    dispatch: dict[str, Any], path: str, body: dict[str, Any], as_: str
+) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=dispatch["url"], timeout=10) as client:
+        return await client.post(
+            path, json=body, headers={"Authorization": f"Bearer {dispatch['keys'][as_]}"}
+        )
+
+
+async def post_reply(dispatch: dict[str, Any], body: dict[str, Any], as_: str) -> httpx.Response:
+    return await post(dispatch, "/replies", body, as_)
+
+
+async def test_exactly_one_work_order_per_department_under_redelivery(
+    dispatch: dict[str, Any], kafka: str
+) -> None:
+    case_id = f"case-{uuid.uuid4().hex[:8]}"
+    decision = routed(case_id)
+    await publish(kafka, decision, CASE_ROUTED, times=2)  # the same event delivered twice
+    await publish(kafka, decision, CASE_ROUTED)  # and published again under a new id
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="dispatched")
+    lead = await events_for(kafka, department_topic(CIVIL), case_id, expect=1)
+    assisting = await events_for(kafka, department_topic(HOUSING), case_id, expect=1)
+    assert [(o.role, o.department_unit) for o in lead] == [("lead", "civil-unit-7")]
+    assert [(o.role, o.department_unit) for o in assisting] == [("assisting", "housing-unit-3")]
+    # Civil affairs calls the reporter back (masked values only); housing gets no personal data.
+    assert lead[0].reporter is not None
+    assert lead[0].reporter.phone_masked == "138****0001"
+    assert assisting[0].reporter is None
+    assert len(await work_orders(dispatch["database"], case_id)) == 2
+    timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=1)
+    assert [(e.from_state, e.to_state) for e in timeline] == [("routed", "dispatched")]
+
+
+async def test_a_forged_reply_is_rejected_and_audited(dispatch: dict[str, Any], kafka: str) -> None:
+    case_id = await dispatched_case(kafka, dispatch)
+    orders = await work_orders(dispatch["database"], case_id)
+    lead = next(o for o in orders if o["role"] == "lead")
+    # Housing (which holds only the assisting order) signs a reply to civil affairs' order.
+    forged = DepartmentReplied.model_validate(reply(case_id, lead, "resolve", result="done"))
+    await publish_signed_reply(kafka, forged, claimed=HOUSING, secret_of=HOUSING)
+    # Someone claims to be civil affairs without its secret.
+    spoofed = DepartmentReplied.model_validate(reply(case_id, lead, "acknowledge"))
+    await publish_signed_reply(kafka, spoofed, claimed=CIVIL, secret_of=URBAN)
+    # Over HTTP with urban management's key.
+    response = await post_reply(dispatch, reply(case_id, lead, "acknowledge"), URBAN)
+    assert response.status_code == 403
+    assert response.json()["detail"]["reason"] == "not_assignment_holder"
+
+    audit_sql = (
+        "SELECT array_agg(reason || ':' || channel ORDER BY reason, channel)"
+        " FROM department_dispatch.reply_rejection WHERE case_id = $1 AND security"
+    )
+    expected = [
+        "invalid_credential:kafka",
+        "not_assignment_holder:http",
+        "not_assignment_holder:kafka",
+    ]
+    assert await wait_for(dispatch["database"], audit_sql, case_id, expect=expected) == expected
+    orders = await work_orders(dispatch["database"], case_id)
+    assert {o["status"] for o in orders} == {"issued"}  # nothing applied
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="dispatched")
+    async with httpx.AsyncClient() as client:
+        metrics = (await client.get(f"{dispatch['url']}/metrics")).text
+    assert (
+        'yiwang_dispatch_security_events_total{channel="kafka",reason="not_assignment_holder"}'
+        in metrics
+    )
+
+    # A correctly signed reply from the holder is applied.
+    genuine = DepartmentReplied.model_validate(reply(case_id, lead, "acknowledge"))
+    await publish_signed_reply(kafka, genuine, claimed=CIVIL, secret_of=CIVIL)
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="acknowledged")
+
+
+async def test_joint_handling_resolves_when_the_lead_resolves(
+    dispatch: dict[str, Any], kafka: str
+) -> None:
+    case_id = await dispatched_case(kafka, dispatch)
+    orders = {o["role"]: o for o in await work_orders(dispatch["database"], case_id)}
+    lead, helper = orders["lead"], orders["assisting"]
+
+    early = await post_reply(dispatch, reply(case_id, lead, "progress", note="x"), CIVIL)
+    assert (early.status_code, early.json()["detail"]["reason"]) == (409, "out_of_order")
+    unknown = await post_reply(
+        dispatch, {**reply(case_id, lead, "acknowledge"), "case_id": "nope"}, CIVIL
+    )
+    assert (unknown.status_code, unknown.json()["detail"]["reason"]) == (404, "unknown_case")
+
+    ack = reply(case_id, helper, "acknowledge")
+    assert (await post_reply(dispatch, ack, HOUSING)).status_code == 200
+    again = await post_reply(dispatch, ack, HOUSING)
+    assert (again.status_code, again.json()["detail"]["reason"]) == (409, "duplicate_reply")
+    done = await post_reply(
+        dispatch, reply(case_id, helper, "resolve", result="管道已修复"), HOUSING
+    )
+    assert done.json()["case_state"] == "dispatched"  # an assistant's part does not resolve it
+
+    for kind, extra in (("acknowledge", {}), ("progress", {"note": "上门"})):
+        assert (
+            await post_reply(dispatch, reply(case_id, lead, kind, **extra), CIVIL)
+        ).status_code == 200
+    no_result = await post_reply(dispatch, reply(case_id, lead, "resolve"), CIVIL)
+    assert (no_result.status_code, no_result.json()["detail"]["reason"]) == (422, "invalid_reply")
+    resolved = await post_reply(
+        dispatch,
+        reply(case_id, lead, "resolve", result="已安排救助", evidence_urls=["https://e/1.jpg"]),
+        CIVIL,
+    )
+    assert resolved.json()["case_state"] == "resolved"
+    timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=4)
+    assert [e.to_state for e in timeline] == [
+        "dispatched",
+        "acknowledged",
+        "in_progress",
+        "resolved",
+    ]
+    assert {o["status"] for o in await work_orders(dispatch["database"], case_id)} == {"resolved"}
+
+
+async def test_a_missed_whistle_deadline_is_recorded(dispatch: dict[str, Any], kafka: str) -> None:
+    case_id = await dispatched_case(kafka, dispatch)
+    response = await post(
+        dispatch,
+        "/whistles",
+        {
+            "case_id": case_id,
+            "township_code": TOWNSHIP,
+            "departments": [URBAN, HOUSING],
+            "report_within_minutes": 0.05,
+            "reason": "群众反映强烈，需联合执法",
+        },
+        f"township:{TOWNSHIP}",
+    )
+    assert response.status_code == 201, response.text
+    whistle_id = response.json()["whistle_id"]
+    summons = await events_for(kafka, department_topic(URBAN), case_id, expect=1)
+    assert summons[0].whistle_id == whistle_id
+    assert summons[0].reporter is None
+    whistled = next(
+        o
+        for o in await work_orders(dispatch["database"], case_id)
+        if o["department"] == URBAN and o["whistle_id"] == whistle_id
+    )
+    assert (
+        await post_reply(dispatch, reply(case_id, whistled, "acknowledge"), URBAN)
+    ).status_code == 200
+    # Housing never reports: the sweep records it as missed, once.
+    attendance = await events_for(kafka, DISPATCH_WHISTLES, case_id, expect=3)
+    recorded = {e.department: e for e in attendance if hasattr(e, "on_time")}
+    assert recorded[URBAN].on_time is True
+    assert recorded[HOUSING].on_time is False
+    assert recorded[HOUSING].reported_at is None
+    assert len(attendance) == 3  # WhistleBlown + one attendance per department
+    outcome_sql = (
+        "SELECT outcome FROM department_dispatch.whistle_attendance"
+        " WHERE whistle_id = $1 AND department = $2"
+    )
+    assert await wait_for(dispatch["database"], outcome_sql, whistle_id, HOUSING, expect="missed")
+
+
+async def test_return_publishes_case_returned_and_a_reroute_dispatches_anew(
+    dispatch: dict[str, Any], kafka: str
+) -> None:
+    case_id = await dispatched_case(kafka, dispatch)
+    lead = next(o for o in await work_orders(dispatch["database"], case_id) if o["role"] == "lead")
+    bad_code = await post_reply(
+        dispatch, reply(case_id, lead, "return", reason_code="bored"), CIVIL
+    )
+    assert (bad_code.status_code, bad_code.json()["detail"]["reason"]) == (422, "invalid_reply")
+    returned = await post_reply(
+        dispatch,
+        reply(case_id, lead, "return", reason_code="not_our_remit", note="属住建职责"),
+        CIVIL,
+    )
+    assert returned.json()["case_state"] == "returned"
+    [event] = await events_for(kafka, CASE_RETURNED, case_id, expect=1)
+    assert (event.department, event.reason_code, event.return_count) == (CIVIL, "not_our_remit", 1)
+
+    # Routing re-routes (its job): attempt 2, housing leads.
+    await publish(kafka, routed(case_id, lead=HOUSING, assisting=(), attempt=2), CASE_ROUTED)
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="dispatched")
+    orders = await work_orders(dispatch["database"], case_id)
+    assert [(o["department"], o["role"], o["round"], o["status"]) for o in orders] == [
+        ("civil-affairs", "lead", "a1", "returned"),
+        ("housing", "assisting", "a1", "cancelled"),
+        ("housing", "lead", "a2", "issued"),
+    ]
+    housing = await events_for(kafka, department_topic(HOUSING), case_id, expect=3)
+    assert [type(e).__name__ for e in housing] == [
+        "WorkOrderIssued",
+        "WorkOrderCancelled",
+        "WorkOrderIssued",
+    ]
+
+
+async def test_an_escalation_re_dispatches_upward(dispatch: dict[str, Any], kafka: str) -> None:
+    case_id = await dispatched_case(kafka, dispatch, assisting=())
+    for kind, level in (
+        (AlertKind.YELLOW_CARD, CommandLevel.COUNTY),
+        (AlertKind.RED_CARD, CommandLevel.CITY),
+    ):
+        alert = OversightAlertRaised(
+            case_id=case_id,
+            alert_id=f"al-{uuid.uuid4().hex[:8]}",
+            kind=kind,
+            command_level=CommandLevel.COUNTY,
+            department=CIVIL,
+            deadline=datetime.now(UTC),
+            reason="overdue",
+        )
+        await publish(kafka, alert, OVERSIGHT_ALERTS, times=2)
+        level_sql = "SELECT command_level FROM department_dispatch.dispatch_case WHERE case_id = $1"
+        assert await wait_for(dispatch["database"], level_sql, case_id, expect=level) == level
+    orders = await work_orders(dispatch["database"], case_id)
+    assert [(o["command_level"], o["status"]) for o in orders] == [
+        ("township", "cancelled"),
+        ("county", "cancelled"),
+        ("city", "issued"),
+    ]
+    issued = await events_for(kafka, department_topic(CIVIL), case_id, expect=5)
+    assert [getattr(e, "command_level", None) for e in issued if hasattr(e, "role")] == [
+        "township",
+        "county",
+        "city",
+    ]
+    timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=2)
+    assert [e.to_state for e in timeline] == ["dispatched", "escalated"]
+    # The city-level order can be taken up: escalated -> acknowledged.
+    city = orders[-1]
+    assert (await post_reply(dispatch, reply(case_id, city, "acknowledge"), CIVIL)).json()[
+        "case_state"
+    ] == ("acknowledged")
+
+
+async def test_the_example_department_consumer_signs_for_its_orders(
+    dispatch: dict[str, Any], kafka: str, infra: dict[str, str]
+) -> None:
+    case_id = await dispatched_case(kafka, dispatch, lead=URBAN, assisting=())
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(EXAMPLE_CONSUMER),
+        env={
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": infra["KAFKA_BOOTSTRAP_SERVERS"],
+            "YIWANG_TOPIC_PREFIX": PREFIX,
+            "DEPARTMENT": URBAN.value,
+            "DEPARTMENT_SECRET": department_secret(SIGNING_KEY, URBAN),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        state = await wait_for(
+            dispatch["database"], CASE_STATE, case_id, expect="acknowledged", within=40
+        )
+        assert state == "acknowledged"
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=20)
+
+
+async def test_the_simulator_works_a_case_to_resolution(
+    dispatch: dict[str, Any], kafka: str, infra: dict[str, str]
+) -> None:
+    case_id = await dispatched_case(kafka, dispatch, lead=Department.PETITION, assisting=())
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "yiwang.department_dispatch.simulator",
+        "--speed=6000",
+        "--return-rate=0",
+        "--assist-rate=0",
+        "--seed=7",
+        env={
+            **os.environ,
+            **infra,
+            "YIWANG_TOPIC_PREFIX": PREFIX,
+            "YIWANG_DISPATCH_SIGNING_KEY": SIGNING_KEY,
+        },
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        state = await wait_for(
+            dispatch["database"], CASE_STATE, case_id, expect="resolved", within=40
+        )
+        assert state == "resolved"
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=20)
+    timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=4)
+    assert [e.actor for e in timeline[1:]] == ["petition"] * 3

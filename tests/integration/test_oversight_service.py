@@ -1,0 +1,506 @@
+"""Oversight as its own process, on the real Kafka and PostgreSQL: the projection under
+reordering and repeats, bounce flagging, evaluations, KPIs, metrics and dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from support import read_topic
+from yiwang.common.case import CaseFacts, Channel, Location, Priority
+from yiwang.common.departments import Department
+from yiwang.common.envelope import Envelope, KafkaRecord
+from yiwang.common.events import (
+    CaseEvaluated,
+    CaseRouted,
+    CaseStateChanged,
+    Event,
+    HandlingTier,
+    MicroGridRef,
+    WhistleAttendanceRecorded,
+    WhistleBlown,
+)
+from yiwang.common.kafka import EventProducer
+from yiwang.common.states import CaseState as S
+from yiwang.common.topics import (
+    CASE_LIFECYCLE,
+    CASE_ROUTED,
+    DISPATCH_WHISTLES,
+    OVERSIGHT_ALERTS,
+    OVERSIGHT_EVALUATIONS,
+)
+
+pytestmark = pytest.mark.integration
+
+PREFIX = f"t{uuid.uuid4().hex[:8]}."
+RUN = uuid.uuid4().hex[:6]
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Shanghai
+UM, MS = Department.URBAN_MANAGEMENT, Department.MARKET_SUPERVISION
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def oversight(infra: dict[str, str]) -> Iterator[tuple[str, str]]:
+    base = infra["DATABASE_URL"]
+    name = f"yiwang_ovs_{uuid.uuid4().hex[:8]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(base)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    port = free_port()
+    env = {
+        **os.environ,
+        **infra,
+        "DATABASE_URL": base.rsplit("/", 1)[0] + f"/{name}",
+        "YIWANG_HTTP_PORT": str(port),
+        "YIWANG_OUTBOX_POLL_SECONDS": "0.2",
+        "YIWANG_TOPIC_PREFIX": PREFIX,
+        "OVERSIGHT_METRICS_REFRESH_SECONDS": "0.5",
+        "OVERSIGHT_KPI_WINDOW_DAYS": "366",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "yiwang.oversight.app"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                out = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"oversight exited during start-up:\n{out[-3000:]}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        else:
+            pytest.fail("oversight not ready in time")
+        yield url, env["DATABASE_URL"]
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def lifecycle(
+    case_id: str, minutes: int, src: S | None, dst: S, dept: Department | None = None
+) -> Envelope[Event]:
+    return Envelope(
+        payload=CaseStateChanged(
+            case_id=case_id,
+            case_number=f"LZ-{case_id}",
+            from_state=src,
+            to_state=dst,
+            actor=dept.value if dept else "intake",
+            at=T0 + timedelta(minutes=minutes),
+            department=dept,
+            category="sanitation",
+            channel=Channel.HOTLINE,
+            priority=Priority.NORMAL,
+        ),
+        source="/yiwang/test",
+    )
+
+
+def routed(case_id: str, minutes: int, lead: Department) -> Envelope[Event]:
+    return Envelope(
+        payload=CaseRouted(
+            case_id=case_id,
+            case=CaseFacts(
+                case_id=case_id,
+                case_number=f"LZ-{case_id}",
+                category="sanitation",
+                title="垃圾未清运",
+                description="小区门口垃圾两天未清运",
+                channel=Channel.HOTLINE,
+                location=Location(address="东城街道 7 号"),
+            ),
+            micro_grid=MicroGridRef(
+                code="mg-7",
+                name="七号微网格",
+                grid_code="g-1",
+                community_code="c-1",
+                township_code="tw-east",
+                county_code="lz",
+            ),
+            lead_department=lead,
+            tier=HandlingTier.TOWNSHIP,
+            sla_class="normal",
+            rule_id="sanitation",
+            reason="responsibility matrix",
+        ),
+        source="/yiwang/test",
+        time=T0 + timedelta(minutes=minutes),
+    )
+
+
+def resolved_story(case_id: str) -> list[tuple[str, Envelope[Event]]]:
+    return [
+        (CASE_LIFECYCLE, lifecycle(case_id, 0, None, S.RECEIVED)),
+        (CASE_ROUTED, routed(case_id, 1, UM)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 1, S.RECEIVED, S.ROUTED, UM)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 5, S.ROUTED, S.DISPATCHED, UM)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 60, S.DISPATCHED, S.ACKNOWLEDGED, UM)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 600, S.ACKNOWLEDGED, S.RESOLVED, UM)),
+    ]
+
+
+def bounced_story(case_id: str) -> list[tuple[str, Envelope[Event]]]:
+    return [
+        (CASE_LIFECYCLE, lifecycle(case_id, 0, None, S.RECEIVED)),
+        (CASE_ROUTED, routed(case_id, 1, MS)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 1, S.RECEIVED, S.ROUTED, MS)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 5, S.ROUTED, S.DISPATCHED, MS)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 20, S.DISPATCHED, S.RETURNED, MS)),
+        (CASE_ROUTED, routed(case_id, 21, UM)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 21, S.RETURNED, S.ROUTED, UM)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 25, S.ROUTED, S.DISPATCHED, UM)),
+        (CASE_LIFECYCLE, lifecycle(case_id, 40, S.DISPATCHED, S.RETURNED, UM)),
+    ]
+
+
+async def publish(kafka: str, events: list[tuple[str, Envelope[Event]]]) -> None:
+    producer = EventProducer(bootstrap_servers=kafka, client_id="oversight-test")
+    await producer.start()
+    try:
+        for topic, envelope in events:
+            await producer.publish(envelope, topic=PREFIX + topic)
+    finally:
+        await producer.stop()
+
+
+async def wait_for_case(url: str, case_id: str, *, entries: int, state: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=url) as client:
+        deadline = time.monotonic() + 30
+        body: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            response = await client.get(f"/cases/{case_id}")
+            if response.status_code == 200:
+                body = response.json()
+                if len(body["timeline"]) >= entries and body["state"] == state:
+                    return body
+            await asyncio.sleep(0.3)
+    raise AssertionError(f"case {case_id} did not reach {state} with {entries} entries: {body}")
+
+
+A, B, C = f"a-{RUN}", f"b-{RUN}", f"c-{RUN}"
+VOLATILE = {
+    "case_id",
+    "case_number",
+    "updated_at",
+    "timeline",
+    "alerts",
+    "evaluations",
+    "follow_up_calls",
+}
+
+
+async def test_reordered_and_repeated_events_give_the_same_projection(
+    oversight: tuple[str, str], kafka: str
+) -> None:
+    url, _ = oversight
+    in_order = resolved_story(A)
+    scrambled = resolved_story(B)
+    scrambled = scrambled[::-1] + scrambled[2:4]  # newest first, and two delivered twice
+    await publish(kafka, in_order + scrambled + bounced_story(C))
+    a = await wait_for_case(url, A, entries=6, state="resolved")
+    b = await wait_for_case(url, B, entries=6, state="resolved")
+    assert {k: v for k, v in a.items() if k not in VOLATILE} == {
+        k: v for k, v in b.items() if k not in VOLATILE
+    }
+    shape = [(e["at"], e["kind"], e["to_state"], e["actor"]) for e in a["timeline"]]
+    assert shape == [(e["at"], e["kind"], e["to_state"], e["actor"]) for e in b["timeline"]]
+    assert [e["to_state"] for e in a["timeline"] if e["kind"] == "state_changed"] == [
+        "received",
+        "routed",
+        "dispatched",
+        "acknowledged",
+        "resolved",
+    ]
+    assert a["lead_department"] == "urban-management"
+    assert a["township_code"] == "tw-east"
+    assert a["micro_grid"] == "mg-7"
+    assert a["sla_policy"] == "hotline-normal"
+    # 7 working days from Monday 2 March: due by the end of Wednesday 11 March (Shanghai)
+    assert a["resolution_due"] == "2026-03-11T16:00:00Z" or a["resolution_due"].startswith(
+        "2026-03-11T16:00:00"
+    )
+    assert a["overdue"] is False
+
+
+async def test_a_case_returned_twice_is_flagged_to_the_county_hub(
+    oversight: tuple[str, str], kafka: str
+) -> None:
+    url, _ = oversight
+    c = await wait_for_case(url, C, entries=9, state="returned")
+    assert c["return_count"] == 2
+    assert c["returned_by"] == ["market-supervision", "urban-management"]
+    records = await read_topic(kafka, PREFIX + OVERSIGHT_ALERTS, expect=1, within=20, settle=0.5)
+    bounced = [
+        json.loads(r.value)
+        for r in records
+        if json.loads(r.value)["case_id"] == C and json.loads(r.value)["kind"] == "bounced"
+    ]
+    assert len(bounced) == 1
+    assert bounced[0]["command_level"] == "county"
+    assert c["overdue"] is True  # received in March, never signed for
+    async with httpx.AsyncClient(base_url=url) as client:
+        found = (
+            await client.get("/cases", params={"overdue": "true", "township": "tw-east"})
+        ).json()
+        assert C in [x["case_id"] for x in found["cases"]]
+        assert A not in [x["case_id"] for x in found["cases"]]
+        page = (
+            await client.get(
+                "/cases",
+                params={
+                    "from": "2026-03-02",
+                    "to": "2026-03-02",
+                    "limit": 2,
+                    "department": "urban-management",
+                },
+            )
+        ).json()
+        assert page["total"] == 3
+        assert len(page["cases"]) == 2
+
+
+async def test_evaluations_only_for_resolved_cases_with_clear_errors(
+    oversight: tuple[str, str], kafka: str
+) -> None:
+    url, _ = oversight
+    await wait_for_case(url, A, entries=6, state="resolved")
+    await wait_for_case(url, C, entries=9, state="returned")
+    async with httpx.AsyncClient(base_url=url) as client:
+        unknown = await client.post("/cases/nope/evaluations", json={"score": 5})
+        assert unknown.status_code == 404
+        assert unknown.json()["detail"][0]["loc"] == ["path", "case_id"]
+        unresolved = await client.post(f"/cases/{C}/evaluations", json={"score": 5})
+        assert unresolved.status_code == 409
+        assert "only a resolved case can be evaluated" in unresolved.json()["detail"][0]["msg"]
+        too_high = await client.post(f"/cases/{A}/evaluations", json={"score": 6})
+        assert too_high.status_code == 422
+        assert too_high.json()["detail"][0]["loc"] == [
+            "body",
+            "score",
+        ]
+        ok = await client.post(f"/cases/{A}/evaluations", json={"score": 5, "comment": "很及时"})
+        assert ok.status_code == 201, ok.text
+        again = await client.post(f"/cases/{A}/evaluations", json={"score": 4})
+        assert again.status_code == 409
+        call = await client.post(
+            f"/cases/{A}/follow-up-calls",
+            json={"operator": "op-7", "reached": True, "satisfied": True},
+        )
+        assert call.status_code == 201
+        assert len((await client.get(f"/cases/{A}/follow-up-calls")).json()) == 1
+    await publish(
+        kafka,
+        [
+            (
+                OVERSIGHT_EVALUATIONS,
+                Envelope(
+                    payload=CaseEvaluated(case_id=B, evaluation_id=f"ev-{B}", score=2),
+                    source="/yiwang/test",
+                ),
+            )
+        ],
+    )
+    b = await wait_for_case(url, B, entries=8, state="evaluated")
+    assert b["score"] == 2
+    a = await wait_for_case(url, A, entries=9, state="evaluated")
+    assert a["score"] == 5
+    records = await read_topic(kafka, PREFIX + CASE_LIFECYCLE, expect=1, within=20, settle=0.5)
+    evaluated = [
+        json.loads(r.value)
+        for r in records
+        if json.loads(r.value)["case_id"] == A and json.loads(r.value)["to_state"] == "evaluated"
+    ]
+    assert len(evaluated) == 1
+    assert evaluated[0]["from_state"] == "resolved"
+
+
+async def test_kpis_on_the_scripted_cases(oversight: tuple[str, str], kafka: str) -> None:
+    url, _ = oversight
+    await wait_for_case(url, A, entries=9, state="evaluated")
+    await wait_for_case(url, B, entries=8, state="evaluated")
+    blown = T0 + timedelta(minutes=30)
+    await publish(
+        kafka,
+        [
+            (
+                DISPATCH_WHISTLES,
+                Envelope(
+                    payload=WhistleBlown(
+                        case_id=C,
+                        whistle_id=f"w-{RUN}",
+                        township_code="tw-east",
+                        departments=(UM, MS),
+                        report_by=blown + timedelta(minutes=30),
+                        reason="多部门推诿",
+                    ),
+                    source="/yiwang/test",
+                    time=blown,
+                ),
+            ),
+            (
+                DISPATCH_WHISTLES,
+                Envelope(
+                    payload=WhistleAttendanceRecorded(
+                        case_id=C,
+                        whistle_id=f"w-{RUN}",
+                        township_code="tw-east",
+                        department=UM,
+                        reported_at=blown + timedelta(minutes=20),
+                        on_time=True,
+                    ),
+                    source="/yiwang/test",
+                    time=blown + timedelta(minutes=20),
+                ),
+            ),
+        ],
+    )
+    await wait_for_case(url, C, entries=11, state="returned")
+    async with httpx.AsyncClient(base_url=url) as client:
+        report = (
+            await client.get("/kpis", params={"from": "2026-03-02", "to": "2026-03-02"})
+        ).json()
+        rows = {r["group"]: r for r in report["rows"]}
+        um, ms = rows["urban-management"], rows["market-supervision"]
+        # UM is lead for A, B (signed for at 60 min, resolved at 600 min, on time) and C
+        # (returned twice, never signed for, its deadlines long passed).
+        assert (um["response_rate_numerator"], um["response_rate_denominator"]) == (2, 3)
+        assert (um["resolution_rate_numerator"], um["resolution_rate_denominator"]) == (2, 3)
+        assert (um["on_time_rate_numerator"], um["on_time_rate_denominator"]) == (2, 3)
+        assert um["satisfaction_rate"] == 0.5  # A scored 5, B scored 2
+        assert (um["return_rate_numerator"], um["return_rate_denominator"]) == (1, 3)  # C
+        assert um["whistle_attendance_rate"] == 1.0
+        # MS led C first and returned it; it leads nothing now and missed the whistle.
+        assert ms["cases"] == 0
+        assert ms["response_rate"] is None
+        assert ms["return_rate"] == 1.0
+        assert ms["whistle_attendance_rate"] == 0.0
+        assert report["overall"]["cases"] == 3
+        csv = await client.get(
+            "/kpis", params={"from": "2026-03-02", "to": "2026-03-02", "format": "csv"}
+        )
+        assert csv.headers["content-type"].startswith("text/csv")
+        assert csv.text.splitlines()[0].startswith("group,cases,response_rate,")
+        ranking = (
+            await client.get(
+                "/rankings", params={"from": "2026-03-02", "to": "2026-03-02", "by": "return_rate"}
+            )
+        ).json()
+        assert [(r["rank"], r["group"]) for r in ranking["rows"]] == [
+            (1, "urban-management"),
+            (2, "market-supervision"),
+        ]
+        bad = await client.get("/kpis", params={"from": "2026-03-05", "to": "2026-03-01"})
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"] == ["query", "to"]
+        bad_group = await client.get(
+            "/kpis", params={"from": "2026-03-01", "to": "2026-03-02", "group_by": "street"}
+        )
+        assert bad_group.status_code == 422
+        assert bad_group.json()["detail"][0]["loc"] == [
+            "query",
+            "group_by",
+        ]
+        ledger = (await client.get("/ledgers", params={"department": "urban-management"})).json()
+        assert ledger["lines"] == [
+            {
+                "department": "urban-management",
+                "township": "tw-east",
+                "open": 1,
+                "overdue": 1,
+                "resolved": 2,
+                "closed": 0,
+            }
+        ]
+        daily = (await client.get("/reports/daily", params={"day": "2026-03-02"})).json()
+        um_day = next(line for line in daily["lines"] if line["department"] == "urban-management")
+        assert (um_day["received"], um_day["resolved"], um_day["returned"]) == (3, 2, 1)
+        assert (await client.get("/reports/daily", params={"day": "2999-01-01"})).status_code == 422
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            metrics = (await client.get("/metrics")).text
+            if (
+                'yiwang_oversight_cases_overdue{department="urban-management",township="tw-east"} 1.0'
+                in metrics
+            ):
+                break
+            await asyncio.sleep(0.5)
+        assert (
+            'yiwang_oversight_cases_overdue{department="urban-management",township="tw-east"} 1.0'
+            in metrics
+        )
+        assert (
+            'yiwang_oversight_department_kpi_ratio{department="urban-management",kpi="satisfaction_rate"} 0.5'
+            in metrics
+        )
+        assert (
+            'yiwang_oversight_township_kpi_ratio{kpi="return_rate",township="tw-east"}' in metrics
+        )
+
+
+async def test_a_malformed_event_goes_to_the_dead_letter_topic(
+    oversight: tuple[str, str], kafka: str
+) -> None:
+    producer = EventProducer(bootstrap_servers=kafka, client_id="oversight-test")
+    await producer.start()
+    try:
+        await producer.send_records(
+            [
+                KafkaRecord(
+                    PREFIX + CASE_LIFECYCLE,
+                    b"x",
+                    b'{"case_id": "x", "to_state": "nowhere"}',
+                    [
+                        (k, v.encode())
+                        for k, v in {
+                            "ce_specversion": "1.0",
+                            "ce_id": uuid.uuid4().hex,
+                            "ce_source": "/test",
+                            "ce_type": "yiwang.case.state-changed.v1",
+                        }.items()
+                    ],
+                )
+            ]
+        )
+    finally:
+        await producer.stop()
+    dead = await read_topic(
+        kafka, PREFIX + CASE_LIFECYCLE + ".dlq", expect=1, within=20, settle=0.2
+    )
+    assert len(dead) == 1
+    assert dict(dead[0].headers)["dlq_service"] == b"oversight"
