@@ -68,3 +68,14 @@ def test_topic_registry_has_dead_letters_for_consumed_topics() -> None:
 def test_redaction_masks_phone_and_id_numbers() -> None:
     line = "reporter 13812345678 id 110105199003071234 called"
     assert redact(line) == "reporter 138****5678 id 110105********1234 called"
+
+
+def test_scaled_clocks_with_one_epoch_agree_across_processes() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from yiwang.common.clock import ScaledClock
+
+    epoch = datetime.now(UTC) - timedelta(seconds=10)
+    first, second = ScaledClock(60, epoch=epoch), ScaledClock(60, epoch=epoch)
+    assert abs((first.now() - second.now()).total_seconds()) < 1.0
+    assert first.now() - epoch > timedelta(minutes=9)  # 10 real seconds at 60x

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -19,15 +18,19 @@ class SystemClock:
 
 
 class ScaledClock:
-    """Runs `speed` times faster than real time from the moment it is created."""
+    """Runs `speed` times faster than real time from `epoch` on.
 
-    def __init__(self, speed: float, *, start: datetime | None = None) -> None:
+    Every process given the same epoch and speed reads the same time, so services started
+    seconds apart still agree on demo time (wall-clock based, not per-process).
+    """
+
+    def __init__(self, speed: float, *, epoch: datetime | None = None) -> None:
         self._speed = speed
-        self._start = start or datetime.now(UTC)
-        self._mono = time.monotonic()
+        self._epoch = (epoch or datetime.now(UTC)).astimezone(UTC)
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=(time.monotonic() - self._mono) * self._speed)
+        real = datetime.now(UTC)
+        return self._epoch + (real - self._epoch) * self._speed
 
 
 class ManualClock:
@@ -48,5 +51,5 @@ class ManualClock:
         self._now = moment.astimezone(UTC)
 
 
-def clock_for_speed(speed: float) -> Clock:
-    return SystemClock() if speed == 1.0 else ScaledClock(speed)
+def clock_for_speed(speed: float, *, epoch: datetime | None = None) -> Clock:
+    return SystemClock() if speed == 1.0 else ScaledClock(speed, epoch=epoch)

@@ -23,9 +23,11 @@ import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker, KafkaRouter
+from yiwang.common.case_metrics import counting_case_transitions
 from yiwang.common.clock import Clock, clock_for_speed
 from yiwang.common.events import Event
 from yiwang.common.http import MetricsMiddleware, health_router
+from yiwang.common.http_tracing import TracingMiddleware
 from yiwang.common.kafka import (
     DeadLetterOffice,
     EventHandler,
@@ -33,6 +35,7 @@ from yiwang.common.kafka import (
     InvalidPayloadHandler,
     subscribe,
 )
+from yiwang.common.lag import ConsumerLagMonitor, Subscription
 from yiwang.common.logs import configure_logging, get_logger
 from yiwang.common.postgres import DatabaseUnavailable, PostgresUnitOfWork, open_pool
 from yiwang.common.postgres.migrations import (
@@ -83,12 +86,13 @@ class Runtime:
     def __init__(self, definition: ServiceDefinition, settings: CommonSettings) -> None:
         self.definition = definition
         self.settings = settings
-        self.clock: Clock = clock_for_speed(settings.clock_speed)
+        self.clock: Clock = clock_for_speed(settings.clock_speed, epoch=settings.clock_epoch)
         self.producer = EventProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             client_id=f"yiwang-{definition.name}",
         )
         self.dead_letters = DeadLetterOffice(producer=self.producer, service=definition.name)
+        self.subscriptions: list[Subscription] = []  # for the consumer lag monitor
         self._pool: asyncpg.Pool | None = None
 
     @property
@@ -119,12 +123,14 @@ class Runtime:
         on_invalid: InvalidPayloadHandler | None = None,
     ) -> None:
         prefix = self.settings.topic_prefix
+        group = prefix + (group_id or f"yiwang-{self.name}")
+        self.subscriptions.append(Subscription(group=group, topic=prefix + topic))
         subscribe(
             router,
             service=self.name,
             topic=prefix + topic,
-            group_id=prefix + (group_id or f"yiwang-{self.name}"),
-            handlers=handlers,
+            group_id=group,
+            handlers=counting_case_transitions(handlers, service=self.name),
             dead_letters=self.dead_letters,
             on_invalid=on_invalid,
         )
@@ -214,7 +220,15 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
             poll_seconds=settings.outbox_poll_seconds,
         )
         await broker.start()
-        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        lag = ConsumerLagMonitor(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            service=definition.name,
+            subscriptions=runtime.subscriptions,
+        )
+        tasks = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(lag.run(), name="consumer-lag"),
+        ]
         tasks += [
             asyncio.create_task(job(), name=getattr(job, "__name__", "job"))
             for job in wiring.background
@@ -251,6 +265,7 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
     if wiring.configure_app is not None:
         wiring.configure_app(app)
     app.add_middleware(MetricsMiddleware, service=definition.name)
+    app.add_middleware(TracingMiddleware, service=definition.name)
     return app
 
 

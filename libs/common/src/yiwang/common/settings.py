@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,4 +31,6 @@ class CommonSettings(BaseSettings):
     create_topics: bool = Field(default=True, alias="YIWANG_CREATE_TOPICS")
     # Demo time can run faster than real time so that deadlines fire within minutes.
     clock_speed: float = Field(default=1.0, alias="YIWANG_CLOCK_SPEED", gt=0)
+    # The real moment demo time starts from; processes sharing it agree on the time.
+    clock_epoch: datetime | None = Field(default=None, alias="YIWANG_CLOCK_EPOCH")
     outbox_poll_seconds: float = Field(default=1.0, alias="YIWANG_OUTBOX_POLL_SECONDS", gt=0)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from yiwang.common.service import Runtime
 from yiwang.intake.adapters.api_keys import ApiKeyStore
+from yiwang.intake.adapters.case_numbers import PostgresCaseNumberIssuer
 from yiwang.intake.adapters.unit_of_work import PostgresIntakeUnitOfWork
 from yiwang.intake.adapters.vault import PersonalDataVault
 from yiwang.intake.config import IntakeSettings
@@ -19,6 +20,7 @@ class IntakeDependencies:
     policy: IntakePolicy
     vault: PersonalDataVault
     _api_keys: ApiKeyStore | None = field(default=None, init=False)
+    _numbers: PostgresCaseNumberIssuer | None = field(default=None, init=False)
 
     def uow(self) -> PostgresIntakeUnitOfWork:
         return PostgresIntakeUnitOfWork(
@@ -27,6 +29,11 @@ class IntakeDependencies:
             clock=self.runtime.clock,
             topic_prefix=self.settings.topic_prefix,
         )
+
+    def numbers(self) -> PostgresCaseNumberIssuer:
+        if self._numbers is None:
+            self._numbers = PostgresCaseNumberIssuer(self.runtime.pool)
+        return self._numbers
 
     def api_keys(self) -> ApiKeyStore:
         # Made on first use: the pool opens in the service's lifespan, after wiring.

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.resources import files
 
+from fastapi import FastAPI
+from yiwang.common.logs import get_logger
 from yiwang.common.service import Runtime, ServiceDefinition, Wiring, run_service
+from yiwang.mediation.adapters.vault import PersonalDataVault
+from yiwang.mediation.config import DEVELOPMENT_PII_KEY, MediationSettings
+from yiwang.mediation.entrypoints.errors import install_refusals
+from yiwang.mediation.entrypoints.http import http_router
+from yiwang.mediation.entrypoints.http_roster import roster_router
 from yiwang.mediation.entrypoints.kafka import kafka_router
+from yiwang.mediation.entrypoints.timers import timer_sweep
+from yiwang.mediation.handlers import LadderPolicy
+
+log = get_logger(__name__)
 
 
 def wire(runtime: Runtime) -> Wiring:
-    return Wiring(kafka_routers=[kafka_router(runtime)])
+    settings = runtime.settings
+    assert isinstance(settings, MediationSettings)
+    if settings.pii_key == DEVELOPMENT_PII_KEY:
+        log.warning("MEDIATION_PII_KEY is the development default; set it in production")
+    vault = PersonalDataVault(settings.pii_key)  # a bad key stops the service at start-up
+    policy = LadderPolicy(
+        time_limit=timedelta(days=settings.level_time_limit_days),
+        county_code=settings.county_code,
+    )
+
+    def configure(app: FastAPI) -> None:
+        install_refusals(app)
+
+    return Wiring(
+        kafka_routers=[kafka_router(runtime, policy)],
+        http_routers=[http_router(runtime, policy, vault), roster_router(runtime)],
+        background=[timer_sweep(runtime, settings, policy)],
+        configure_app=configure,
+    )
 
 
 DEFINITION = ServiceDefinition(
@@ -18,8 +48,10 @@ DEFINITION = ServiceDefinition(
     port=8004,
     wire=wire,
     migrations=files("yiwang.mediation") / "migrations",
+    settings_factory=MediationSettings,
     title="Yiwang mediation",
-    description="The people's mediation ladder for disputes.",
+    description="The people's mediation ladder for disputes: grid, community, township, "
+    "district centre or trade committee, then court or arbitration.",
 )
 
 

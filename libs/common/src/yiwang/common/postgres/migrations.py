@@ -48,9 +48,7 @@ def load_migrations(*, source: str, directory: Traversable) -> list[Migration]:
 
 
 def common_migrations() -> list[Migration]:
-    return load_migrations(
-        source="common", directory=files("yiwang.common.postgres") / "migrations"
-    )
+    return load_migrations(source="common", directory=files("yiwang.common.postgres") / "sql")
 
 
 async def apply_migrations(

@@ -6,7 +6,7 @@ import abc
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -72,8 +72,9 @@ class CaseFilter:
 
 class CaseRepository(abc.ABC):
     @abc.abstractmethod
-    async def lock_key(self, name: str) -> None:
-        """Serialise concurrent work on one key until the transaction ends."""
+    async def lock_keys(self, names: list[str]) -> None:
+        """Serialise concurrent work on these keys until the transaction ends (one round trip;
+        taken in sorted order so two transactions never wait on each other in a cycle)."""
 
     @abc.abstractmethod
     async def find_idempotent(self, *, scope: str, key: str) -> tuple[uuid.UUID, str] | None: ...
@@ -82,9 +83,6 @@ class CaseRepository(abc.ABC):
     async def add_idempotency_key(
         self, *, scope: str, key: str, request_hash: str, case_id: uuid.UUID, at: datetime
     ) -> None: ...
-
-    @abc.abstractmethod
-    async def next_sequence(self, day: date) -> int: ...
 
     @abc.abstractmethod
     async def open_cases_near(
@@ -135,8 +133,11 @@ class PostgresCaseRepository(CaseRepository):
     def __init__(self, conn: asyncpg.pool.PoolConnectionProxy | asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def lock_key(self, name: str) -> None:
-        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
+    async def lock_keys(self, names: list[str]) -> None:
+        await self._conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(n, 0)) FROM (SELECT unnest($1::text[]) AS n ORDER BY 1) k",
+            names,
+        )
 
     async def find_idempotent(self, *, scope: str, key: str) -> tuple[uuid.UUID, str] | None:
         row = await self._conn.fetchrow(
@@ -157,16 +158,6 @@ class PostgresCaseRepository(CaseRepository):
             request_hash,
             case_id,
             at,
-        )
-
-    async def next_sequence(self, day: date) -> int:
-        return int(
-            await self._conn.fetchval(
-                "INSERT INTO case_number_sequences (day, last_seq) VALUES ($1, 1)"
-                " ON CONFLICT (day) DO UPDATE SET last_seq = case_number_sequences.last_seq + 1"
-                " RETURNING last_seq",
-                day,
-            )
         )
 
     async def open_cases_near(

@@ -130,6 +130,7 @@ def native_router(deps: IntakeDependencies) -> APIRouter:
             submission=submission,
             policy=deps.policy,
             vault=deps.vault,
+            numbers=deps.numbers(),
             clock=deps.runtime.clock,
             idempotency=idempotency_key_for(submission, idempotency_key, key.key_id),
             api_key_id=key.key_id,

@@ -37,6 +37,7 @@ def kafka_router(runtime: Runtime, deps: IntakeDependencies) -> KafkaRouter:
                 submission=CaseSubmission.from_platform(command),
                 policy=deps.policy,
                 vault=deps.vault,
+                numbers=deps.numbers(),
                 clock=runtime.clock,
                 idempotency=IdempotencyKey(
                     f"source:{command.source.system}", command.source.external_id

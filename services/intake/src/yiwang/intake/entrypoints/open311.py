@@ -226,6 +226,7 @@ def open311_router(deps: IntakeDependencies) -> APIRouter:
         try:
             admitted = await handlers.submit_case(
                 uow=deps.uow(), submission=submission, policy=deps.policy, vault=deps.vault,
+                numbers=deps.numbers(),
                 clock=deps.runtime.clock, api_key_id=key.key_id, with_token=True,
             )  # fmt: skip
         except SubmissionInvalid as exc:

@@ -10,14 +10,25 @@ from yiwang.common.events import CaseRouted
 from yiwang.common.service import Runtime
 from yiwang.common.topics import CASE_ROUTED
 from yiwang.mediation import handlers
+from yiwang.mediation.adapters.postgres import PostgresMediationUnitOfWork
 
 
-def kafka_router(runtime: Runtime) -> KafkaRouter:
+def unit_of_work(runtime: Runtime) -> PostgresMediationUnitOfWork:
+    return PostgresMediationUnitOfWork(
+        runtime.pool,
+        source=f"/yiwang/{runtime.name}",
+        clock=runtime.clock,
+        topic_prefix=runtime.settings.topic_prefix,
+    )
+
+
+def kafka_router(runtime: Runtime, policy: handlers.LadderPolicy) -> KafkaRouter:
     router = KafkaRouter()
 
     async def on_case_routed(envelope: Envelope[Any]) -> None:
-        await handlers.record_routed_case(uow=runtime.unit_of_work(), envelope=envelope)
+        await handlers.open_routed_dispute(
+            uow=unit_of_work(runtime), envelope=envelope, clock=runtime.clock, policy=policy
+        )
 
     runtime.subscribe(router, topic=CASE_ROUTED, handlers={CaseRouted: on_case_routed})
-
     return router

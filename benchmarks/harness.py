@@ -1,0 +1,48 @@
+"""Shared by the benchmarks: a service as its own process with its own database and topic
+prefix on the local stack (reusing the integration tests' support code)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+
+from support import ServiceProcess, create_database, drop_database  # noqa: E402
+
+
+def stack_settings() -> dict[str, str]:
+    """Start (or find) the local stack and return its settings."""
+    up = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "stack.py"), "up"], capture_output=True, text=True
+    )
+    if up.returncode != 0:
+        sys.exit(up.stderr.strip())
+    env = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "stack.py"), "env"], capture_output=True, text=True
+    )
+    return dict(line.split("=", 1) for line in env.stdout.splitlines() if "=" in line)
+
+
+def unique_prefix() -> str:
+    return f"b{uuid.uuid4().hex[:8]}."
+
+
+def log_path(name: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"bench-{name}-")) / f"{name}.log"
+
+
+__all__ = [
+    "ServiceProcess",
+    "create_database",
+    "drop_database",
+    "log_path",
+    "os",
+    "stack_settings",
+    "unique_prefix",
+]

@@ -1,0 +1,98 @@
+"""Kafka ingestion: SubmitCase records from county platforms, to cases stored (and
+CaseReceived in intake's outbox), per second.
+
+    uv run --frozen python benchmarks/intake_kafka.py [--count 5000]
+
+All records are produced first; the clock runs from the first record intake takes to the
+moment the last case is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+import uuid
+
+import asyncpg
+from harness import (
+    ServiceProcess,
+    create_database,
+    drop_database,
+    log_path,
+    stack_settings,
+    unique_prefix,
+)
+from yiwang.common.case import Location, SourceRef
+from yiwang.common.envelope import Envelope, encode
+from yiwang.common.events import SubmitCase
+from yiwang.common.kafka import EventProducer
+from yiwang.common.topics import INTAKE_SUBMISSIONS, create_topics
+
+
+def commands(count: int, rng: random.Random) -> list[SubmitCase]:
+    run = uuid.uuid4().hex[:6]
+    return [
+        SubmitCase(
+            source=SourceRef(system="bench-platform", external_id=f"{run}-{n}"),
+            category=rng.choice(("sanitation", "noise", "illegal-parking", "road-damage")),
+            title="群众反映",
+            description="演示",
+            location=Location(lon=rng.uniform(113.21, 113.89), lat=rng.uniform(37.61, 38.19)),
+        )
+        for n in range(count)
+    ]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=5000)
+    args = parser.parse_args()
+    settings = stack_settings()
+    prefix = unique_prefix()
+    database = await create_database(settings["DATABASE_URL"])
+    await create_topics(bootstrap_servers=settings["KAFKA_BOOTSTRAP_SERVERS"], prefix=prefix)
+    producer = EventProducer(
+        bootstrap_servers=settings["KAFKA_BOOTSTRAP_SERVERS"], client_id="bench"
+    )
+    await producer.start()
+    records = [
+        encode(Envelope(payload=c, source="/bench"), topic=prefix + INTAKE_SUBMISSIONS)
+        for c in commands(args.count, random.Random(5))
+    ]
+    await producer.send_records(records)
+    await producer.stop()
+    env = {
+        **settings,
+        "DATABASE_URL": database,
+        "YIWANG_TOPIC_PREFIX": prefix,
+        "YIWANG_LOG_LEVEL": "WARNING",
+    }
+    service = ServiceProcess("yiwang.intake.app", env=env, log_path=log_path("intake"))
+    conn: asyncpg.Connection | None = None
+    try:
+        await asyncio.to_thread(service.start)
+        conn = await asyncpg.connect(database)
+        first = None
+        while True:
+            stored = await conn.fetchval("SELECT count(*) FROM intake.cases")
+            if stored and first is None:
+                first = (time.perf_counter(), stored)
+            if stored >= args.count:
+                break
+            await asyncio.sleep(0.05)
+        assert first is not None
+        elapsed = time.perf_counter() - first[0]
+        print(
+            f"intake Kafka ingestion: {(args.count - first[1]) / elapsed:,.0f} submissions/s ({args.count} records, {elapsed:.1f}s)"
+        )
+    finally:
+        if conn is not None:
+            await conn.close()
+        service.stop()
+        await drop_database(settings["DATABASE_URL"], database)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,208 @@
+r"""The mediation workflow as its own small state machine.
+
+    pending --accept--> accepted --agreement--> agreed --honoured--> honoured
+       |                   |  \--failed / time limit--> pending at the next rung
+       |                   |                           (or referred above the top rung)
+       +--decline--> declined, --withdraw--> withdrawn, --refer--> referred
+    agreed --not honoured--> pending again at the same rung (reopen) or referred
+
+Every operation has a check_* that raises its own WorkflowRefused subclass, so a forbidden
+transition is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from yiwang.common.events import CaseRouted
+from yiwang.common.states import CaseState, can_transition
+from yiwang.mediation.domain.ladder import (
+    Committee,
+    DisputeType,
+    MediationLevel,
+    ReferralVenue,
+)
+
+
+class MediationStatus(StrEnum):
+    PENDING = "pending"  # at a rung, waiting for its committee to accept (受理)
+    ACCEPTED = "accepted"  # being mediated: mediator, sessions, then an outcome
+    AGREED = "agreed"  # a mediation agreement (调解协议); follow-up on its performance
+    HONOURED = "honoured"
+    WITHDRAWN = "withdrawn"
+    REFERRED = "referred"  # to court or arbitration (诉调对接)
+    DECLINED = "declined"
+
+
+S = MediationStatus
+AT_A_RUNG = frozenset({S.PENDING, S.ACCEPTED})
+OPEN = frozenset({S.PENDING, S.ACCEPTED, S.AGREED})
+
+
+@dataclass(frozen=True, slots=True)
+class AgreedAmount:
+    description: str
+    amount: Decimal  # yuan
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    terms: str
+    amounts: tuple[AgreedAmount, ...]
+    performance_deadline: datetime
+    signed_at: datetime
+    level: MediationLevel
+
+
+@dataclass
+class MediationCase:
+    mediation_id: str
+    case_id: str
+    dispute_type: DisputeType
+    routed: CaseRouted  # facts and placement as grid-routing published them (masked)
+    level: MediationLevel
+    committee: Committee
+    status: MediationStatus
+    case_state: CaseState  # the lifecycle state mediation last recorded for the case
+    opened_at: datetime
+    level_entered_at: datetime
+    level_deadline: datetime
+    round: int = 1  # one per rung entered (and per reopening): timers name their round
+    mediator_id: str | None = None
+    amount_in_dispute: Decimal | None = None
+    agreement: Agreement | None = None
+    follow_up_due: bool = False
+    referral_venue: ReferralVenue | None = None
+    outcome_reason: str | None = None
+    closed_at: datetime | None = None
+    sessions: int = field(default=0)
+
+
+class WorkflowRefused(ValueError):
+    """A transition the workflow forbids. `status` and `field` shape the HTTP answer."""
+
+    status = 409
+    field = "mediation_id"
+
+    def __init__(self, case: MediationCase, reason: str) -> None:
+        self.mediation_id = case.mediation_id
+        super().__init__(f"mediation {case.mediation_id} ({case.status}, {case.level}): {reason}")
+
+
+class MediationClosed(WorkflowRefused):
+    pass
+
+
+class NotPending(WorkflowRefused):
+    pass
+
+
+class NotAccepted(WorkflowRefused):
+    pass
+
+
+class NoMediatorAssigned(WorkflowRefused):
+    pass
+
+
+class NotAgreed(WorkflowRefused):
+    pass
+
+
+class FollowUpNotDue(WorkflowRefused):
+    pass
+
+
+class SessionNotInFuture(WorkflowRefused):
+    status = 422
+    field = "scheduled_at"
+
+
+class DeadlineNotInFuture(WorkflowRefused):
+    status = 422
+    field = "performance_deadline"
+
+
+def check_open(case: MediationCase) -> None:
+    if case.status not in OPEN:
+        raise MediationClosed(case, f"the mediation is {case.status}; nothing more can change")
+
+
+def check_at_a_rung(case: MediationCase) -> None:
+    check_open(case)
+    if case.status not in AT_A_RUNG:
+        raise NotAccepted(case, "an agreement was recorded; only its follow-up remains")
+
+
+def check_pending(case: MediationCase) -> None:
+    check_open(case)
+    if case.status is not S.PENDING:
+        raise NotPending(case, "only a pending mediation can be accepted or declined")
+
+
+def check_accepted(case: MediationCase) -> None:
+    check_open(case)
+    if case.status is not S.ACCEPTED:
+        raise NotAccepted(case, "the committee must accept the dispute first")
+
+
+def check_session(case: MediationCase, *, scheduled_at: datetime, now: datetime) -> None:
+    check_accepted(case)
+    if case.mediator_id is None:
+        raise NoMediatorAssigned(case, "assign a mediator before scheduling a session")
+    if scheduled_at <= now:
+        raise SessionNotInFuture(case, f"a session must be in the future, not {scheduled_at}")
+
+
+def check_agreement(case: MediationCase, *, performance_deadline: datetime, now: datetime) -> None:
+    check_accepted(case)
+    if performance_deadline <= now:
+        raise DeadlineNotInFuture(
+            case, f"the performance deadline must be in the future, not {performance_deadline}"
+        )
+
+
+def check_follow_up(case: MediationCase, *, honoured: bool, now: datetime) -> None:
+    check_open(case)
+    if case.status is not S.AGREED or case.agreement is None:
+        raise NotAgreed(case, "only an agreement can be followed up")
+    deadline = case.agreement.performance_deadline
+    if not honoured and now < deadline:
+        raise FollowUpNotDue(
+            case, f"an agreement cannot be called not honoured before its deadline {deadline}"
+        )
+
+
+# Lifecycle entries per outcome, in order of preference: the first one the case state
+# machine allows from mediation's view of the case is recorded (after a reopening the
+# case is in_progress, from where it cannot be closed directly).
+LIFECYCLE_FOR = {
+    "opened": (CaseState.IN_MEDIATION,),
+    "agreement": (CaseState.RESOLVED,),
+    "declined": (CaseState.ROUTED, CaseState.ESCALATED),
+    "withdrawn": (CaseState.CLOSED, CaseState.RESOLVED),
+    "referred": (CaseState.CLOSED, CaseState.ESCALATED),
+    "reopened": (CaseState.IN_PROGRESS,),
+}
+
+
+def lifecycle_target(current: CaseState, step: str) -> CaseState | None:
+    for target in LIFECYCLE_FOR.get(step, ()):
+        if can_transition(current, target):
+            return target
+    return None
+
+
+class UnknownMediation(LookupError):
+    def __init__(self, mediation_id: str) -> None:
+        self.mediation_id = mediation_id
+        super().__init__(f"no mediation '{mediation_id}'")
+
+
+def check_found(case: MediationCase | None, mediation_id: str) -> MediationCase:
+    if case is None:
+        raise UnknownMediation(mediation_id)
+    return case

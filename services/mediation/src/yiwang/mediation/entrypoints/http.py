@@ -1,0 +1,227 @@
+"""HTTP API for mediators: routes decode the request and call a handler; nothing else.
+
+Refusals come back as {"detail": [{"loc": [...], "msg": ...}]} (entrypoints/errors.py).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from yiwang.common.service import Runtime
+from yiwang.mediation import handlers, party_handlers
+from yiwang.mediation.adapters.vault import PersonalDataVault
+from yiwang.mediation.domain.ladder import ReferralVenue
+from yiwang.mediation.domain.parties import PartyDetails, PartyRole
+from yiwang.mediation.domain.workflow import AgreedAmount, MediationStatus
+from yiwang.mediation.entrypoints.kafka import unit_of_work
+from yiwang.mediation.entrypoints.views import mediation_json, party_json
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+MediatorId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Accept(Body):
+    mediator_id: MediatorId | None = Field(
+        default=None, description="omit to assign by level, specialty and load"
+    )
+
+
+class Assign(Accept):
+    pass
+
+
+class Decline(Body):
+    reason: Reason
+
+
+class ScheduleSession(Body):
+    scheduled_at: AwareDatetime
+    place: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class Amount(Body):
+    description: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    amount: Decimal = Field(ge=0, le=Decimal("1e11"), decimal_places=2, description="yuan")
+
+
+class Outcome(Body):
+    kind: Literal["agreement", "failed", "withdrawn", "referred"]
+    terms: Annotated[str, StringConstraints(min_length=1, max_length=10_000)] | None = None
+    amounts: tuple[Amount, ...] = ()
+    performance_deadline: AwareDatetime | None = None
+    reason: Reason | None = None
+    venue: ReferralVenue | None = Field(default=None, description="for 'referred'")
+
+
+class FollowUp(Body):
+    honoured: bool
+    then: Literal["reopen", "refer"] = Field(
+        default="refer", description="when not honoured: mediate again at the rung, or refer"
+    )
+    note: Reason | None = None
+
+
+class NewParty(Body):
+    role: PartyRole
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")] | None = None
+    id_number: Annotated[str, StringConstraints(pattern=r"^\d{17}[\dXx]$")] | None = None
+
+
+class PartyUpdate(NewParty):
+    role: PartyRole | None = None  # type: ignore[assignment]
+
+
+class Particulars(Body):
+    amount_in_dispute: Decimal | None = Field(ge=0, le=Decimal("1e11"), decimal_places=2)
+
+
+def missing(field: str, kind: str) -> Exception:
+    from fastapi import HTTPException
+
+    return HTTPException(
+        422, detail=[{"loc": ["body", field], "msg": f"'{field}' is required for {kind}"}]
+    )
+
+
+def http_router(
+    runtime: Runtime, policy: handlers.LadderPolicy, vault: PersonalDataVault
+) -> APIRouter:
+    router = APIRouter(prefix="/mediations", tags=["mediations"])
+    clock = runtime.clock
+
+    def uow() -> Any:
+        return unit_of_work(runtime)
+
+    async def view(mediation_id: str) -> dict[str, Any]:
+        return mediation_json(
+            await party_handlers.view_mediation(uow=uow(), mediation_id=mediation_id)
+        )
+
+    @router.get("", summary="Search mediations")
+    async def search(
+        status: MediationStatus | None = None,
+        case_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> list[dict[str, Any]]:
+        found = await party_handlers.search_mediations(
+            uow=uow(), status=status, case_id=case_id, limit=limit
+        )
+        return [mediation_json(party_handlers.MediationView(c, [], [], [])) for c in found]
+
+    @router.get("/{mediation_id}", summary="A mediation with parties (masked), sessions, history")
+    async def get(mediation_id: str) -> dict[str, Any]:
+        return await view(mediation_id)
+
+    @router.patch("/{mediation_id}", summary="Set the amount in dispute (yuan)")
+    async def patch(mediation_id: str, body: Particulars) -> dict[str, Any]:
+        await party_handlers.set_amount_in_dispute(
+            uow=uow(), mediation_id=mediation_id, amount=body.amount_in_dispute
+        )
+        return await view(mediation_id)
+
+    @router.post("/{mediation_id}/accept", summary="The rung's committee accepts (受理)")
+    async def accept(mediation_id: str, body: Accept) -> dict[str, Any]:
+        await handlers.accept_dispute(
+            uow=uow(), mediation_id=mediation_id, mediator_id=body.mediator_id, clock=clock
+        )
+        return await view(mediation_id)
+
+    @router.post("/{mediation_id}/decline", summary="The committee declines (不予受理)")
+    async def decline(mediation_id: str, body: Decline) -> dict[str, Any]:
+        await handlers.decline_dispute(
+            uow=uow(), mediation_id=mediation_id, reason=body.reason, clock=clock
+        )
+        return await view(mediation_id)
+
+    @router.post("/{mediation_id}/assign", summary="Assign or reassign a mediator")
+    async def assign(mediation_id: str, body: Assign) -> dict[str, Any]:
+        await handlers.assign_mediator(
+            uow=uow(), mediation_id=mediation_id, mediator_id=body.mediator_id, clock=clock
+        )
+        return await view(mediation_id)
+
+    @router.post("/{mediation_id}/sessions", status_code=201, summary="Schedule a session")
+    async def session(mediation_id: str, body: ScheduleSession) -> dict[str, Any]:
+        await handlers.schedule_session(
+            uow=uow(),
+            mediation_id=mediation_id,
+            scheduled_at=body.scheduled_at,
+            place=body.place,
+            clock=clock,
+        )
+        return await view(mediation_id)
+
+    @router.post("/{mediation_id}/outcome", summary="Record the outcome at this rung")
+    async def outcome(mediation_id: str, body: Outcome) -> dict[str, Any]:
+        ids = {"uow": uow(), "mediation_id": mediation_id, "clock": clock}
+        if body.kind == "agreement":
+            if body.terms is None:
+                raise missing("terms", "an agreement")
+            if body.performance_deadline is None:
+                raise missing("performance_deadline", "an agreement")
+            amounts = [AgreedAmount(a.description, a.amount) for a in body.amounts]
+            await handlers.record_agreement(
+                **ids,
+                terms=body.terms,
+                amounts=amounts,
+                performance_deadline=body.performance_deadline,
+            )
+        elif body.kind == "failed":
+            await handlers.record_failure(
+                **ids, reason=body.reason or "no agreement reached", policy=policy
+            )
+        elif body.kind == "withdrawn":
+            await handlers.withdraw_dispute(**ids, reason=body.reason or "withdrawn by a party")
+        else:
+            await handlers.refer_dispute(
+                **ids, venue=body.venue, reason=body.reason or "referred by the committee"
+            )
+        return await view(mediation_id)
+
+    @router.post("/{mediation_id}/follow-up", summary="Was the agreement honoured?")
+    async def follow_up(mediation_id: str, body: FollowUp) -> dict[str, Any]:
+        await handlers.record_follow_up(
+            uow=uow(),
+            mediation_id=mediation_id,
+            honoured=body.honoured,
+            reopen=body.then == "reopen",
+            note=body.note,
+            clock=clock,
+            policy=policy,
+        )
+        return await view(mediation_id)
+
+    @router.post("/{mediation_id}/parties", status_code=201, summary="Add a party (sealed)")
+    async def add_party(mediation_id: str, body: NewParty) -> dict[str, Any]:
+        party = await party_handlers.add_party(
+            uow=uow(),
+            vault=vault,
+            mediation_id=mediation_id,
+            role=body.role,
+            details=PartyDetails(body.name, body.phone, body.id_number),
+            clock=clock,
+        )
+        return party_json(party)
+
+    @router.patch("/{mediation_id}/parties/{party_id}", summary="Correct a party's details")
+    async def update_party(mediation_id: str, party_id: str, body: PartyUpdate) -> dict[str, Any]:
+        party = await party_handlers.update_party(
+            uow=uow(),
+            vault=vault,
+            mediation_id=mediation_id,
+            party_id=party_id,
+            role=body.role,
+            details=PartyDetails(body.name, body.phone, body.id_number),
+            clock=clock,
+        )
+        return party_json(party)
+
+    return router

@@ -1,0 +1,186 @@
+"""In-memory fakes that subclass the real interfaces (repositories and unit of work)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from yiwang.common.envelope import Envelope
+from yiwang.common.events import Event
+from yiwang.mediation.adapters.repository import (
+    DueTimer,
+    HistoryEntry,
+    MediationRepository,
+    MediationUnitOfWork,
+    RosterRepository,
+    Session,
+)
+from yiwang.mediation.domain.ladder import Committee
+from yiwang.mediation.domain.parties import Party
+from yiwang.mediation.domain.roster import Mediator
+from yiwang.mediation.domain.transitions import Step
+from yiwang.mediation.domain.workflow import OPEN, MediationCase, MediationStatus
+
+
+class FakeMediationRepository(MediationRepository):
+    def __init__(self) -> None:
+        self.cases: dict[str, MediationCase] = {}
+        self.steps: dict[str, list[HistoryEntry]] = {}
+        self.party_rows: dict[str, Party] = {}
+        self.session_rows: list[Session] = []
+        self.timers: list[dict[str, object]] = []
+
+    async def get(self, mediation_id: str, *, lock: bool = False) -> MediationCase | None:
+        return copy.deepcopy(self.cases.get(mediation_id))
+
+    async def open_for_case(self, case_id: str) -> MediationCase | None:
+        found = [c for c in self.cases.values() if c.case_id == case_id and c.status in OPEN]
+        return copy.deepcopy(found[0]) if found else None
+
+    async def add(self, case: MediationCase) -> bool:
+        if await self.open_for_case(case.case_id):
+            return False
+        self.cases[case.mediation_id] = copy.deepcopy(case)
+        return True
+
+    async def save(self, case: MediationCase) -> None:
+        self.cases[case.mediation_id] = copy.deepcopy(case)
+
+    async def search(
+        self, *, status: MediationStatus | None, case_id: str | None, limit: int
+    ) -> list[MediationCase]:
+        return [
+            copy.deepcopy(c)
+            for c in self.cases.values()
+            if (status is None or c.status is status) and (case_id in (None, c.case_id))
+        ][:limit]
+
+    async def add_step(self, mediation_id: str, step: Step, *, at: datetime) -> None:
+        self.steps.setdefault(mediation_id, []).append(HistoryEntry(at=at, step=step))
+
+    async def history(self, mediation_id: str) -> list[HistoryEntry]:
+        return list(self.steps.get(mediation_id, []))
+
+    async def save_party(self, party: Party) -> None:
+        self.party_rows[party.party_id] = copy.deepcopy(party)
+
+    async def get_party(self, mediation_id: str, party_id: str) -> Party | None:
+        party = self.party_rows.get(party_id)
+        return copy.deepcopy(party) if party and party.mediation_id == mediation_id else None
+
+    async def parties(self, mediation_id: str) -> list[Party]:
+        return [
+            copy.deepcopy(p) for p in self.party_rows.values() if p.mediation_id == mediation_id
+        ]
+
+    async def add_session(self, session: Session) -> None:
+        self.session_rows.append(session)
+
+    async def sessions(self, mediation_id: str) -> list[Session]:
+        return [s for s in self.session_rows if s.mediation_id == mediation_id]
+
+    async def add_timer(
+        self, mediation_id: str, *, kind: str, round: int, due_at: datetime
+    ) -> None:
+        self.timers.append(
+            {
+                "timer_id": len(self.timers) + 1,
+                "mediation_id": mediation_id,
+                "kind": kind,
+                "round": round,
+                "due_at": due_at,
+                "fired": False,
+            }
+        )
+
+    async def claim_due_timers(self, *, now: datetime, limit: int) -> list[DueTimer]:
+        due = [t for t in self.timers if not t["fired"] and t["due_at"] <= now]  # type: ignore[operator]
+        return [
+            DueTimer(**{k: v for k, v in t.items() if k != "fired"})  # type: ignore[arg-type]
+            for t in due[:limit]
+        ]
+
+    async def mark_fired(self, timer_id: int, *, now: datetime, outcome: str) -> None:
+        self.timers[timer_id - 1]["fired"] = True
+        self.timers[timer_id - 1]["outcome"] = outcome
+
+
+class FakeRosterRepository(RosterRepository):
+    def __init__(self, mediators: list[Mediator] | None = None) -> None:
+        self.mediators = {m.mediator_id: copy.deepcopy(m) for m in mediators or []}
+
+    async def get(self, mediator_id: str, *, lock: bool = False) -> Mediator | None:
+        return copy.deepcopy(self.mediators.get(mediator_id))
+
+    async def add(self, mediator: Mediator) -> bool:
+        if mediator.mediator_id in self.mediators:
+            return False
+        self.mediators[mediator.mediator_id] = copy.deepcopy(mediator)
+        return True
+
+    async def save(self, mediator: Mediator) -> None:
+        self.mediators[mediator.mediator_id] = copy.deepcopy(mediator)
+
+    async def serving(self, committee: Committee) -> list[Mediator]:
+        return [copy.deepcopy(m) for m in self.mediators.values() if m.serves(committee)]
+
+    async def adjust_load(self, mediator_id: str, delta: int) -> None:
+        self.mediators[mediator_id].load = max(self.mediators[mediator_id].load + delta, 0)
+
+    async def listing(self, *, level: str | None, limit: int) -> list[Mediator]:
+        return [m for m in self.mediators.values() if level in (None, m.level)][:limit]
+
+    async def count(self) -> int:
+        return len(self.mediators)
+
+
+class FakeMediationUnitOfWork(MediationUnitOfWork):
+    """Commits by keeping what was written; a failed block restores the state before it."""
+
+    def __init__(self, roster: list[Mediator] | None = None) -> None:
+        self.repository = FakeMediationRepository()
+        self.roster_repository = FakeRosterRepository(roster)
+        self.inbox: set[tuple[str, str]] = set()
+        self.emitted = []
+        self.published: list[tuple[str, Event]] = []
+        self._before: tuple[FakeMediationRepository, FakeRosterRepository] | None = None
+
+    @property
+    def mediations(self) -> MediationRepository:
+        return self.repository
+
+    @property
+    def roster(self) -> RosterRepository:
+        return self.roster_repository
+
+    async def __aenter__(self) -> Self:
+        self.emitted = []
+        self._before = (copy.deepcopy(self.repository), copy.deepcopy(self.roster_repository))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.published += [(topic, env.payload) for topic, env in self.emitted]
+        elif self._before is not None:
+            self.repository, self.roster_repository = self._before
+
+    async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
+        if (consumer, event_id) in self.inbox:
+            return False
+        self.inbox.add((consumer, event_id))
+        return True
+
+    async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
+        envelope: Envelope[Event] = Envelope(payload=payload, source="/yiwang/test")
+        self.emitted.append((topic, envelope))
+        return envelope
+
+    def events(self, kind: type[Event]) -> list[Event]:
+        return [e for _, e in self.published if isinstance(e, kind)]

@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from mediation_fakes import FakeMediationUnitOfWork
+from test_mediation_domain import LIMIT, NOW, routed
+from yiwang.common.case import ReporterRef
+from yiwang.common.clock import ManualClock
+from yiwang.common.envelope import Envelope
+from yiwang.common.events import CaseStateChanged, MediationProgressed
+from yiwang.common.states import CaseState
+from yiwang.mediation import handlers, party_handlers
+from yiwang.mediation.adapters.vault import PersonalDataVault
+from yiwang.mediation.config import DEVELOPMENT_PII_KEY
+from yiwang.mediation.domain.ladder import MediationLevel
+from yiwang.mediation.domain.parties import PartyDetails, PartyRole
+from yiwang.mediation.domain.roster import synthetic_roster
+from yiwang.mediation.domain.workflow import MediationClosed, MediationStatus, NotAccepted
+
+POLICY = handlers.LadderPolicy(time_limit=LIMIT, county_code="140302")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+def uow() -> FakeMediationUnitOfWork:
+    return FakeMediationUnitOfWork(synthetic_roster("140302", 2))
+
+
+async def opened(uow: FakeMediationUnitOfWork, clock: ManualClock) -> str:
+    payload = routed().model_copy(
+        update={
+            "case": routed().case.model_copy(
+                update={"reporters": (ReporterRef(reporter_id="r1", name_masked="张*"),)}
+            )
+        }
+    )
+    case = await handlers.open_routed_dispute(
+        uow=uow, envelope=Envelope(payload=payload, source="/t"), clock=clock, policy=POLICY
+    )
+    assert case is not None
+    return case.mediation_id
+
+
+def lifecycle(uow: FakeMediationUnitOfWork) -> list[tuple[str | None, str]]:
+    return [
+        (e.from_state, e.to_state)
+        for e in uow.events(CaseStateChanged)  # type: ignore[attr-defined]
+    ]
+
+
+async def test_the_same_case_routed_twice_opens_one_mediation(
+    uow: FakeMediationUnitOfWork, clock: ManualClock
+) -> None:
+    envelope = Envelope(payload=routed(), source="/t")
+    first = await handlers.open_routed_dispute(
+        uow=uow, envelope=envelope, clock=clock, policy=POLICY
+    )
+    again = await handlers.open_routed_dispute(
+        uow=uow, envelope=envelope, clock=clock, policy=POLICY
+    )
+    rerouted = await handlers.open_routed_dispute(
+        uow=uow, envelope=Envelope(payload=routed(), source="/t"), clock=clock, policy=POLICY
+    )
+    assert first is not None
+    assert again is None
+    assert rerouted is None
+    assert len(uow.repository.cases) == 1
+    assert lifecycle(uow) == [(CaseState.ROUTED, CaseState.IN_MEDIATION)]
+
+
+async def test_cases_not_for_mediation_are_left_to_dispatch(
+    uow: FakeMediationUnitOfWork, clock: ManualClock
+) -> None:
+    payload = routed().model_copy(update={"to_mediation": False})
+    await handlers.open_routed_dispute(
+        uow=uow, envelope=Envelope(payload=payload, source="/t"), clock=clock, policy=POLICY
+    )
+    assert uow.repository.cases == {}
+    assert uow.published == []
+
+
+async def test_accept_assigns_and_agreement_resolves_then_follow_up(
+    uow: FakeMediationUnitOfWork, clock: ManualClock
+) -> None:
+    mid = await opened(uow, clock)
+    case = await handlers.accept_dispute(uow=uow, mediation_id=mid, mediator_id=None, clock=clock)
+    assert case.mediator_id is not None
+    assert uow.roster_repository.mediators[case.mediator_id].load == 1
+    await handlers.schedule_session(
+        uow=uow, mediation_id=mid, scheduled_at=NOW + timedelta(days=2), place="村委会", clock=clock
+    )
+    deadline = NOW + timedelta(days=20)
+    await handlers.record_agreement(
+        uow=uow,
+        mediation_id=mid,
+        terms="赔偿",
+        amounts=[],
+        performance_deadline=deadline,
+        clock=clock,
+    )
+    assert uow.roster_repository.mediators[case.mediator_id].load == 0
+    clock.set(deadline)
+    assert await handlers.fire_due_timers(uow=uow, clock=clock, policy=POLICY) == 1
+    assert await handlers.fire_due_timers(uow=uow, clock=clock, policy=POLICY) == 0
+    done = await handlers.record_follow_up(
+        uow=uow,
+        mediation_id=mid,
+        honoured=True,
+        reopen=False,
+        note=None,
+        clock=clock,
+        policy=POLICY,
+    )
+    assert done.status is MediationStatus.HONOURED
+    assert lifecycle(uow) == [
+        (CaseState.ROUTED, CaseState.IN_MEDIATION),
+        (CaseState.IN_MEDIATION, CaseState.RESOLVED),
+    ]
+    steps = [e.step for e in uow.events(MediationProgressed)]  # type: ignore[attr-defined]
+    assert steps == [
+        "opened",
+        "accepted",
+        "mediator_assigned",
+        "session_scheduled",
+        "agreement",
+        "follow_up_due",
+        "honoured",
+    ]
+
+
+async def test_expiry_escalates_once_and_stale_timers_do_nothing(
+    uow: FakeMediationUnitOfWork, clock: ManualClock
+) -> None:
+    mid = await opened(uow, clock)
+    clock.advance(LIMIT)
+    assert await handlers.fire_due_timers(uow=uow, clock=clock, policy=POLICY) == 1
+    case = uow.repository.cases[mid]
+    assert (case.level, case.status, case.round) == (
+        MediationLevel.COMMUNITY,
+        MediationStatus.PENDING,
+        2,
+    )
+    await handlers.accept_dispute(uow=uow, mediation_id=mid, mediator_id=None, clock=clock)
+    await handlers.record_failure(
+        uow=uow, mediation_id=mid, reason="no", clock=clock, policy=POLICY
+    )
+    clock.advance(LIMIT)  # the community timer (round 2) is stale now; the township one fires
+    assert await handlers.fire_due_timers(uow=uow, clock=clock, policy=POLICY) == 1
+    assert uow.repository.cases[mid].level is MediationLevel.DISTRICT
+    assert sorted(str(t["outcome"]) for t in uow.repository.timers if t["fired"]) == [
+        "escalated",
+        "escalated",
+        "stale",
+    ]
+    assert all(m.load == 0 for m in uow.roster_repository.mediators.values())
+
+
+async def test_a_refused_transition_writes_nothing(
+    uow: FakeMediationUnitOfWork, clock: ManualClock
+) -> None:
+    mid = await opened(uow, clock)
+    with pytest.raises(NotAccepted):
+        await handlers.record_agreement(
+            uow=uow,
+            mediation_id=mid,
+            terms="x",
+            amounts=[],
+            performance_deadline=NOW + LIMIT,
+            clock=clock,
+        )
+    await handlers.withdraw_dispute(uow=uow, mediation_id=mid, reason="r", clock=clock)
+    before = len(uow.published)
+    with pytest.raises(MediationClosed):
+        await handlers.schedule_session(
+            uow=uow, mediation_id=mid, scheduled_at=NOW + LIMIT, place="p", clock=clock
+        )
+    assert len(uow.published) == before
+    assert uow.repository.session_rows == []
+    assert lifecycle(uow)[-1] == (CaseState.IN_MEDIATION, CaseState.CLOSED)
+
+
+async def test_parties_are_sealed_and_only_masked_values_are_shown(
+    uow: FakeMediationUnitOfWork, clock: ManualClock
+) -> None:
+    mid = await opened(uow, clock)
+    vault = PersonalDataVault(DEVELOPMENT_PII_KEY)
+    party = await party_handlers.add_party(
+        uow=uow,
+        vault=vault,
+        mediation_id=mid,
+        role=PartyRole.RESPONDENT,
+        details=PartyDetails("李四", "13912345678", "140302199001011234"),
+        clock=clock,
+    )
+    assert party.phone_masked == "139****5678"
+    assert party.phone_sealed is not None
+    assert b"13912345678" not in party.phone_sealed
+    assert vault.open(party.phone_sealed, context=party.party_id.encode()) == "13912345678"
+    view = await party_handlers.view_mediation(uow=uow, mediation_id=mid)
+    assert [p.role for p in view.parties] == [PartyRole.APPLICANT, PartyRole.RESPONDENT]
+    assert "13912345678" not in repr([e for _, e in uow.published])

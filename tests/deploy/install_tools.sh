@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the offline validators the deploy tests use, once; running it again does nothing.
+#   promtool - from Debian's `prometheus` package (prometheus rule unit tests)
+#   kubectl  - from Debian's `kubectl`/`kubernetes-client` package (`kubectl kustomize` renders)
+# Python validators (kubernetes-validate, jsonschema, pyyaml) come from uv.lock's dev group.
+set -euo pipefail
+
+need=()
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+if ! command -v kubectl >/dev/null 2>&1; then
+  if apt-cache show kubectl >/dev/null 2>&1; then need+=(kubectl); else need+=(kubernetes-client); fi
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing ${need[*]} (Debian packages) for the deploy tests..."
+$SUDO apt-get update -qq
+# The prometheus package's own service must not start: only its promtool binary is used.
+DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+command -v promtool >/dev/null && command -v kubectl >/dev/null

@@ -1,0 +1,343 @@
+"""mediation as a separate process on real Kafka and PostgreSQL: the ladder climbed to
+referral, an agreement and its follow-up, redelivery, refusals, and no personal data on
+the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from support import ServiceProcess, create_database, drop_database, read_all, read_topic
+from yiwang.common.case import CaseFacts, Channel, Location, ReporterRef
+from yiwang.common.departments import Department
+from yiwang.common.envelope import Envelope, decode
+from yiwang.common.events import CaseRouted, HandlingTier, MicroGridRef
+from yiwang.common.kafka import EventProducer
+from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED, MEDIATION_EVENTS
+
+pytestmark = pytest.mark.integration
+
+PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PHONE, ID_NUMBER, NAME = "13987654321", "14030219850707123X", "欧阳娜娜"
+
+
+@pytest.fixture(scope="module")
+def mediation(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    base = infra["DATABASE_URL"]
+    database = asyncio.run(create_database(base))
+    service = ServiceProcess(
+        "yiwang.mediation.app",
+        env={
+            **infra,
+            "DATABASE_URL": database,
+            "YIWANG_TOPIC_PREFIX": PREFIX,
+            "MEDIATION_TIMER_POLL_SECONDS": "0.2",
+        },
+        log_path=Path(tmp_path_factory.mktemp("mediation")) / "mediation.log",
+    )
+    try:
+        service.start()
+        service.database = database  # type: ignore[attr-defined]
+        yield service
+    finally:
+        service.stop()
+        asyncio.run(drop_database(base, database))
+
+
+def routed(case_id: str, category: str, *, township: str = "140302001") -> CaseRouted:
+    community = f"{township}002"
+    return CaseRouted(
+        case_id=case_id,
+        case=CaseFacts(
+            case_id=case_id,
+            case_number=f"YQ-{case_id}",
+            category=category,
+            title="楼上漏水纠纷",
+            description="楼上漏水，邻里协商不成",
+            channel=Channel.HOTLINE,
+            location=Location(address="城区某小区5号楼"),
+            reporters=(
+                ReporterRef(reporter_id="rep-9", name_masked="欧***", phone_masked="139****4321"),
+            ),
+        ),
+        micro_grid=MicroGridRef(
+            code=f"{community}00101",
+            name="微网格",
+            grid_code=f"{community}001",
+            community_code=community,
+            township_code=township,
+            county_code="140302",
+        ),
+        lead_department=Department.JUSTICE,
+        tier=HandlingTier.GRID,
+        sla_class="general",
+        to_mediation=True,
+        rule_id="neighbour-dispute",
+        reason="a dispute, so it goes to mediation",
+    )
+
+
+async def publish(kafka: str, envelope: Envelope[Any], *, times: int = 1) -> None:
+    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
+    await producer.start()
+    try:
+        for _ in range(times):
+            await producer.publish(envelope, topic=PREFIX + CASE_ROUTED)
+    finally:
+        await producer.stop()
+
+
+async def mediation_of(client: httpx.AsyncClient, case_id: str, within: float = 30) -> Any:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = (await client.get("/mediations", params={"case_id": case_id})).json()
+        if found:
+            return found[0]
+        await asyncio.sleep(0.2)
+    pytest.fail(f"no mediation for {case_id}")
+
+
+async def payloads(kafka: str, topic: str, case_id: str, *, expect: int) -> list[Any]:
+    deadline, found = time.monotonic() + 20, []
+    while time.monotonic() < deadline:
+        records = await read_topic(kafka, PREFIX + topic, expect=0, within=1, settle=0.3)
+        found = [decode(r.value, r.headers).payload for r in records if r.key == case_id.encode()]
+        if len(found) >= expect:
+            break
+    return found
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+async def test_redelivered_and_repeated_case_routed_open_one_mediation(
+    mediation: Any, kafka: str
+) -> None:
+    envelope: Envelope[Any] = Envelope(payload=routed("c-dup", "neighbour-dispute"), source="/t")
+    await publish(kafka, envelope, times=3)
+    await publish(kafka, Envelope(payload=routed("c-dup", "neighbour-dispute"), source="/t"))
+    async with httpx.AsyncClient(base_url=mediation.url) as client:
+        found = await mediation_of(client, "c-dup")
+    assert (found["status"], found["level"], found["dispute_type"]) == (
+        "pending",
+        "grid",
+        "neighbour",
+    )
+    await asyncio.sleep(1.5)  # let the later deliveries reach the consumer too
+    conn = await asyncpg.connect(mediation.database)
+    try:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM mediation.mediation_case WHERE case_id = 'c-dup'"
+        )
+        inbox = await conn.fetchval("SELECT count(*) FROM mediation.inbox")
+    finally:
+        await conn.close()
+    assert count == 1
+    assert inbox >= 2
+    lifecycle = await payloads(kafka, CASE_LIFECYCLE, "c-dup", expect=1)
+    assert [(e.from_state, e.to_state) for e in lifecycle] == [("routed", "in_mediation")]
+
+
+async def test_failure_at_every_rung_climbs_the_ladder_to_court(mediation: Any, kafka: str) -> None:
+    await publish(kafka, Envelope(payload=routed("c-ladder", "traffic-dispute"), source="/t"))
+    async with httpx.AsyncClient(base_url=mediation.url) as client:
+        mid = (await mediation_of(client, "c-ladder"))["mediation_id"]
+        committees = []
+        for _ in range(4):
+            case = ok(await client.post(f"/mediations/{mid}/accept", json={}))
+            committees.append((case["level"], case["committee"], case["mediator_id"]))
+            case = ok(
+                await client.post(
+                    f"/mediations/{mid}/outcome", json={"kind": "failed", "reason": "各执一词"}
+                )
+            )
+        assert case["status"] == "referred"
+        assert case["referral_venue"] == "court"
+        refused = await client.post(
+            f"/mediations/{mid}/sessions",
+            json={"scheduled_at": "2099-01-01T09:00:00+08:00", "place": "调解室"},
+        )
+        agreement = await client.post(
+            f"/mediations/{mid}/outcome",
+            json={
+                "kind": "agreement",
+                "terms": "x",
+                "performance_deadline": "2099-01-01T00:00:00Z",
+            },
+        )
+        roster = ok(await client.get("/mediators", params={"limit": 1000}))
+    assert [c[:2] for c in committees] == [
+        ("grid", "grid:140302001002001"),
+        ("community", "community:140302001002"),
+        ("township", "township:140302001"),
+        ("district", "district:140302:traffic"),
+    ]
+    assert committees[3][2].startswith("m-140302-traffic-")
+    assert all(m["load"] == 0 for m in roster)
+    for response in (refused, agreement):
+        assert response.status_code == 409
+        assert "referred" in response.json()["detail"][0]["msg"]
+    steps = await payloads(kafka, MEDIATION_EVENTS, "c-ladder", expect=18)
+    assert [s.step for s in steps if s.step in ("escalated", "referred")] == [
+        "escalated",
+        "escalated",
+        "escalated",
+        "referred",
+    ]
+    lifecycle = await payloads(kafka, CASE_LIFECYCLE, "c-ladder", expect=2)
+    assert [(e.from_state, e.to_state) for e in lifecycle] == [
+        ("routed", "in_mediation"),
+        ("in_mediation", "closed"),
+    ]
+
+
+async def test_agreement_then_follow_up_at_its_deadline(mediation: Any, kafka: str) -> None:
+    await publish(kafka, Envelope(payload=routed("c-agree", "property-dispute"), source="/t"))
+    async with httpx.AsyncClient(base_url=mediation.url) as client:
+        mid = (await mediation_of(client, "c-agree"))["mediation_id"]
+        party = ok(
+            await client.post(
+                f"/mediations/{mid}/parties",
+                json={"role": "respondent", "name": NAME, "phone": PHONE, "id_number": ID_NUMBER},
+            )
+        )
+        assert party["phone_masked"] == "139****4321"
+        ok(await client.patch(f"/mediations/{mid}", json={"amount_in_dispute": "3500.00"}))
+        early = await client.post(
+            f"/mediations/{mid}/sessions",
+            json={"scheduled_at": "2099-01-01T09:00:00+08:00", "place": "社区调解室"},
+        )
+        ok(await client.post(f"/mediations/{mid}/accept", json={}))
+        ok(
+            await client.post(
+                f"/mediations/{mid}/sessions",
+                json={"scheduled_at": "2099-01-01T09:00:00+08:00", "place": "社区调解室"},
+            )
+        )
+        deadline = datetime.now(UTC) + timedelta(seconds=3)
+        case = ok(
+            await client.post(
+                f"/mediations/{mid}/outcome",
+                json={
+                    "kind": "agreement",
+                    "terms": "楼上业主承担维修费用",
+                    "amounts": [{"description": "维修费", "amount": "3500.00"}],
+                    "performance_deadline": deadline.isoformat(),
+                },
+            )
+        )
+        assert case["status"] == "agreed"
+        too_early = await client.post(f"/mediations/{mid}/follow-up", json={"honoured": False})
+        due_by = time.monotonic() + 15
+        while not case["follow_up_due"] and time.monotonic() < due_by:
+            await asyncio.sleep(0.3)
+            case = ok(await client.get(f"/mediations/{mid}"))
+        assert case["follow_up_due"]
+        case = ok(await client.post(f"/mediations/{mid}/follow-up", json={"honoured": True}))
+    assert early.status_code == 409
+    assert "accept" in early.json()["detail"][0]["msg"]
+    assert too_early.status_code == 409
+    assert too_early.json()["detail"][0]["msg"].count("deadline") == 1
+    assert case["status"] == "honoured"
+    assert case["amount_in_dispute"] == "3500.00"
+    assert [p["role"] for p in case["parties"]] == ["applicant", "respondent"]
+    steps = [e.step for e in await payloads(kafka, MEDIATION_EVENTS, "c-agree", expect=8)]
+    assert steps[-3:] == ["agreement", "follow_up_due", "honoured"]
+    lifecycle = await payloads(kafka, CASE_LIFECYCLE, "c-agree", expect=2)
+    assert [(e.from_state, e.to_state) for e in lifecycle] == [
+        ("routed", "in_mediation"),
+        ("in_mediation", "resolved"),
+    ]
+
+
+async def test_personal_data_stays_sealed_and_off_the_wire(mediation: Any, kafka: str) -> None:
+    await publish(kafka, Envelope(payload=routed("c-pii", "family-dispute"), source="/t"))
+    async with httpx.AsyncClient(base_url=mediation.url) as client:
+        mid = (await mediation_of(client, "c-pii"))["mediation_id"]
+        party = ok(
+            await client.post(
+                f"/mediations/{mid}/parties",
+                json={"role": "respondent", "name": NAME, "phone": PHONE, "id_number": ID_NUMBER},
+            )
+        )
+        ok(
+            await client.patch(
+                f"/mediations/{mid}/parties/{party['party_id']}", json={"phone": "13900001111"}
+            )
+        )
+        ok(await client.post(f"/mediations/{mid}/accept", json={}))
+        ok(
+            await client.post(
+                f"/mediations/{mid}/outcome",
+                json={"kind": "withdrawn", "reason": f"申请人撤回, 联系 {PHONE}"},
+            )
+        )
+        shown = (await client.get(f"/mediations/{mid}")).text
+    conn = await asyncpg.connect(mediation.database)
+    try:
+        stored = await conn.fetchrow(
+            "SELECT * FROM mediation.party WHERE party_id = $1", party["party_id"]
+        )
+    finally:
+        await conn.close()
+    await payloads(kafka, MEDIATION_EVENTS, "c-pii", expect=6)
+    records = await read_all(
+        kafka, [PREFIX + MEDIATION_EVENTS, PREFIX + CASE_LIFECYCLE], quiet_for=1.0
+    )
+    assert records
+    wire = b"".join(r.value + b"".join(v for _, v in r.headers) for r in records)
+    for secret in (PHONE, "13900001111", ID_NUMBER, NAME):
+        assert secret.encode() not in wire
+        assert secret not in shown.replace(f"联系 {PHONE}", "")
+        assert secret.encode() not in (stored["phone_sealed"] or b"")
+    assert stored["phone_masked"] == "139****1111"
+    assert stored["id_number_masked"] == "140302********123X"
+
+
+async def test_the_simulator_drives_disputes_to_an_outcome(mediation: Any, kafka: str) -> None:
+    cases = [f"c-sim-{n}" for n in range(6)]
+    categories = ["neighbour-dispute", "labour-dispute", "land-dispute", "consumer-dispute"]
+    for n, case_id in enumerate(cases):
+        routed_case = routed(case_id, categories[n % 4], township=f"14030200{n % 3 + 1}")
+        await publish(kafka, Envelope(payload=routed_case, source="/t"))
+    simulator = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "yiwang.mediation.simulator",
+            "--url",
+            mediation.url,
+            "--interval",
+            "0.2",
+            "--seed",
+            "3",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=mediation.url) as client:
+            deadline, statuses = time.monotonic() + 60, {}
+            while time.monotonic() < deadline:
+                for case_id in cases:
+                    found = (await client.get("/mediations", params={"case_id": case_id})).json()
+                    statuses[case_id] = found[0]["status"] if found else None
+                if all(s not in (None, "pending", "accepted") for s in statuses.values()):
+                    break
+                await asyncio.sleep(0.5)
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=10)
+    assert set(statuses.values()) <= {"agreed", "withdrawn", "referred", "honoured"}, statuses
