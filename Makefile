@@ -8,7 +8,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(UV) run --frozen python
 
-.PHONY: help bootstrap run test lint unit integration infra stop topics clean
+.PHONY: help bootstrap run test lint unit integration infra stop topics clean deploy-tools up down
 
 help:
 	@echo "make run    - start Kafka, PostgreSQL, the five services and demo traffic (Ctrl-C stops)"
@@ -16,6 +16,7 @@ help:
 	@echo "make infra  - start Kafka and PostgreSQL in the background and print the settings"
 	@echo "make stop   - stop the services and the infrastructure started by make run/infra"
 	@echo "make topics - create the registered Kafka topics (idempotent)"
+	@echo "make up     - (with Docker) the whole system with Prometheus, Grafana and Jaeger; make down"
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -26,7 +27,7 @@ bootstrap:
 run: bootstrap
 	@$(PY) infra/run.py
 
-test: bootstrap lint
+test: bootstrap lint deploy-tools
 	@$(UV) run --frozen pytest
 
 unit: bootstrap
@@ -34,6 +35,17 @@ unit: bootstrap
 
 integration: bootstrap
 	@$(UV) run --frozen pytest -m integration
+
+# promtool (Debian's prometheus package) and kubectl for the offline deploy checks.
+deploy-tools:
+	@bash tests/deploy/install_tools.sh
+
+# With Docker: the whole system plus Prometheus, Grafana and Jaeger (see docker-compose.yml).
+up:
+	docker compose up -d --build
+
+down:
+	docker compose down
 
 lint:
 	@$(UV) run --frozen ruff check .

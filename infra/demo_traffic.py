@@ -1,8 +1,9 @@
-"""Demo traffic for `make run`: county platforms submitting cases over Kafka.
+"""Demo traffic for `make run`: a synthetic county reporting problems through every channel.
 
-Submissions come from a synthetic county around Yangquan, Shanxi, with a realistic
-category mix, a daily rhythm (quiet at night, busy mid-morning), and some repeats of the
-same problem reported from nearby places.
+Grid workers, the hotline, the portal, petitions and Open311 clients come in over HTTP;
+county platforms over Kafka. The mix of categories and channels, a daily rhythm in demo
+time (quiet at night, busy mid-morning) and some repeats of one problem reported again
+nearby make it look like a county's day.
 """
 
 from __future__ import annotations
@@ -11,76 +12,161 @@ import asyncio
 import math
 import random
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
+import httpx
 from yiwang.common.case import Location, Priority, SourceRef
+from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import ReporterDetails, SubmitCase
 from yiwang.common.kafka import EventProducer
 from yiwang.common.topics import INTAKE_SUBMISSIONS
 
-COUNTY_BOUNDS = (113.52, 37.82, 113.66, 37.92)  # lon/lat box of the synthetic county
+SHANGHAI = timezone(timedelta(hours=8))
+COUNTY_BOUNDS = (113.52, 37.83, 113.62, 37.91)  # grid-routing's `district` preset
 CATEGORY_MIX = {
     "sanitation": 18, "illegal-parking": 12, "street-vending": 8, "noise": 8,
     "neighbour-dispute": 7, "property-dispute": 6, "food-safety": 5, "heating-failure": 5,
     "road-damage": 5, "illegal-construction": 4, "wage-arrears": 4, "price-fraud": 3,
     "elderly-care": 3, "subsistence-allowance": 2, "fire-hazard": 3, "gas-leak": 1,
-    "water-outage": 3, "land-compensation-petition": 1, "family-dispute": 2,
+    "water-outage": 3, "family-dispute": 2,
 }  # fmt: skip
-TITLES = {
-    "sanitation": "垃圾未及时清运",
-    "illegal-parking": "车辆占用消防通道",
-    "noise": "夜间施工噪声扰民",
+CHANNEL_MIX = {
+    "grid_worker": 35,
+    "hotline": 30,
+    "platform": 15,
+    "portal": 10,
+    "open311": 5,
+    "petition": 5,
 }
-PLATFORMS = ("yq-12345", "yq-grid-app", "yq-portal")
+TITLES = {"sanitation": "垃圾未及时清运", "illegal-parking": "车辆占用消防通道", "noise": "夜间施工噪声扰民",
+          "fire-hazard": "楼道堆放杂物", "gas-leak": "闻到燃气味", "food-safety": "餐馆后厨卫生差"}  # fmt: skip
+URGENT = {"gas-leak", "fire-hazard", "water-outage", "heating-failure"}
+SURNAMES = "王李张刘陈杨赵黄周吴"
 
 
 def daily_rhythm(now: datetime) -> float:
-    """Relative load by hour in Asia/Shanghai: near zero at 04:00, highest around 10:00."""
-    hour = (now.hour + 8 + now.minute / 60) % 24
+    """Relative load by the hour in Shanghai: 0.15 at night, 1.0 around 13:00."""
+    hour = now.astimezone(SHANGHAI).hour + now.minute / 60
     return 0.15 + 0.85 * max(0.0, math.sin(math.pi * (hour - 6) / 14)) if 6 <= hour <= 20 else 0.15
 
 
-def a_submission(rng: random.Random, previous: SubmitCase | None) -> SubmitCase:
-    if previous is not None and rng.random() < 0.08:  # the same problem, reported again nearby
-        lon = (previous.location.lon or 113.6) + rng.uniform(-0.0008, 0.0008)
-        lat = (previous.location.lat or 37.86) + rng.uniform(-0.0008, 0.0008)
-        category = previous.category
-    else:
-        lon, lat = (
-            rng.uniform(COUNTY_BOUNDS[0], COUNTY_BOUNDS[2]),
-            rng.uniform(COUNTY_BOUNDS[1], COUNTY_BOUNDS[3]),
+class CountyReporters:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.previous: tuple[str, float, float] | None = None
+
+    def problem(self) -> tuple[str, float, float]:
+        if self.previous is not None and self.rng.random() < 0.08:  # reported again nearby
+            category, lon, lat = self.previous
+            return (
+                category,
+                lon + self.rng.uniform(-8e-4, 8e-4),
+                lat + self.rng.uniform(-8e-4, 8e-4),
+            )
+        category = self.rng.choices(list(CATEGORY_MIX), weights=list(CATEGORY_MIX.values()))[0]
+        lon = self.rng.uniform(COUNTY_BOUNDS[0], COUNTY_BOUNDS[2])
+        lat = self.rng.uniform(COUNTY_BOUNDS[1], COUNTY_BOUNDS[3])
+        self.previous = (category, lon, lat)
+        return self.previous
+
+    def person(self) -> dict[str, Any]:
+        return {
+            "name": self.rng.choice(SURNAMES) + "先生",
+            "phone": f"139{self.rng.randrange(10**8):08d}",
+        }
+
+
+def native_body(
+    channel: str, category: str, lon: float, lat: float, who: CountyReporters
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": channel,
+        "category": "petition-general" if channel == "petition" else category,
+        "title": TITLES.get(category, f"群众反映：{category}"),
+        "description": "演示数据：合成县的诉求。",
+        "priority": "urgent" if category in URGENT else "normal",
+        "location": {"lon": round(lon, 6), "lat": round(lat, 6)},
+        "reporter": who.person(),
+    }
+    if channel == "grid_worker":
+        body["grid_worker"] = {"worker_id": f"gw-{who.rng.randrange(1, 400):03d}"}
+    elif channel == "hotline":
+        body["hotline"] = {
+            "call_id": uuid.uuid4().hex[:12],
+            "operator_id": f"op-{who.rng.randrange(1, 40)}",
+        }
+    elif channel == "petition":
+        body["petition"] = {"form": who.rng.choice(["letter", "visit", "online"])}
+    return body
+
+
+async def submit_one(
+    http: httpx.AsyncClient,
+    kafka: EventProducer,
+    who: CountyReporters,
+    *,
+    prefix: str,
+    api_key: str,
+) -> str:
+    category, lon, lat = who.problem()
+    channel = who.rng.choices(list(CHANNEL_MIX), weights=list(CHANNEL_MIX.values()))[0]
+    if channel == "platform":
+        command = SubmitCase(
+            source=SourceRef(system="yq-city-platform", external_id=uuid.uuid4().hex[:16]),
+            category=category,
+            title=TITLES.get(category, f"平台转办：{category}"),
+            description="演示数据：县级平台转入。",
+            priority=Priority.URGENT if category in URGENT else Priority.NORMAL,
+            location=Location(lon=round(lon, 6), lat=round(lat, 6)),
+            reporter=ReporterDetails(**who.person()),
         )
-        category = rng.choices(list(CATEGORY_MIX), weights=list(CATEGORY_MIX.values()))[0]
-    urgent = category in {"gas-leak", "fire-hazard", "water-outage", "heating-failure"}
-    return SubmitCase(
-        source=SourceRef(system=rng.choice(PLATFORMS), external_id=uuid.uuid4().hex[:16]),
-        category=category,
-        title=TITLES.get(category, f"群众反映：{category}"),
-        description="演示数据：由合成县生成的诉求。",
-        priority=Priority.URGENT if urgent else Priority.NORMAL,
-        location=Location(lon=round(lon, 6), lat=round(lat, 6)),
-        reporter=ReporterDetails(name="张三", phone=f"139{rng.randrange(10**8):08d}"),
-        reported_at=datetime.now(UTC),
-    )
+        await kafka.publish(
+            Envelope(payload=command, source="/yq-city-platform"), topic=prefix + INTAKE_SUBMISSIONS
+        )
+    elif channel == "open311":
+        form = {"api_key": api_key, "service_code": category, "lat": f"{lat:.6f}", "long": f"{lon:.6f}",
+                "description": "演示数据：Open311 客户端"}  # fmt: skip
+        if category in URGENT - {"water-outage", "heating-failure"}:
+            form["attribute[hazard_level]"] = who.rng.choice(["low", "medium", "high"])
+        (await http.post("/open311/v2/requests.json", data=form)).raise_for_status()
+    else:
+        (
+            await http.post("/v1/cases", json=native_body(channel, category, lon, lat, who))
+        ).raise_for_status()
+    return channel
 
 
-async def run_demo(*, bootstrap_servers: str, rate: float, seed: int = 7) -> None:
-    rng = random.Random(seed)
+async def run_demo(
+    *,
+    bootstrap_servers: str,
+    intake_url: str,
+    api_key: str,
+    rate: float,
+    clock: Clock,
+    prefix: str = "",
+    seed: int = 7,
+    quiet: bool = False,
+) -> None:
+    """Submit until cancelled, `rate` per second at the busiest hour of demo time."""
+    who = CountyReporters(random.Random(seed))
     producer = EventProducer(bootstrap_servers=bootstrap_servers, client_id="yiwang-demo")
     await producer.start()
-    sent, previous = 0, None
+    sent: dict[str, int] = {}
     try:
-        while True:
-            submission = a_submission(rng, previous)
-            await producer.publish(
-                Envelope(payload=submission, source="/demo/county-platform"),
-                topic=INTAKE_SUBMISSIONS,
-            )
-            sent, previous = sent + 1, submission
-            if sent % 50 == 0:
-                print(f"demo traffic: {sent} submissions sent", flush=True)
-            # Compress the day: the rhythm follows the wall clock, at least 20% of `rate`.
-            await asyncio.sleep(rng.expovariate(rate * max(0.2, daily_rhythm(datetime.now(UTC)))))
+        async with httpx.AsyncClient(
+            base_url=intake_url, headers={"X-API-Key": api_key}, timeout=10
+        ) as http:
+            while True:
+                try:
+                    channel = await submit_one(http, producer, who, prefix=prefix, api_key=api_key)
+                    sent[channel] = sent.get(channel, 0) + 1
+                    if sum(sent.values()) % 50 == 0 and not quiet:
+                        mix = ", ".join(f"{c} {n}" for c, n in sorted(sent.items()))
+                        print(f"demo traffic: {sum(sent.values())} submissions ({mix})", flush=True)
+                except httpx.HTTPError as exc:
+                    print(f"demo traffic: a submission failed: {exc}", flush=True)
+                await asyncio.sleep(who.rng.expovariate(rate * daily_rhythm(clock.now())))
     finally:
         await producer.stop()

@@ -1,7 +1,9 @@
 """`make run`: Kafka, PostgreSQL, the five services and demo traffic; Ctrl-C stops it all.
 
 Each service is its own process (as in production), logging JSON lines to
-.local/logs/<service>.log. `--stop` stops services left behind by a run that was killed.
+.local/logs/<service>.log; so are the department and mediator simulators. Demo time runs
+--speed times faster (one shared epoch, so every process agrees on the time), so deadlines
+fire within minutes. `--stop` stops processes left behind by a run that was killed.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,34 +113,105 @@ def stop_leftovers() -> None:
         pid_file.unlink(missing_ok=True)
 
 
-def print_where_to_look(env: dict[str, str]) -> None:
+def print_where_to_look(env: dict[str, str], speed: float) -> None:
     print(
         f"""
-Yiwang is running.
-  APIs (OpenAPI docs)   http://127.0.0.1:8001/docs  ... :8005/docs
+Yiwang is running. Demo time runs {speed:g}x faster than real time.
+  APIs (OpenAPI docs)   http://127.0.0.1:8001/docs  ... :8005/docs   (Open311: :8001/open311/v2/services.json)
   Health and metrics    http://127.0.0.1:800N/healthz  /readyz  /metrics
   Logs                  {LOGS}/<service>.log
   Kafka                 KAFKA_BOOTSTRAP_SERVERS={env.get("KAFKA_BOOTSTRAP_SERVERS")}
   PostgreSQL            DATABASE_URL={env.get("DATABASE_URL")}
-  Topics                python -m yiwang.common.topics list
-Demo traffic: SubmitCase commands on intake.submissions.v1 from the synthetic county.
+  Dashboards            deploy/grafana (make up, with Docker)
 Press Ctrl-C to stop everything.
 """,
         flush=True,
     )
 
 
+def issue_demo_key(env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "yiwang.intake.cli", "issue-key", "--platform", "demo-county", "--scopes", "submit,read"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        fail(f"could not issue the demo API key: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def start_simulators(env: dict[str, str], speed: float) -> dict[str, subprocess.Popen[bytes]]:
+    """The departments and mediators the demo county has (each its own process)."""
+    simulators = {
+        "department-simulator": [
+            "-m",
+            "yiwang.department_dispatch.simulator",
+            "--speed",
+            str(speed),
+        ]
+    }
+    if importlib.util.find_spec("yiwang.mediation.simulator") is not None:
+        simulators["mediator-simulator"] = [
+            "-m",
+            "yiwang.mediation.simulator",
+            "--speed",
+            str(speed),
+        ]
+    started = {}
+    for name, args in simulators.items():
+        log = (LOGS / f"{name}.log").open("ab")
+        started[name] = subprocess.Popen(
+            [sys.executable, *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        (PIDS / f"{name}.pid").write_text(str(started[name].pid))
+    return started
+
+
+async def demo(
+    env: dict[str, str], *, api_key: str, rate: float, speed: float, show_view: bool
+) -> None:
+    from demo_traffic import run_demo
+    from yiwang.common.clock import clock_for_speed
+    from yiwang.common.settings import CommonSettings
+
+    settings = CommonSettings()
+    clock = clock_for_speed(speed, epoch=settings.clock_epoch)
+    jobs = [run_demo(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], intake_url="http://127.0.0.1:8001",
+                     api_key=api_key, rate=rate, clock=clock, prefix=settings.topic_prefix, quiet=show_view)]  # fmt: skip
+    view = importlib.util.find_spec("demo_view") if show_view else None
+    if view is not None:
+        from demo_view import run_view  # type: ignore[import-not-found]
+
+        jobs.append(
+            run_view(base_urls={name: f"http://127.0.0.1:{port}" for name, _, port in SERVICES})
+        )
+    await asyncio.gather(*jobs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make run")
     parser.add_argument("--stop", action="store_true", help="stop services left by an earlier run")
     parser.add_argument("--no-demo", action="store_true", help="start without demo traffic")
-    parser.add_argument("--rate", type=float, default=2.0, help="demo submissions per second")
+    parser.add_argument("--no-view", action="store_true", help="no live terminal view")
+    parser.add_argument(
+        "--rate", type=float, default=2.0, help="demo submissions per second at the busiest hour"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=60.0, help="demo time runs this many times faster"
+    )
     args = parser.parse_args()
     if args.stop:
         stop_leftovers()
         return
     stop_leftovers()
+    # Stop at the end only what this run started: a stack someone else runs stays up.
+    infra_was_running = stack("status").returncode == 0
     env = {**os.environ, **start_infra()}
+    env.setdefault("YIWANG_CLOCK_SPEED", str(args.speed))
+    env.setdefault("YIWANG_CLOCK_EPOCH", datetime.now(UTC).isoformat())
     from yiwang.common.topics import main as topics_main
 
     os.environ.update(env)
@@ -149,19 +224,23 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         wait_ready(processes)
-        print_where_to_look(env)
+        print_where_to_look(env, args.speed)
         if args.no_demo:
             signal.pause()
         else:
-            from demo_traffic import run_demo
-
-            asyncio.run(run_demo(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], rate=args.rate))
+            processes.update(start_simulators(env, args.speed))
+            key = issue_demo_key(env)
+            show_view = sys.stdout.isatty() and not args.no_view
+            asyncio.run(
+                demo(env, api_key=key, rate=args.rate, speed=args.speed, show_view=show_view)
+            )
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
         stop_services(processes)
-        down = stack("down")
-        print(down.stdout.strip() or "stopped", flush=True)
+        if not infra_was_running:
+            stack("down")
+        print("stopped", flush=True)
 
 
 if __name__ == "__main__":

@@ -67,5 +67,6 @@ def test_no_secret_is_written_in_the_file() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     for key in ("PASSWORD", "PII_KEY", "SIGNING_KEY"):
         for value in re.findall(rf"{key}[A-Z_]*: (.+)", text):
-            assert value.startswith("${") and ":?" in value, value
+            assert value.startswith("${"), value
+            assert ":?" in value, f"{value}: compose must refuse to start without it"
     assert re.search(r"postgresql://yiwang:\$\{POSTGRES_PASSWORD:\?", text)

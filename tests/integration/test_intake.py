@@ -504,7 +504,7 @@ async def test_each_kind_of_bad_input_gets_a_clear_error_and_writes_nothing(
         ({"json": {**ok, "hotline": {"call_id": "c1", "operator_id": "o1"}}}, 422, "hotline", "only allowed for channel 'hotline'"),
         ({"json": submission("grid_worker")}, 422, "grid_worker", "required for channel 'grid_worker'"),
         ({"json": {**submission("petition", petition={"form": "visit"}), "reporter": {"anonymous": True}}}, 422, "reporter.name", "petitioner"),
-        ({"json": {**ok, "category": "fire-hazard"}}, 422, "attribute[hazard_level]", "required"),
+        ({"json": {**ok, "category": "fire-hazard", "attributes": {"hazard_level": "huge"}}}, 422, "attribute[hazard_level]", "must be one of"),
     ]  # fmt: skip
     for request, status, field, reason in bad:
         response = await client.post("/v1/cases", **request)

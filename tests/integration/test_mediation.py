@@ -5,7 +5,6 @@ the wire."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import time
 import uuid
@@ -178,6 +177,7 @@ async def test_failure_at_every_rung_climbs_the_ladder_to_court(mediation: Any, 
             },
         )
         roster = ok(await client.get("/mediators", params={"limit": 1000}))
+        metrics = (await client.get("/metrics")).text
     assert [c[:2] for c in committees] == [
         ("grid", "grid:140302001002001"),
         ("community", "community:140302001002"),
@@ -186,6 +186,10 @@ async def test_failure_at_every_rung_climbs_the_ladder_to_court(mediation: Any, 
     ]
     assert committees[3][2].startswith("m-140302-traffic-")
     assert all(m["load"] == 0 for m in roster)
+    assert 'yiwang_mediation_referrals_total{dispute_type="traffic",venue="court"} 1.0' in metrics
+    for level in ("grid", "community", "township", "district"):
+        failed = f'level="{level}",outcome="failed"'
+        assert f'yiwang_mediation_outcomes_total{{dispute_type="traffic",{failed}}} 1.0' in metrics
     for response in (refused, agreement):
         assert response.status_code == 409
         assert "referred" in response.json()["detail"][0]["msg"]
@@ -312,20 +316,20 @@ async def test_the_simulator_drives_disputes_to_an_outcome(mediation: Any, kafka
     for n, case_id in enumerate(cases):
         routed_case = routed(case_id, categories[n % 4], township=f"14030200{n % 3 + 1}")
         await publish(kafka, Envelope(payload=routed_case, source="/t"))
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "yiwang.mediation.simulator",
-            "--url",
-            mediation.url,
-            "--interval",
-            "0.2",
-            "--seed",
-            "3",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    simulator = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "yiwang.mediation.simulator",
+        "--url",
+        mediation.url,
+        "--interval",
+        "0.2",
+        "--seed",
+        "3",
+        "--speed",
+        "1000000",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         async with httpx.AsyncClient(base_url=mediation.url) as client:
@@ -339,5 +343,5 @@ async def test_the_simulator_drives_disputes_to_an_outcome(mediation: Any, kafka
                 await asyncio.sleep(0.5)
     finally:
         simulator.terminate()
-        simulator.wait(timeout=10)
+        await asyncio.wait_for(simulator.wait(), timeout=10)
     assert set(statuses.values()) <= {"agreed", "withdrawn", "referred", "honoured"}, statuses

@@ -32,7 +32,8 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     S.DISPATCHED: frozenset({S.ACKNOWLEDGED, S.RETURNED, S.ESCALATED, S.DISPATCHED}),
     S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED}),
     S.IN_PROGRESS: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED}),
-    S.RESOLVED: frozenset({S.EVALUATED, S.CLOSED, S.IN_PROGRESS}),
+    # Back to mediation when an agreement (调解协议) is not honoured.
+    S.RESOLVED: frozenset({S.EVALUATED, S.CLOSED, S.IN_PROGRESS, S.IN_MEDIATION}),
     S.EVALUATED: frozenset({S.CLOSED, S.IN_PROGRESS}),
     S.CLOSED: frozenset(),
     S.DUPLICATE: frozenset({S.CLOSED}),

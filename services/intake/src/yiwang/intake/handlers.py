@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from yiwang.common.case import CaseFacts, SourceRef
+from yiwang.common.case import CaseFacts, Channel, SourceRef
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
@@ -67,7 +67,11 @@ async def submit_case(
     """Check, de-duplicate and store a submission; announce it; all or nothing."""
     now = clock.now()
     check_submission(submission, now=now)
-    check_attributes(CATEGORIES[submission.category], submission.attributes)
+    check_attributes(
+        CATEGORIES[submission.category],
+        submission.attributes,
+        required_enforced=submission.channel is Channel.OPEN311,
+    )
     point = admission.normalised_point(submission.location, policy)
     request_hash = admission.fingerprint(submission)
     # Reserved before the transaction takes its connection (see CaseNumberIssuer); a retry

@@ -1,12 +1,13 @@
 """A mediator simulator: drives mediation cases over the HTTP API as committees would.
 
-    python -m yiwang.mediation.simulator [--url http://127.0.0.1:8004] [--seed 7]
+    python -m yiwang.mediation.simulator [--url http://127.0.0.1:8004] [--speed 60] [--seed 7]
 
 Pending disputes are accepted (a mediator is assigned by level, specialty and load), a
 session is scheduled, then the rung records an outcome with the odds below: most
 disputes settle at the grid or community rung, a few fail all the way up and are
 referred to court or arbitration, about 99% are settled overall (the reported 7,666 of
-7,735). Agreements that fall due for follow-up are mostly honoured.
+7,735). Agreements that fall due for follow-up are mostly honoured. Committees take their time:
+delays are in simulated time, divided by --speed (the demo clock's speed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,9 +55,20 @@ def choose_outcome(level: str, rng: random.Random) -> str:
 
 
 class MediatorSimulator:
-    def __init__(self, client: httpx.AsyncClient, rng: random.Random) -> None:
+    def __init__(self, client: httpx.AsyncClient, rng: random.Random, speed: float) -> None:
         self.client = client
         self.rng = rng
+        self.speed = speed
+        self.next_action: dict[str, float] = {}  # mediation id -> monotonic time
+
+    def wait(self, mid: str, *, minutes: float) -> None:
+        """The committee acts on this mediation again after `minutes` of simulated time."""
+        self.next_action[mid] = time.monotonic() + minutes * 60 / self.speed
+
+    def ready(self, mid: str, *, first_wait_minutes: float) -> bool:
+        if mid not in self.next_action:
+            self.wait(mid, minutes=first_wait_minutes)
+        return time.monotonic() >= self.next_action[mid]
 
     async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
         response = await self.client.post(path, json=body)
@@ -69,19 +82,27 @@ class MediatorSimulator:
     async def step(self, summary: dict[str, Any]) -> None:
         mid = summary["mediation_id"]
         status = summary["status"]
+        if status == "agreed" and not summary["follow_up_due"]:
+            return  # nothing to do until the performance deadline
+        if not self.ready(mid, first_wait_minutes=self.rng.uniform(30, 240)):
+            return
         if status == "pending":
             await self.post(f"/mediations/{mid}/accept", {})
+            self.wait(mid, minutes=self.rng.uniform(10, 60))
             return
         case = (await self.client.get(f"/mediations/{mid}")).json()
         now = service_now(case)
         if status == "accepted" and not case["sessions"]:
-            when = now + timedelta(days=self.rng.uniform(1, 5))
+            days = self.rng.uniform(0.5, 3)
+            when = now + timedelta(days=days)
+            self.wait(mid, minutes=days * 24 * 60)
             await self.post(
                 f"/mediations/{mid}/sessions",
                 {"scheduled_at": when.isoformat(), "place": f"{case['committee']} 调解室"},
             )
         elif status == "accepted":
             await self.record_outcome(mid, case["level"], case["dispute_type"], now)
+            self.wait(mid, minutes=self.rng.uniform(30, 240))  # the next rung, if it failed
         elif status == "agreed" and case["follow_up_due"]:
             honoured = self.rng.random() < HONOURED
             then = "reopen" if self.rng.random() < REOPEN_WHEN_NOT_HONOURED else "refer"
@@ -117,7 +138,7 @@ class MediatorSimulator:
 
 async def run(args: argparse.Namespace) -> None:
     async with httpx.AsyncClient(base_url=args.url, timeout=10) as client:
-        simulator = MediatorSimulator(client, random.Random(args.seed))
+        simulator = MediatorSimulator(client, random.Random(args.seed), args.speed)
         while True:
             try:
                 await simulator.tick()
@@ -130,6 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8004")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
+    parser.add_argument("--speed", type=float, default=60.0, help="simulated minutes per minute")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
     configure_logging(service="mediator-simulator", level="INFO", fmt="console")

@@ -89,8 +89,11 @@ class AttributeInvalid(SubmissionInvalid):
     pass
 
 
-def check_attributes(category: Category, given: dict[str, str]) -> None:
-    """Required attributes present, values of the right type, no unknown attribute codes."""
+def check_attributes(
+    category: Category, given: dict[str, str], *, required_enforced: bool = True
+) -> None:
+    """Values of the right type, no unknown attribute codes, and (for Open311 clients, to
+    whom the service definition promised them) required attributes present."""
     known = {a.code: a for a in attributes_for(category)}
     for code in given:
         if code not in known:
@@ -101,7 +104,7 @@ def check_attributes(category: Category, given: dict[str, str]) -> None:
         value = given.get(attribute.code, "").strip()
         field = f"attribute[{attribute.code}]"
         if not value:
-            if attribute.required:
+            if attribute.required and required_enforced:
                 raise AttributeInvalid(field, "required")
             continue
         if attribute.datatype == "number" and not value.isdigit():

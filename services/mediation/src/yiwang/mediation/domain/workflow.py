@@ -177,15 +177,15 @@ def check_follow_up(case: MediationCase, *, honoured: bool, now: datetime) -> No
 
 
 # Lifecycle entries per outcome, in order of preference: the first one the case state
-# machine allows from mediation's view of the case is recorded (after a reopening the
-# case is in_progress, from where it cannot be closed directly).
+# machine allows from mediation's view of the case is recorded. A reopened agreement
+# takes the case back into mediation, from where it can still be closed or referred.
 LIFECYCLE_FOR = {
     "opened": (CaseState.IN_MEDIATION,),
     "agreement": (CaseState.RESOLVED,),
     "declined": (CaseState.ROUTED, CaseState.ESCALATED),
     "withdrawn": (CaseState.CLOSED, CaseState.RESOLVED),
     "referred": (CaseState.CLOSED, CaseState.ESCALATED),
-    "reopened": (CaseState.IN_PROGRESS,),
+    "reopened": (CaseState.IN_MEDIATION, CaseState.IN_PROGRESS),
 }
 
 

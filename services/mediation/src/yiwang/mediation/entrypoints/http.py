@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from yiwang.common.service import Runtime
 from yiwang.mediation import handlers, party_handlers
@@ -83,9 +83,7 @@ class Particulars(Body):
     amount_in_dispute: Decimal | None = Field(ge=0, le=Decimal("1e11"), decimal_places=2)
 
 
-def missing(field: str, kind: str) -> Exception:
-    from fastapi import HTTPException
-
+def missing(field: str, kind: str) -> HTTPException:
     return HTTPException(
         422, detail=[{"loc": ["body", field], "msg": f"'{field}' is required for {kind}"}]
     )

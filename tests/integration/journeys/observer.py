@@ -1,0 +1,159 @@
+"""What a county platform or a department sees on Kafka: every record on this county's
+topics, read from the start in the background and kept for the scenarios to look at."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from yiwang.common.departments import Department
+from yiwang.common.envelope import Envelope, KafkaRecord, decode, encode
+from yiwang.common.events import DepartmentReplied, Event
+from yiwang.common.kafka import EventProducer
+from yiwang.common.topics import (
+    CASE_LIFECYCLE,
+    CASE_RECEIVED,
+    CASE_RETURNED,
+    CASE_ROUTED,
+    DEPT_REPLIES,
+    DISPATCH_WHISTLES,
+    INTAKE_REJECTIONS,
+    MEDIATION_EVENTS,
+    OVERSIGHT_ALERTS,
+    department_topic,
+)
+
+WATCHED = (
+    CASE_RECEIVED,
+    CASE_ROUTED,
+    CASE_RETURNED,
+    CASE_LIFECYCLE,
+    DISPATCH_WHISTLES,
+    MEDIATION_EVENTS,
+    OVERSIGHT_ALERTS,
+    INTAKE_REJECTIONS,
+    *(department_topic(d) for d in Department),
+)
+
+
+class Observer:
+    """Reads the county's topics into memory; `wait` polls that memory, not Kafka."""
+
+    def __init__(self, kafka: str, prefix: str) -> None:
+        self.kafka, self.prefix = kafka, prefix
+        self.seen: dict[str, list[Envelope[Event]]] = defaultdict(list)
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.kafka, enable_auto_commit=False)
+        await consumer.start()
+        await consumer._client.force_metadata_update()
+        partitions = [
+            TopicPartition(self.prefix + t, p)
+            for t in WATCHED
+            for p in consumer.partitions_for_topic(self.prefix + t) or {0}
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning()
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            for tp, records in batch.items():
+                topic = tp.topic.removeprefix(self.prefix)
+                for record in records:
+                    with contextlib.suppress(Exception):  # a foreign record is not ours to judge
+                        self.seen[topic].append(decode(record.value, record.headers))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    def events(self, topic: str, case_id: str) -> list[Any]:
+        """The payloads on `topic` (unprefixed) for one case, in arrival order."""
+        return [e.payload for e in self.seen[topic] if e.subject == case_id]
+
+    async def wait(
+        self,
+        topic: str,
+        case_id: str,
+        until: Callable[[list[Any]], bool] = bool,
+        *,
+        within: float = 30,
+        what: str = "",
+    ) -> list[Any]:
+        """The case's payloads on `topic` once `until(payloads)` holds; fails after `within`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            found = self.events(topic, case_id)
+            if until(found):
+                return found
+            if loop.time() > deadline:
+                shown = [f"{type(p).__name__}{_brief(p)}" for p in found]
+                raise AssertionError(
+                    f"{what or topic}: not seen for case {case_id} within {within}s; "
+                    f"{topic} had {shown}"
+                )
+            await asyncio.sleep(0.1)
+
+    async def settle(self, seconds: float = 1.5) -> None:
+        """Give an unexpected extra record the time to show up before counting."""
+        await asyncio.sleep(seconds)
+
+
+def _brief(payload: Any) -> str:
+    fields = ("from_state", "to_state", "kind", "role", "department", "command_level", "step")
+    shown = {f: getattr(payload, f) for f in fields if getattr(payload, f, None) is not None}
+    return str(shown) if shown else ""
+
+
+class Wire(Observer):
+    """The observer, plus a producer for what county platforms and departments send."""
+
+    def __init__(self, kafka: str, prefix: str) -> None:
+        super().__init__(kafka, prefix)
+        self.producer = EventProducer(bootstrap_servers=kafka, client_id="journeys")
+
+    async def start(self) -> None:
+        await self.producer.start()
+        await super().start()
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.producer.stop()
+
+    async def publish(self, topic: str, payload: Event, *, source: str) -> None:
+        await self.producer.publish(
+            Envelope(payload=payload, source=source), topic=self.prefix + topic
+        )
+
+    async def reply(self, reply: DepartmentReplied, *, department: str, secret: str) -> None:
+        """A department's reply on dept.replies.v1, signed as docs/department-dispatch.md
+        says: hex HMAC-SHA256 of the exact record value, keyed with the secret's bytes."""
+        record = encode(
+            Envelope(payload=reply, source=f"/departments/{department}"),
+            topic=self.prefix + DEPT_REPLIES,
+        )
+        signature = hmac.new(secret.encode(), record.value, hashlib.sha256).hexdigest()
+        signed = [
+            ("yiwang-department", department.encode()),
+            ("yiwang-signature", signature.encode()),
+        ]
+        await self.producer.send_records(
+            [KafkaRecord(record.topic, record.key, record.value, [*record.headers, *signed])]
+        )

@@ -1,0 +1,147 @@
+"""The steps users take, through public interfaces only: a resident or grid worker on
+intake's API, a department replying, an inspector reading oversight's API."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from yiwang.common.departments import Department
+from yiwang.common.events import DepartmentReplied, WorkOrderIssued
+from yiwang.common.topics import department_topic
+
+from journeys.observer import Wire
+from journeys.system import County
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def locate(county: County, lon: float, lat: float) -> dict[str, Any]:
+    """grid-routing's answer for a point: the micro-grid (codes up to the county) and units."""
+    async with county.client("grid-routing") as client:
+        response = await client.get("/locate", params={"lon": lon, "lat": lat})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def submit(county: County, body: dict[str, Any], **headers: str) -> dict[str, Any]:
+    async with county.intake() as client:
+        response = await client.post("/v1/cases", json=body, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json())
+
+
+async def intake_case(county: County, ref: str) -> dict[str, Any]:
+    async with county.intake() as client:
+        response = await client.get(f"/v1/cases/{ref}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def oversight_case(
+    county: County,
+    case_id: str,
+    until: Callable[[dict[str, Any]], bool] = lambda c: True,
+    *,
+    within: float = 30,
+) -> dict[str, Any]:
+    """Oversight's view of a case, once `until` holds for it."""
+    body: dict[str, Any] = {}
+    async with county.client("oversight") as client:
+        for _ in range(int(within / 0.2)):
+            response = await client.get(f"/cases/{case_id}")
+            if response.status_code == 200:
+                body = response.json()
+                if until(body):
+                    return body
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"oversight's case {case_id} never matched; last seen: {body}")
+
+
+def states(case: dict[str, Any]) -> list[str]:
+    return [e["to_state"] for e in case["timeline"] if e["kind"] == "state_changed"]
+
+
+def local_today(now: datetime | None = None) -> str:
+    return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date().isoformat()
+
+
+async def kpis(county: County, group_by: str, *, day: str | None = None) -> dict[str, Any]:
+    """Oversight's KPI rows by group for the cohort received on `day` (local) or yesterday+today."""
+    today = day or local_today()
+    start = day or (datetime.fromisoformat(today) - timedelta(days=1)).date().isoformat()
+    async with county.client("oversight") as client:
+        response = await client.get(
+            "/kpis", params={"from": start, "to": today, "group_by": group_by}
+        )
+    assert response.status_code == 200, response.text
+    return {row["group"]: row for row in response.json()["rows"]}
+
+
+def rate(rows: dict[str, Any], group: str, kpi: str) -> tuple[int, int]:
+    """(numerator, denominator) of one KPI for one group; (0, 0) when the group has no row."""
+    row = rows.get(group)
+    if row is None:
+        return (0, 0)
+    return (row[f"{kpi}_numerator"], row[f"{kpi}_denominator"])
+
+
+async def work_orders(
+    wire: Wire, department: str, case_id: str, count: int = 1, *, within: float = 30
+) -> list[WorkOrderIssued]:
+    """The work orders (not cancellations) a department has received for a case."""
+    found = await wire.wait(
+        dept_topic(department),
+        case_id,
+        lambda events: len(_orders(events)) >= count,
+        within=within,
+        what=f"{count} work order(s) for {department}",
+    )
+    return _orders(found)
+
+
+def dept_topic(department: str) -> str:
+    return department_topic(Department(department))
+
+
+def _orders(events: list[Any]) -> list[WorkOrderIssued]:
+    return [e for e in events if isinstance(e, WorkOrderIssued)]
+
+
+def reply(order: WorkOrderIssued, kind: str, **fields: Any) -> DepartmentReplied:
+    return DepartmentReplied(
+        case_id=order.case_id,
+        work_order_id=order.work_order_id,
+        reply_id=f"r-{uuid.uuid4().hex[:12]}",
+        kind=kind,  # type: ignore[arg-type]
+        **fields,
+    )
+
+
+def reply_json(order: WorkOrderIssued, kind: str, **fields: Any) -> dict[str, Any]:
+    return reply(order, kind, **fields).model_dump(mode="json")
+
+
+async def reply_over_http(
+    county: County, principal: str, order: WorkOrderIssued, kind: str, **fields: Any
+) -> dict[str, Any]:
+    async with county.client(
+        "department-dispatch", Authorization=f"Bearer {county.dispatch_keys[principal]}"
+    ) as client:
+        response = await client.post("/replies", json=reply_json(order, kind, **fields))
+    assert response.status_code == 200, f"{kind} by {principal}: {response.text}"
+    return dict(response.json())
+
+
+async def lifecycle_reaches(wire: Wire, case_id: str, state: str, *, within: float = 30) -> None:
+    await wire.wait(
+        "case.lifecycle.v1",
+        case_id,
+        lambda events: any(getattr(e, "to_state", None) == state for e in events),
+        within=within,
+        what=f"case.lifecycle.v1 -> {state}",
+    )
