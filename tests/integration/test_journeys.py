@@ -99,7 +99,8 @@ async def test_1_grid_worker_fire_hazard_to_evaluation_moves_the_three_rates(
 
     [order] = await work_orders(wire, EM, case_id)
     assert order.role == "lead"
-    assert order.micro_grid is not None and order.micro_grid.code == micro_grid["code"]
+    assert order.micro_grid is not None
+    assert order.micro_grid.code == micro_grid["code"]
     assert order.department_unit == place["department_units"][EM]
     assert order.command_level == "township"
     [assisting] = await work_orders(wire, PS, case_id)

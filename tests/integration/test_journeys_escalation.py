@@ -25,9 +25,7 @@ STOREROOM = (113.5573, 37.8515)  # a micro-grid of township 140399001
 
 
 @pytest.fixture(scope="module")
-def county(
-    infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[County]:
+def county(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
     clock = {"YIWANG_CLOCK_SPEED": str(SPEED), "YIWANG_CLOCK_EPOCH": datetime.now(UTC).isoformat()}
     started = start_county(infra, tmp_path_factory.mktemp("escalation"), extra_env=clock)
     yield started

@@ -33,9 +33,7 @@ def epoch_for(target: datetime, speed: float, *, now: datetime) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def county(
-    infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[County]:
+def county(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
     epoch = epoch_for(RECEIVED_ON, SPEED, now=datetime.now(UTC))
     clock = {"YIWANG_CLOCK_SPEED": str(SPEED), "YIWANG_CLOCK_EPOCH": epoch.isoformat()}
     started = start_county(infra, tmp_path_factory.mktemp("petition"), extra_env=clock)

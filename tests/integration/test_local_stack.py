@@ -20,6 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def stack_copy(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "infra" / "kafka", tmp_path / "infra" / "kafka")
+    shutil.copytree(
+        ROOT / "infra" / "devstack",
+        tmp_path / "infra" / "devstack",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     shutil.copy(ROOT / "infra" / "stack.py", tmp_path / "infra" / "stack.py")
     return tmp_path
 

@@ -1,10 +1,11 @@
 """Kafka plumbing: the idempotent producer, dead letters, and at-least-once subscribers.
 
-A subscriber commits its offset only after the handler returned, and a handler returns
-only after its database transaction committed (AckPolicy.NACK_ON_ERROR: on an exception
-the consumer seeks back and the record comes again). FastStream's default, ACK_FIRST,
-would commit before handling: at-most-once, so it is never used here. Duplicates that
-at-least-once delivery brings are absorbed by the inbox.
+A subscriber commits offsets only after the handlers of the records before them returned,
+and a handler returns only after its database transaction committed; a record whose
+handler fails is sought back to and comes again (AckPolicy.NACK_ON_ERROR for anything
+unexpected). FastStream's default, ACK_FIRST, would commit before handling:
+at-most-once, so it is never used here. Duplicates that at-least-once delivery brings
+are absorbed by the inbox.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
@@ -58,6 +59,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
 )
 MAX_ATTEMPTS = 5
+# Records taken from the broker at a time; offsets are committed once per batch.
+BATCH_RECORDS = 200
 
 
 class EventProducer:
@@ -163,35 +166,97 @@ def subscribe(
     Undecodable or invalid records, and types this topic should not carry, go to the
     dead-letter topic and the subscriber moves on. Known types this consumer does not
     handle are skipped (a topic may carry events meant for others).
+
+    Records come in batches; each partition's records are handled in order, one after
+    the other, while different partitions (different cases) are handled concurrently.
+    Offsets are committed once per batch, after every handled record's transaction
+    committed. A record whose handler fails stops its partition there: the consumer seeks
+    back to it, so it comes again, and nothing after it in that partition is handled first.
     """
-    by_type = {event_cls.event_type: handler for event_cls, handler in handlers.items()}
-    failures: dict[tuple[int, int], int] = {}
+    records = _RecordHandler(
+        service=service,
+        topic=topic,
+        group_id=group_id,
+        by_type={event_cls.event_type: handler for event_cls, handler in handlers.items()},
+        dead_letters=dead_letters,
+        max_attempts=max_attempts,
+        on_invalid=on_invalid,
+    )
 
     @registrar.subscriber(
         topic,
         group_id=group_id,
+        batch=True,
+        max_records=BATCH_RECORDS,
+        batch_timeout_ms=100,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         max_poll_interval_ms=300_000,
         title=f"{service}:{topic}",
     )
     async def consume(message: KafkaMessage) -> None:
-        record: Any = message.raw_message
+        batch: tuple[Any, ...] = message.raw_message
+        by_partition: dict[int, list[Any]] = {}
+        for record in batch:
+            by_partition.setdefault(record.partition, []).append(record)
+        stopped_at = await asyncio.gather(
+            *(records.handle_partition(rs) for rs in by_partition.values())
+        )
+        for record in stopped_at:
+            if record is not None:
+                # The committed offset for this partition is then this record's: it and
+                # what follows it come again; what came before it is done.
+                message.consumer.seek(TopicPartition(record.topic, record.partition), record.offset)
+
+
+class _RecordHandler:
+    """Handles one record at a time: decode, route by type, dead-letter, retry."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        topic: str,
+        group_id: str,
+        by_type: dict[str, EventHandler],
+        dead_letters: DeadLetterOffice,
+        max_attempts: int,
+        on_invalid: InvalidPayloadHandler | None,
+    ) -> None:
+        self.service = service
+        self.topic = topic
+        self.group_id = group_id
+        self.by_type = by_type
+        self.dead_letters = dead_letters
+        self.max_attempts = max_attempts
+        self.on_invalid = on_invalid
+        self.failures: dict[tuple[int, int], int] = {}
+
+    async def handle_partition(self, records: list[Any]) -> Any | None:
+        """Handle in order; return the record that failed (to be read again), or None."""
+        for record in records:
+            if not await self.handle(record):
+                return record
+        return None
+
+    async def handle(self, record: Any) -> bool:
+        """True when the record is done with (handled, skipped, rejected or dead-lettered)."""
+        service, topic = self.service, self.topic
         started = time.perf_counter()
         try:
             envelope = decode(record.value, record.headers)
         except UndecodableRecord as exc:
-            if on_invalid is not None and exc.event_type in by_type:
-                await on_invalid(record, exc)
+            if self.on_invalid is not None and exc.event_type in self.by_type:
+                await self.on_invalid(record, exc)
                 EVENTS_CONSUMED.labels(service, topic, "rejected").inc()
-                return
-            await dead_letters.send(record=record, group_id=group_id, error=exc.reason)
+                return True
+            await self.dead_letters.send(record=record, group_id=self.group_id, error=exc.reason)
             EVENTS_CONSUMED.labels(service, topic, "dead_lettered").inc()
-            return
-        handler = by_type.get(envelope.type)
+            return True
+        handler = self.by_type.get(envelope.type)
         if handler is None:
             EVENTS_CONSUMED.labels(service, topic, "skipped").inc()
-            return
+            return True
         CONSUMED_RECORD.set(record)
         position = (record.partition, record.offset)
         try:
@@ -203,29 +268,30 @@ def subscribe(
                     "messaging.system": "kafka",
                     "messaging.destination.name": topic,
                     "messaging.message.id": envelope.id,
-                    "messaging.consumer.group.name": group_id,
+                    "messaging.consumer.group.name": self.group_id,
                     "yiwang.case_id": envelope.subject,
                 },
             ):
                 await handler(envelope)
         except TRANSIENT_ERRORS as exc:
-            await _back_off(failures, position, exc, topic=topic, service=service)
-            raise  # nack: seek back, the record comes again
+            await _back_off(self.failures, position, exc, topic=topic, service=service)
+            return False
         except Exception as exc:
-            attempts = await _back_off(failures, position, exc, topic=topic, service=service)
-            if attempts < max_attempts:
-                raise
-            failures.pop(position, None)
-            await dead_letters.send(
+            attempts = await _back_off(self.failures, position, exc, topic=topic, service=service)
+            if attempts < self.max_attempts:
+                return False
+            self.failures.pop(position, None)
+            await self.dead_letters.send(
                 record=record,
-                group_id=group_id,
+                group_id=self.group_id,
                 error=f"handler failed {attempts} times: {type(exc).__name__}: {exc}",
             )
             EVENTS_CONSUMED.labels(service, topic, "dead_lettered").inc()
-            return
-        failures.pop(position, None)
+            return True
+        self.failures.pop(position, None)
         EVENTS_CONSUMED.labels(service, topic, "handled").inc()
         EVENT_HANDLING_SECONDS.labels(service, topic).observe(time.perf_counter() - started)
+        return True
 
 
 async def _back_off(

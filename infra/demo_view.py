@@ -1,0 +1,223 @@
+"""A live terminal view of a running Yiwang, for `make run` and for standalone use.
+
+    uv run --frozen python infra/demo_view.py [--refresh 2] [--oversight http://127.0.0.1:8005]
+
+It shows cases per stage and per channel, the three rates per department, overdue cases
+and escalations, whistles and mediation outcomes, and where the metrics and dashboards
+are. It reads only public interfaces: oversight's search, KPIs and daily report,
+mediation's search, and the services' /metrics. A service that does not answer is named
+on screen; the rest of the view keeps working.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_URLS = {
+    "intake": "http://127.0.0.1:8001",
+    "grid-routing": "http://127.0.0.1:8002",
+    "department-dispatch": "http://127.0.0.1:8003",
+    "mediation": "http://127.0.0.1:8004",
+    "oversight": "http://127.0.0.1:8005",
+}
+STAGES = ("received", "routed", "dispatched", "acknowledged", "in_progress", "in_mediation",
+          "returned", "escalated", "resolved", "evaluated", "closed", "duplicate", "rejected")  # fmt: skip
+MEDIATION_STATUSES = ("pending", "accepted", "agreed", "honoured", "referred", "declined",
+                      "withdrawn")  # fmt: skip
+RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
+KPI_WINDOW_DAYS = 30
+
+
+@dataclass
+class Snapshot:
+    """One frame's worth of what the services report."""
+
+    at: datetime
+    stages: dict[str, int] = field(default_factory=dict)
+    channels: dict[str, float] = field(default_factory=dict)
+    departments: list[dict[str, Any]] = field(default_factory=list)
+    overdue: list[dict[str, Any]] = field(default_factory=list)
+    overdue_total: int = 0
+    alerts: dict[tuple[str, str], float] = field(default_factory=dict)
+    whistle_outcomes: dict[str, float] = field(default_factory=dict)
+    mediations: dict[str, int] = field(default_factory=dict)
+    mediation_outcomes: dict[tuple[str, str], float] = field(default_factory=dict)
+    unreachable: list[str] = field(default_factory=list)
+
+
+def samples(metrics_text: str, name: str) -> list[tuple[dict[str, str], float]]:
+    """(labels, value) of every sample of one metric in a Prometheus text exposition."""
+    found = []
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == name:
+                found.append((dict(sample.labels), float(sample.value)))
+    return found
+
+
+def summed(
+    metrics_text: str, name: str, by: tuple[str, ...], **match: str
+) -> dict[tuple[str, ...], float]:
+    totals: dict[tuple[str, ...], float] = {}
+    for labels, value in samples(metrics_text, name):
+        if all(labels.get(k) == v for k, v in match.items()):
+            key = tuple(labels.get(k, "") for k in by)
+            totals[key] = totals.get(key, 0.0) + value
+    return totals
+
+
+async def fetch_snapshot(
+    client: httpx.AsyncClient, base_urls: dict[str, str], *, now: datetime | None = None
+) -> Snapshot:
+    """Ask the services for one frame. Network errors are recorded, never raised."""
+    at = now or datetime.now(SHANGHAI)
+    snapshot = Snapshot(at=at)
+    oversight, mediation = base_urls["oversight"], base_urls["mediation"]
+
+    async def get(url: str, **params: Any) -> httpx.Response | None:
+        try:
+            response = await client.get(url, params=params, timeout=5)
+            response.raise_for_status()
+            return response
+        except httpx.HTTPError:
+            service = next((n for n, u in base_urls.items() if url.startswith(u)), url)
+            if service not in snapshot.unreachable:
+                snapshot.unreachable.append(service)
+            return None
+
+    today = at.astimezone(SHANGHAI).date()
+    since = today - timedelta(days=KPI_WINDOW_DAYS - 1)
+    stage_counts = await asyncio.gather(
+        *(get(f"{oversight}/cases", state=s, limit=1) for s in STAGES)
+    )
+    for stage, response in zip(STAGES, stage_counts, strict=True):
+        if response is not None:
+            snapshot.stages[stage] = int(response.json()["total"])
+    if kpis := await get(
+        f"{oversight}/kpis", group_by="department", **{"from": since, "to": today}
+    ):
+        snapshot.departments = list(kpis.json()["rows"])
+    if overdue := await get(f"{oversight}/cases", overdue="true", limit=8):
+        snapshot.overdue = list(overdue.json()["cases"])
+        snapshot.overdue_total = int(overdue.json()["total"])
+    if metrics := await get(f"{oversight}/metrics"):
+        text = metrics.text
+        received = summed(text, "yiwang_case_transitions_total", ("channel",), to_state="received")
+        snapshot.channels = {k[0]: v for k, v in received.items()}
+        alerts = summed(text, "yiwang_oversight_alerts_raised_total", ("kind", "command_level"))
+        snapshot.alerts = {(k[0], k[1]): v for k, v in alerts.items()}
+    if dispatch := await get(f"{base_urls['department-dispatch']}/metrics"):
+        whistles = summed(dispatch.text, "yiwang_dispatch_whistle_attendance_total", ("outcome",))
+        snapshot.whistle_outcomes = {k[0]: v for k, v in whistles.items()}
+    for status in MEDIATION_STATUSES:
+        if found := await get(f"{mediation}/mediations", status=status, limit=500):
+            snapshot.mediations[status] = len(found.json())
+    if mediation_metrics := await get(f"{mediation}/metrics"):
+        outcomes = summed(mediation_metrics.text, "yiwang_mediation_outcomes_total",
+                          ("level", "outcome"))  # fmt: skip
+        snapshot.mediation_outcomes = {(k[0], k[1]): v for k, v in outcomes.items()}
+    return snapshot
+
+
+def _percent(row: dict[str, Any], kpi: str) -> str:
+    value = row.get(kpi)
+    shown = "—" if value is None else f"{100 * value:.0f}%"
+    return f"{shown} ({row.get(f'{kpi}_numerator', 0)}/{row.get(f'{kpi}_denominator', 0)})"
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", expand=True, show_edge=False)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    return table
+
+
+def render(snapshot: Snapshot, base_urls: dict[str, str]) -> RenderableType:
+    """One frame of the view."""
+    stages = _table("Cases per stage", "stage", "cases")
+    for stage in STAGES:
+        stages.add_row(stage, str(snapshot.stages.get(stage, 0)))
+    channels = _table("Received per channel", "channel", "cases")
+    for channel, count in sorted(snapshot.channels.items(), key=lambda c: -c[1]):
+        channels.add_row(channel, f"{count:.0f}")
+    rates = _table(f"The three rates, last {KPI_WINDOW_DAYS} days", "department",
+                   "response", "resolution", "satisfaction", "cases")  # fmt: skip
+    for row in sorted(snapshot.departments, key=lambda r: -int(r.get("cases", 0))):
+        rates.add_row(row["group"], *(_percent(row, k) for k in RATES), str(row.get("cases", 0)))
+    overdue = _table(f"Overdue cases ({snapshot.overdue_total})", "case", "state", "lead",
+                     "township", "resolution due")  # fmt: skip
+    for case in snapshot.overdue:
+        overdue.add_row(case.get("case_number") or case["case_id"], case.get("state", ""),
+                        case.get("lead_department") or "", case.get("township_code") or "",
+                        str(case.get("resolution_due") or ""))  # fmt: skip
+    alerts = _table("Escalations (alerts raised)", "alert", "command level", "count")
+    for (kind, level), count in sorted(snapshot.alerts.items()):
+        alerts.add_row(kind, level, f"{count:.0f}")
+    outcomes = ", ".join(f"{k} {v:.0f}" for k, v in sorted(snapshot.whistle_outcomes.items()))
+    whistles = _table(f"Whistles 吹哨报到 (attendance: {outcomes or 'none yet'})", "department",
+                      "reported on time")  # fmt: skip
+    for row in snapshot.departments:
+        if row.get("whistle_attendance_rate_denominator"):
+            whistles.add_row(row["group"], _percent(row, "whistle_attendance_rate"))
+    mediation = _table("Mediation", "status / rung outcome", "count")
+    for status, count in snapshot.mediations.items():
+        mediation.add_row(status, str(count))
+    for (level, outcome), count in sorted(snapshot.mediation_outcomes.items()):
+        mediation.add_row(f"{level}: {outcome}", f"{count:.0f}")
+    top, middle, bottom = Table.grid(expand=True), Table.grid(expand=True), Table.grid(expand=True)
+    top.add_row(stages, channels, mediation)
+    middle.add_row(rates)
+    bottom.add_row(overdue, Group(alerts, whistles))
+    metrics = "  ".join(f"{name} {url}/metrics" for name, url in base_urls.items())
+    footer = Text.assemble(
+        ("Metrics: ", "bold"), metrics, "\n",
+        ("Dashboards: ", "bold"), "deploy/grafana/dashboards (cases, departments, mediation, "
+        "pipeline); Prometheus rules in deploy/prometheus\n",
+        ("APIs: ", "bold"), f"{base_urls['oversight']}/docs (KPIs, ledgers, timelines), "
+        f"{base_urls['intake']}/docs, {base_urls['mediation']}/docs",
+    )  # fmt: skip
+    if snapshot.unreachable:
+        footer.append(f"\nnot answering: {', '.join(snapshot.unreachable)}", style="bold red")
+    title = f"Yiwang 一网协同 — {snapshot.at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} Asia/Shanghai"
+    return Panel(Group(top, middle, bottom, footer), title=title)
+
+
+async def run_view(*, base_urls: dict[str, str], refresh_seconds: float = 2.0) -> None:
+    """Redraw the view every `refresh_seconds` until cancelled."""
+    urls = {**DEFAULT_URLS, **base_urls}
+    async with httpx.AsyncClient() as client:
+        snapshot = await fetch_snapshot(client, urls)
+        with Live(render(snapshot, urls), refresh_per_second=4, screen=False) as live:
+            while True:
+                await asyncio.sleep(refresh_seconds)
+                live.update(render(await fetch_snapshot(client, urls), urls))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python infra/demo_view.py")
+    parser.add_argument("--refresh", type=float, default=2.0, help="seconds between frames")
+    for name, url in DEFAULT_URLS.items():
+        parser.add_argument(f"--{name}", default=url, help=f"{name} base URL")
+    args = parser.parse_args()
+    urls = {name: getattr(args, name.replace("-", "_")) for name in DEFAULT_URLS}
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_view(base_urls=urls, refresh_seconds=args.refresh))
+
+
+if __name__ == "__main__":
+    main()

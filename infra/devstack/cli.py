@@ -1,0 +1,123 @@
+"""The commands of infra/stack.py (up, down, status, env, ensure-jars) and their arguments."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .common import (
+    COMPONENTS,
+    ERR_PREFIX,
+    KAFKA_LIBS,
+    InfraError,
+    Settings,
+    fail,
+    info,
+    load_settings,
+    rel,
+    settings_line,
+)
+from .kafka import kafka_down, kafka_pid, kafka_status, kafka_up
+from .kafka_jars import ensure_jars, find_java, jars_current, kafka_version
+from .pg_setup import require_pg_bin_dir
+from .postgres import postgres_down, postgres_status, postgres_up, postmaster_pid
+from .processes import require_free_port, stack_lock
+
+
+def selected(only: str | None) -> list[str]:
+    return [only] if only else list(COMPONENTS)
+
+
+def cmd_up(s: Settings, only: str | None) -> int:
+    components = selected(only)
+    # Cheap checks first, so a missing Java does not surface after Postgres has started.
+    if "kafka" in components and not s.external_kafka and not kafka_pid():
+        find_java()
+        require_free_port(s.kafka_port, "KAFKA_PORT")
+        require_free_port(s.kafka_controller_port, "KAFKA_CONTROLLER_PORT")
+    if "postgres" in components and not s.external_database_url and not postmaster_pid():
+        require_pg_bin_dir()
+        require_free_port(s.pg_port, "PG_PORT")
+    lines = []
+    if "postgres" in components:
+        lines.append(settings_line("DATABASE_URL", postgres_up(s)))
+    if "kafka" in components:
+        lines.insert(0, settings_line("KAFKA_BOOTSTRAP_SERVERS", kafka_up(s)))
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+def cmd_down(s: Settings, only: str | None) -> int:
+    components = selected(only)
+    if "kafka" in components:
+        kafka_down(s)
+    if "postgres" in components:
+        postgres_down()
+    return 0
+
+
+def cmd_status(s: Settings) -> int:
+    results = [kafka_status(s), postgres_status(s)]
+    for _, line in results:
+        print(line)
+    return 0 if all(ok for ok, _ in results) else 1
+
+
+def cmd_env(s: Settings) -> int:
+    print(settings_line("KAFKA_BOOTSTRAP_SERVERS", s.bootstrap))
+    print(settings_line("DATABASE_URL", s.database_url))
+    return 0
+
+
+def cmd_ensure_jars() -> int:
+    if jars_current():
+        info(f"kafka: jars for Kafka {kafka_version()} are current in {rel(KAFKA_LIBS)}")
+        return 0
+    if kafka_pid():
+        fail("the local Kafka is running on the old jars: run `infra/stack.py down` first")
+    ensure_jars()
+    return 0
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="infra/stack.py", description="Local Kafka + Postgres for Yiwang."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start what is needed and print the settings")
+    up.add_argument("--only", choices=COMPONENTS)
+    up.add_argument("--timeout", type=float, help="readiness timeout in seconds for each component")
+    down = sub.add_parser("down", help="stop the local Kafka and Postgres")
+    down.add_argument("--only", choices=COMPONENTS)
+    sub.add_parser("status", help="one line per component; exit 0 only if all answer")
+    sub.add_parser("env", help="print the settings lines only")
+    sub.add_parser("ensure-jars", help="resolve the Kafka jars with Maven if missing or outdated")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        s = load_settings(getattr(args, "timeout", None))
+        if args.command == "env":
+            return cmd_env(s)
+        if args.command == "status":
+            return cmd_status(s)
+        with stack_lock():
+            if args.command == "up":
+                return cmd_up(s, args.only)
+            if args.command == "down":
+                return cmd_down(s, args.only)
+            return cmd_ensure_jars()
+    except InfraError as exc:
+        print(f"{ERR_PREFIX}{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{ERR_PREFIX}interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        print(
+            f"{ERR_PREFIX}unexpected {type(exc).__name__}: {exc} (please report)", file=sys.stderr
+        )
+        return 1
