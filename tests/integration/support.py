@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
+import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location
+from yiwang.common.envelope import Envelope, decode
 from yiwang.common.events import CaseReceived
+from yiwang.common.kafka import EventProducer
 from yiwang.common.postgres.migrations import apply_migrations, common_migrations
 
 HERE = Path(__file__).resolve().parent
@@ -98,8 +105,6 @@ async def read_topic(
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -107,8 +112,6 @@ def free_port() -> int:
 
 async def create_database(base_url: str) -> str:
     """A fresh database beside the one in base_url; returns its URL."""
-    import uuid
-
     name = f"yiwang_t_{uuid.uuid4().hex[:10]}"
     conn = await asyncpg.connect(base_url)
     try:
@@ -146,11 +149,11 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
     def start(self, *, within: float = 60.0) -> ServiceProcess:
-        import time
-
-        import httpx
-
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module], env=self.env, stdout=log, stderr=log
@@ -177,6 +180,17 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
 
+    def cli(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """The service's operator command (`python -m <package>.cli`) on its database."""
+        package = self.module.rsplit(".", 1)[0]
+        return subprocess.run(
+            [sys.executable, "-m", f"{package}.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
 
 async def read_all(
     kafka: str, topics: list[str], *, quiet_for: float = 2.0, within: float = 30.0
@@ -201,3 +215,31 @@ async def read_all(
         return records
     finally:
         await consumer.stop()
+
+
+async def publish_events(kafka: str, *items: tuple[str, Envelope[Any]], prefix: str = "") -> None:
+    """Publish (topic, envelope) pairs in order, each topic under `prefix`."""
+    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
+    await producer.start()
+    try:
+        for topic, envelope in items:
+            await producer.publish(envelope, topic=prefix + topic)
+    finally:
+        await producer.stop()
+
+
+async def case_payloads(
+    kafka: str, topic: str, case_id: str, *, expect: int, within: float = 20.0, settle: float = 0.0
+) -> list[Any]:
+    """The payloads on `topic` keyed by `case_id`, once `expect` of them arrived (or the time
+    is up); with `settle`, read again that much later, so that an unexpected extra shows."""
+
+    async def read() -> list[Any]:
+        records = await read_topic(kafka, topic, expect=0, within=1, settle=0.3)
+        return [decode(r.value, r.headers).payload for r in records if r.key == case_id.encode()]
+
+    found = await eventually(read, until=lambda found: len(found) >= expect, within=within, every=0)
+    if settle and len(found) >= expect:
+        await asyncio.sleep(settle)
+        found = await read()
+    return found

@@ -3,14 +3,8 @@ signed and keyed replies, joint handling, whistles, returns and escalations."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +12,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from support import read_topic
+from service_fixtures import helper_process, issue_dispatch_key, service_under_test
+from support import ServiceProcess, case_payloads, publish_events
+from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location, ReporterRef
 from yiwang.common.departments import Department
-from yiwang.common.envelope import Envelope, decode, encode
+from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import (
     AlertKind,
     CaseRouted,
@@ -59,76 +55,21 @@ CIVIL, HOUSING, URBAN = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _admin(base: str, sql: str) -> None:
-    conn = await asyncpg.connect(base)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+dispatch_service = service_under_test(
+    "yiwang.department_dispatch.app",
+    prefix=PREFIX,
+    env={
+        "YIWANG_DISPATCH_SIGNING_KEY": SIGNING_KEY,
+        "YIWANG_DISPATCH_WHISTLE_SWEEP_SECONDS": "0.3",
+    },
+)
 
 
 @pytest.fixture(scope="module")
-def dispatch(infra: dict[str, str]) -> Iterator[dict[str, Any]]:
-    base = infra["DATABASE_URL"]
-    name = f"yiwang_dd_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
-    database = base.rsplit("/", 1)[0] + f"/{name}"
-    port = free_port()
-    env = {
-        **os.environ,
-        **infra,
-        "DATABASE_URL": database,
-        "YIWANG_HTTP_PORT": str(port),
-        "YIWANG_OUTBOX_POLL_SECONDS": "0.2",
-        "YIWANG_TOPIC_PREFIX": PREFIX,
-        "YIWANG_DISPATCH_SIGNING_KEY": SIGNING_KEY,
-        "YIWANG_DISPATCH_WHISTLE_SWEEP_SECONDS": "0.3",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "yiwang.department_dispatch.app"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("department-dispatch not ready in time")
-
-        def issue_key(principal: str) -> str:
-            done = subprocess.run(
-                [sys.executable, "-m", "yiwang.department_dispatch.cli", "issue-key", principal],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=True,
-            )
-            return done.stdout.strip()
-
-        keys = {p: issue_key(p) for p in (CIVIL, HOUSING, URBAN, f"township:{TOWNSHIP}")}
-        yield {"url": f"http://127.0.0.1:{port}", "database": database, "keys": keys}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def dispatch(dispatch_service: ServiceProcess) -> dict[str, Any]:
+    principals = (CIVIL, HOUSING, URBAN, f"township:{TOWNSHIP}")
+    keys = {p: issue_dispatch_key(dispatch_service, p) for p in principals}
+    return {"url": dispatch_service.url, "database": dispatch_service.database_url, "keys": keys}
 
 
 def routed(
@@ -172,14 +113,8 @@ def routed(
 
 
 async def publish(kafka: str, payload: Any, topic: str, *, times: int = 1) -> None:
-    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
-    await producer.start()
-    try:
-        envelope = Envelope(payload=payload, source="/yiwang/test")
-        for _ in range(times):
-            await producer.publish(envelope, topic=PREFIX + topic)
-    finally:
-        await producer.stop()
+    envelope = Envelope(payload=payload, source="/yiwang/test")
+    await publish_events(kafka, *[(topic, envelope)] * times, prefix=PREFIX)
 
 
 async def publish_signed_reply(
@@ -209,28 +144,18 @@ async def publish_signed_reply(
 async def events_for(
     kafka: str, topic: str, case_id: str, *, expect: int, within: float = 20
 ) -> list[Any]:
-    """The payloads on a topic for one case, once `expect` arrived (plus a settle read)."""
-    deadline = time.monotonic() + within
-    found: list[Any] = []
-    while time.monotonic() < deadline:
-        records = await read_topic(kafka, PREFIX + topic, expect=0, within=1, settle=0.3)
-        found = [decode(r.value, r.headers).payload for r in records if r.key == case_id.encode()]
-        if len(found) >= expect:
-            break
-    return found
+    return await case_payloads(kafka, PREFIX + topic, case_id, expect=expect, within=within)
 
 
 async def wait_for(database: str, sql: str, *args: Any, expect: Any, within: float = 20) -> Any:
     conn = await asyncpg.connect(database)
     try:
-        deadline = time.monotonic() + within
-        value = None
-        while time.monotonic() < deadline:
-            value = await conn.fetchval(sql, *args)
-            if value == expect:
-                return value
-            await asyncio.sleep(0.2)
-        return value
+        return await eventually(
+            lambda: conn.fetchval(sql, *args),
+            until=lambda value: value == expect,
+            within=within,
+            every=0.2,
+        )
     finally:
         await conn.close()
 
@@ -507,35 +432,24 @@ async def test_the_example_department_consumer_signs_for_its_orders(
     dispatch: dict[str, Any], kafka: str, infra: dict[str, str]
 ) -> None:
     case_id = await dispatched_case(kafka, dispatch, lead=URBAN, assisting=())
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(EXAMPLE_CONSUMER),
-        env={
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": infra["KAFKA_BOOTSTRAP_SERVERS"],
-            "YIWANG_TOPIC_PREFIX": PREFIX,
-            "DEPARTMENT": URBAN.value,
-            "DEPARTMENT_SECRET": department_secret(SIGNING_KEY, URBAN),
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    consumer_env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra["KAFKA_BOOTSTRAP_SERVERS"],
+        "YIWANG_TOPIC_PREFIX": PREFIX,
+        "DEPARTMENT": URBAN.value,
+        "DEPARTMENT_SECRET": department_secret(SIGNING_KEY, URBAN),
+    }
+    async with helper_process(sys.executable, str(EXAMPLE_CONSUMER), env=consumer_env):
         state = await wait_for(
             dispatch["database"], CASE_STATE, case_id, expect="acknowledged", within=40
         )
         assert state == "acknowledged"
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await asyncio.wait_for(process.wait(), timeout=20)
 
 
 async def test_the_simulator_works_a_case_to_resolution(
     dispatch: dict[str, Any], kafka: str, infra: dict[str, str]
 ) -> None:
     case_id = await dispatched_case(kafka, dispatch, lead=Department.PETITION, assisting=())
-    process = await asyncio.create_subprocess_exec(
+    async with helper_process(
         sys.executable,
         "-m",
         "yiwang.department_dispatch.simulator",
@@ -543,22 +457,11 @@ async def test_the_simulator_works_a_case_to_resolution(
         "--return-rate=0",
         "--assist-rate=0",
         "--seed=7",
-        env={
-            **os.environ,
-            **infra,
-            "YIWANG_TOPIC_PREFIX": PREFIX,
-            "YIWANG_DISPATCH_SIGNING_KEY": SIGNING_KEY,
-        },
-        stdout=asyncio.subprocess.DEVNULL,
-    )
-    try:
+        env={**infra, "YIWANG_TOPIC_PREFIX": PREFIX, "YIWANG_DISPATCH_SIGNING_KEY": SIGNING_KEY},
+    ):
         state = await wait_for(
             dispatch["database"], CASE_STATE, case_id, expect="resolved", within=40
         )
         assert state == "resolved"
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await asyncio.wait_for(process.wait(), timeout=20)
     timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=4)
     assert [e.actor for e in timeline[1:]] == ["petition"] * 3

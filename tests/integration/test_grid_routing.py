@@ -3,29 +3,22 @@ re-routing, arbitration, triage, and grid set versions imported with the CLI."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import shapely
-from support import read_topic
+from service_fixtures import service_under_test, wait_for_grid_set
+from support import ServiceProcess, case_payloads, publish_events
+from waiting import wait_until
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.departments import Department
-from yiwang.common.envelope import Envelope, decode
+from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseReceived, CaseReturned, CaseRouted, CaseStateChanged
-from yiwang.common.kafka import EventProducer
 from yiwang.common.states import CaseState
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_RECEIVED, CASE_RETURNED, CASE_ROUTED
 from yiwang.grid_routing.domain.generator import generate_county
@@ -36,73 +29,17 @@ pytestmark = pytest.mark.integration
 PREFIX = f"t{uuid.uuid4().hex[:8]}."
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+routing_service = service_under_test(
+    "yiwang.grid_routing.app",
+    prefix=PREFIX,
+    env={"GRID_ROUTING_BOOTSTRAP_PRESET": "tiny", "GRID_ROUTING_CHECK_SECONDS": "0.5"},
+)
 
 
 @pytest.fixture(scope="module")
-def test_database(infra: dict[str, str]) -> Iterator[str]:
-    base = infra["DATABASE_URL"]
-    name = f"yiwang_gr_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(base)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield base.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(scope="module")
-def service_env(infra: dict[str, str], test_database: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        **infra,
-        "DATABASE_URL": test_database,
-        "YIWANG_TOPIC_PREFIX": PREFIX,
-        "YIWANG_OUTBOX_POLL_SECONDS": "0.2",
-        "GRID_ROUTING_BOOTSTRAP_PRESET": "tiny",
-        "GRID_ROUTING_CHECK_SECONDS": "0.5",
-    }
-
-
-@pytest.fixture(scope="module")
-def routing(service_env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "yiwang.grid_routing.app"],
-        env={**service_env, "YIWANG_HTTP_PORT": str(port)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                out = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"grid-routing exited during start-up:\n{out[-2000:]}")
-            try:
-                if httpx.get(f"{base}/grid-sets", timeout=1).json():
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("grid-routing did not load its grid set in time")
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def routing(routing_service: ServiceProcess) -> ServiceProcess:
+    wait_for_grid_set(routing_service, within=90)
+    return routing_service
 
 
 def _tiny_point(position: int) -> tuple[float, float]:
@@ -138,31 +75,15 @@ def _returned(case_id: str, department: Department, count: int) -> Envelope[Case
 
 
 async def _publish(kafka: str, *items: tuple[Envelope[Any], str]) -> None:
-    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
-    await producer.start()
-    try:
-        for envelope, topic in items:
-            await producer.publish(envelope, topic=PREFIX + topic)
-    finally:
-        await producer.stop()
+    await publish_events(kafka, *((topic, envelope) for envelope, topic in items), prefix=PREFIX)
 
 
 async def _events(kafka: str, topic: str, case_id: str, expect: int) -> list[Any]:
-    deadline = time.monotonic() + 30
-    mine: list[Any] = []
-    while time.monotonic() < deadline:
-        records = await read_topic(kafka, PREFIX + topic, expect=0, within=0.5, settle=0)
-        mine = [decode(r.value, r.headers).payload for r in records if r.key == case_id.encode()]
-        if len(mine) >= expect:
-            await asyncio.sleep(0.5)  # an unexpected extra record would show up here
-            records = await read_topic(kafka, PREFIX + topic, expect=0, within=0.5, settle=0)
-            return [
-                decode(r.value, r.headers).payload for r in records if r.key == case_id.encode()
-            ]
-    return mine
+    """With a settle read: an unexpected extra record would show up."""
+    return await case_payloads(kafka, PREFIX + topic, case_id, expect=expect, within=30, settle=0.5)
 
 
-async def test_return_reroute_and_arbitration(routing: str, kafka: str) -> None:
+async def test_return_reroute_and_arbitration(routing: ServiceProcess, kafka: str) -> None:
     case_id = f"case-{uuid.uuid4().hex[:8]}"
     lon, lat = _tiny_point(4)
     first = _received(case_id, "gas-leak", lon, lat)
@@ -198,11 +119,13 @@ async def test_return_reroute_and_arbitration(routing: str, kafka: str) -> None:
         (CaseState.RETURNED, CaseState.ROUTED),
     ]
     async with httpx.AsyncClient() as client:
-        history = (await client.get(f"{routing}/cases/{case_id}/routing")).json()
+        history = (await client.get(f"{routing.url}/cases/{case_id}/routing")).json()
     assert [h["rule_id"] for h in history] == [r.rule_id for r in routes]
 
 
-async def test_a_case_outside_every_grid_goes_to_triage(routing: str, kafka: str) -> None:
+async def test_a_case_outside_every_grid_goes_to_triage(
+    routing: ServiceProcess, kafka: str
+) -> None:
     case_id = f"case-{uuid.uuid4().hex[:8]}"
     await _publish(kafka, (_received(case_id, "sanitation", 112.0, 36.5), CASE_RECEIVED))
     [routed] = await _events(kafka, CASE_ROUTED, case_id, 1)
@@ -211,46 +134,31 @@ async def test_a_case_outside_every_grid_goes_to_triage(routing: str, kafka: str
     assert routed.lead_department is Department.COMPREHENSIVE_GOVERNANCE
 
 
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "yiwang.grid_routing.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_cli_import_switches_a_new_version_in_and_keeps_the_previous(
-    routing: str, service_env: dict[str, str], tmp_path: Path
+    routing: ServiceProcess, tmp_path: Path
 ) -> None:
-    generated = _cli(
-        service_env, "generate", "--preset", "tiny", "--seed", "9", "--out", str(tmp_path)
-    )
+    cli = routing.cli
+    generated = cli("generate", "--preset", "tiny", "--seed", "9", "--out", str(tmp_path))
     assert generated.returncode == 0, generated.stderr
-    imported = _cli(service_env, "import", str(tmp_path), "--label", "tiny seed 9")
+    imported = cli("import", str(tmp_path), "--label", "tiny seed 9")
     assert imported.returncode == 0, imported.stderr
     assert "grid set v2 imported and active" in imported.stderr
-    versions = httpx.get(f"{routing}/grid-sets").json()
+    versions = httpx.get(f"{routing.url}/grid-sets").json()
     assert [(v["version"], v["active"]) for v in versions] == [(1, False), (2, True)]
-    listed = _cli(service_env, "list")
+    listed = cli("list")
     assert "tiny seed 9" in listed.stdout
     # The running service follows the switch: a point of the new version resolves.
     lon, lat = _tiny_point(0)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if (
-            httpx.get(f"{routing}/locate", params={"lon": lon, "lat": lat}).json().get("grid_set")
-            == 2
-        ):
-            break
-        time.sleep(0.3)
-    else:
-        pytest.fail("the service did not switch to grid set v2")
+    located = wait_until(
+        lambda: httpx.get(f"{routing.url}/locate", params={"lon": lon, "lat": lat}).json(),
+        until=lambda found: found.get("grid_set") == 2,
+        within=15,
+    )
+    assert located.get("grid_set") == 2, "the service did not switch to grid set v2"
 
 
 def test_cli_refuses_a_broken_file_naming_the_features(
-    service_env: dict[str, str], tmp_path: Path
+    routing: ServiceProcess, tmp_path: Path
 ) -> None:
     collections = generate_county("tiny")
     features = collections["admin"]["features"]
@@ -258,9 +166,9 @@ def test_cli_refuses_a_broken_file_naming_the_features(
     orphan["properties"]["parent_code"] = "nowhere"
     for layer, collection in collections.items():
         (tmp_path / f"{layer}.geojson").write_text(json.dumps(collection), encoding="utf-8")
-    result = _cli(service_env, "import", str(tmp_path))
+    result = routing.cli("import", str(tmp_path))
     assert result.returncode == 1
     assert f"orphan in admin/micro_grid [{orphan['properties']['code']}]" in result.stderr
     assert "its parent 'nowhere' is not in the file" in result.stderr
-    repaired = _cli(service_env, "import", str(tmp_path), "--repair")
+    repaired = routing.cli("import", str(tmp_path), "--repair")
     assert repaired.returncode == 0, repaired.stderr

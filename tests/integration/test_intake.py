@@ -5,13 +5,12 @@ each kind of bad input."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
-import subprocess
-import sys
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from support import ServiceProcess, create_database, drop_database, read_all, read_topic
+from service_fixtures import issue_intake_key, service_under_test
+from support import ServiceProcess, publish_events, read_all, read_topic
 from yiwang.common.case import SourceRef
 from yiwang.common.envelope import Envelope, decode
 from yiwang.common.events import CaseStateChanged, SubmitCase
@@ -31,49 +31,15 @@ pytestmark = pytest.mark.integration
 PREFIX = f"t{uuid.uuid4().hex[:8]}."
 PHONE, ID_NUMBER = "13912345678", "140302198805061234"
 HERE = (113.58, 37.86)
+SPOTS = itertools.count()
+
+
+intake = service_under_test("yiwang.intake.app", prefix=PREFIX)
 
 
 @pytest.fixture(scope="module")
-def intake_env(infra: dict[str, str]) -> Iterator[dict[str, str]]:
-    database = asyncio.run(create_database(infra["DATABASE_URL"]))
-    yield {**infra, "DATABASE_URL": database, "YIWANG_TOPIC_PREFIX": PREFIX}
-    asyncio.run(drop_database(infra["DATABASE_URL"], database))
-
-
-@pytest.fixture(scope="module")
-def intake(
-    intake_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceProcess]:
-    log = tmp_path_factory.mktemp("intake") / "intake.log"
-    service = ServiceProcess("yiwang.intake.app", env=intake_env, log_path=log).start()
-    yield service
-    service.stop()
-
-
-def issue_key(env: dict[str, str], scopes: str = "submit,read") -> str:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "yiwang.intake.cli",
-            "issue-key",
-            "--platform",
-            "test-platform",
-            "--scopes",
-            scopes,
-        ],
-        env={**__import__("os").environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def key(intake: ServiceProcess, intake_env: dict[str, str]) -> str:
-    return issue_key(intake_env)
+def key(intake: ServiceProcess) -> str:
+    return issue_intake_key(intake, platform="test-platform")
 
 
 @pytest.fixture
@@ -83,15 +49,16 @@ async def client(intake: ServiceProcess, key: str) -> AsyncIterator[httpx.AsyncC
 
 
 def submission(channel: str, **extra: Any) -> dict[str, Any]:
-    lon = (
-        HERE[0] + (uuid.uuid4().int % 1000) / 10_000
-    )  # a different spot each time: no accidental duplicates
+    # A spot of its own each time, further from the others than the duplicate radius
+    # (250 m): no accidental duplicates.
+    n = next(SPOTS)
+    lon, lat = HERE[0] + (n % 25) * 0.004, HERE[1] + (n // 25) * 0.004
     body: dict[str, Any] = {
         "channel": channel,
         "category": "sanitation",
         "title": "垃圾未清运",
         "description": "小区门口垃圾两天未清运",
-        "location": {"lon": lon, "lat": HERE[1]},
+        "location": {"lon": lon, "lat": lat},
         "reporter": {"name": "李四", "phone": PHONE, "id_number": ID_NUMBER},
     }
     body.update(extra)
@@ -103,8 +70,8 @@ async def received_events(kafka: str, *, expect: int) -> list[Envelope[Any]]:
     return [decode(r.value, r.headers) for r in records]
 
 
-async def db(intake_env: dict[str, str]) -> asyncpg.Connection:
-    return await asyncpg.connect(intake_env["DATABASE_URL"])
+async def db(intake: ServiceProcess) -> asyncpg.Connection:
+    return await asyncpg.connect(intake.database_url)
 
 
 # --- every channel ---------------------------------------------------------------------
@@ -216,7 +183,7 @@ async def test_retries_with_an_idempotency_key_return_the_same_case(
 
 
 async def test_concurrent_duplicates_of_one_submission_make_one_case(
-    client: httpx.AsyncClient, intake_env: dict[str, str]
+    client: httpx.AsyncClient, intake: ServiceProcess
 ) -> None:
     body = submission(
         "platform", source={"system": "yq-city-platform", "external_id": f"c-{uuid.uuid4()}"}
@@ -224,7 +191,7 @@ async def test_concurrent_duplicates_of_one_submission_make_one_case(
     responses = await asyncio.gather(*(client.post("/v1/cases", json=body) for _ in range(8)))
     assert sorted(r.status_code for r in responses) == [200] * 7 + [201]
     assert len({r.json()["case_id"] for r in responses}) == 1
-    conn = await db(intake_env)
+    conn = await db(intake)
     try:
         count = await conn.fetchval(
             "SELECT count(*) FROM intake.cases WHERE external_id = $1",
@@ -236,7 +203,7 @@ async def test_concurrent_duplicates_of_one_submission_make_one_case(
 
 
 async def test_kafka_submissions_retried_concurrently_make_one_case(
-    intake: ServiceProcess, kafka: str, intake_env: dict[str, str]
+    intake: ServiceProcess, kafka: str
 ) -> None:
     external_id = f"k-{uuid.uuid4()}"
     command = SubmitCase(
@@ -261,7 +228,7 @@ async def test_kafka_submissions_retried_concurrently_make_one_case(
         )
     finally:
         await producer.stop()
-    conn = await db(intake_env)
+    conn = await db(intake)
     try:
         for _ in range(100):
             count = await conn.fetchval(
@@ -376,17 +343,10 @@ async def test_open311_json_round_trip(intake: ServiceProcess, key: str, kafka: 
 
 
 async def publish_state(kafka: str, case_id: str, to_state: CaseState, *, note: str) -> None:
-    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
-    await producer.start()
-    try:
-        change = CaseStateChanged(case_id=case_id, from_state=CaseState.IN_PROGRESS, to_state=to_state,
-                                  actor="market-supervision", note=note, at=datetime.now(UTC))  # fmt: skip
-        await producer.publish(
-            Envelope(payload=change, source="/yiwang/department-dispatch"),
-            topic=f"{PREFIX}case.lifecycle.v1",
-        )
-    finally:
-        await producer.stop()
+    change = CaseStateChanged(case_id=case_id, from_state=CaseState.IN_PROGRESS, to_state=to_state,
+                              actor="market-supervision", note=note, at=datetime.now(UTC))  # fmt: skip
+    envelope = Envelope(payload=change, source="/yiwang/department-dispatch")
+    await publish_events(kafka, ("case.lifecycle.v1", envelope), prefix=PREFIX)
 
 
 async def test_open311_xml_round_trip_and_errors(intake: ServiceProcess, key: str) -> None:
@@ -471,8 +431,8 @@ async def test_rejected_kafka_submissions_are_answered_with_reasons(
 # --- bad input ------------------------------------------------------------------------
 
 
-async def counts(intake_env: dict[str, str]) -> tuple[int, int, int]:
-    conn = await db(intake_env)
+async def counts(intake: ServiceProcess) -> tuple[int, int, int]:
+    conn = await db(intake)
     try:
         return (
             await conn.fetchval("SELECT count(*) FROM intake.cases"),
@@ -484,9 +444,9 @@ async def counts(intake_env: dict[str, str]) -> tuple[int, int, int]:
 
 
 async def test_each_kind_of_bad_input_gets_a_clear_error_and_writes_nothing(
-    client: httpx.AsyncClient, intake_env: dict[str, str], intake: ServiceProcess
+    client: httpx.AsyncClient, intake: ServiceProcess
 ) -> None:
-    before = await counts(intake_env)
+    before = await counts(intake)
     ok = submission("portal")
     bad: list[tuple[dict[str, Any], int, str, str]] = [
         ({"content": b"x" * 70_000, "headers": {"content-type": "application/json"}}, 413, "(body)", "larger than"),
@@ -514,7 +474,7 @@ async def test_each_kind_of_bad_input_gets_a_clear_error_and_writes_nothing(
         assert reason in error["reason"], response.text
     async with httpx.AsyncClient(base_url=intake.url) as anonymous:
         assert (await anonymous.post("/v1/cases", json=ok)).status_code == 401
-        read_only = issue_key(intake_env, "read")
+        read_only = issue_intake_key(intake, platform="test-platform", scopes="read")
         response = await anonymous.post("/v1/cases", json=ok, headers={"X-API-Key": read_only})
         assert response.status_code == 403
         assert "lacks the 'submit' scope" in response.json()["errors"][0]["reason"]
@@ -526,7 +486,7 @@ async def test_each_kind_of_bad_input_gets_a_clear_error_and_writes_nothing(
             "/open311/v2/requests.json", json={"service_code": "noise"}
         )
         assert wrong_type.status_code == 400
-    assert await counts(intake_env) == before
+    assert await counts(intake) == before
 
 
 # --- personal data --------------------------------------------------------------------

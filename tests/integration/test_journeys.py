@@ -24,10 +24,13 @@ from journeys.steps import (
     kpis,
     lifecycle_reaches,
     locate,
+    mediation_step,
+    open311_shows,
     oversight_case,
     rate,
     reply,
     reply_over_http,
+    report,
     states,
     submit,
     work_orders,
@@ -70,18 +73,6 @@ async def wire(county: County, kafka: str) -> AsyncIterator[Wire]:
     await observer.start()
     yield observer
     await observer.stop()
-
-
-def report(channel: str, category: str, point: tuple[float, float], **extra: Any) -> dict[str, Any]:
-    return {
-        "channel": channel,
-        "category": category,
-        "title": f"{category} 旅程测试",
-        "description": f"端到端旅程：{category}",
-        "location": {"lon": point[0], "lat": point[1]},
-        "reporter": {"name": "王五", "phone": "13800001111"},
-        **extra,
-    }
 
 
 async def test_1_grid_worker_fire_hazard_to_evaluation_moves_the_three_rates(
@@ -134,27 +125,6 @@ async def test_1_grid_worker_fire_hazard_to_evaluation_moves_the_three_rates(
         for kpi in ("response_rate", "resolution_rate", "satisfaction_rate"):
             was, now = rate(before, group, kpi), rate(after, group, kpi)
             assert (now[0] - was[0], now[1] - was[1]) == (1, 1), (group, kpi, was, now)
-
-
-async def open311_request(county: County, number: str) -> dict[str, Any]:
-    async with county.client("intake") as client:
-        response = await client.get(f"/open311/v2/requests/{number}.json")
-    assert response.status_code == 200, response.text
-    return dict(response.json()[0])
-
-
-async def open311_shows(
-    county: County, number: str, agency: str, note_start: str, *, within: float = 30
-) -> dict[str, Any]:
-    request: dict[str, Any] = {}
-    for _ in range(int(within / 0.2)):
-        request = await open311_request(county, number)
-        if request["agency_responsible"] == agency and request["status_notes"].startswith(
-            note_start
-        ):
-            return request
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"Open311 never showed {agency} / {note_start!r}: {request}")
 
 
 async def test_2_open311_food_safety_returned_twice_reaches_county_arbitration(
@@ -301,15 +271,6 @@ async def test_8_platform_retries_one_submission_five_times_concurrently(
     assert len(wire.events("case.received.v1", case_id)) == 1
     assert len(wire.events(dept_topic(UM), case_id)) == 1
     assert wire.seen["intake.rejections.v1"] == []
-
-
-async def mediation_step(
-    county: County, mediation_id: str, action: str, body: dict[str, Any], status: int = 200
-) -> dict[str, Any]:
-    async with county.client("mediation") as client:
-        response = await client.post(f"/mediations/{mediation_id}/{action}", json=body)
-    assert response.status_code == status, f"{action}: {response.text}"
-    return dict(response.json())
 
 
 async def test_3_neighbour_dispute_climbs_the_ladder_to_an_honoured_agreement(

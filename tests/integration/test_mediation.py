@@ -8,20 +8,19 @@ import asyncio
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from support import ServiceProcess, create_database, drop_database, read_all, read_topic
+from service_fixtures import helper_process, service_under_test
+from support import ServiceProcess, case_payloads, publish_events, read_all
+from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location, ReporterRef
 from yiwang.common.departments import Department
-from yiwang.common.envelope import Envelope, decode
+from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseRouted, HandlingTier, MicroGridRef
-from yiwang.common.kafka import EventProducer
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED, MEDIATION_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -30,27 +29,9 @@ PREFIX = f"t{uuid.uuid4().hex[:8]}."
 PHONE, ID_NUMBER, NAME = "13987654321", "14030219850707123X", "欧阳娜娜"
 
 
-@pytest.fixture(scope="module")
-def mediation(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    base = infra["DATABASE_URL"]
-    database = asyncio.run(create_database(base))
-    service = ServiceProcess(
-        "yiwang.mediation.app",
-        env={
-            **infra,
-            "DATABASE_URL": database,
-            "YIWANG_TOPIC_PREFIX": PREFIX,
-            "MEDIATION_TIMER_POLL_SECONDS": "0.2",
-        },
-        log_path=Path(tmp_path_factory.mktemp("mediation")) / "mediation.log",
-    )
-    try:
-        service.start()
-        service.database = database  # type: ignore[attr-defined]
-        yield service
-    finally:
-        service.stop()
-        asyncio.run(drop_database(base, database))
+mediation = service_under_test(
+    "yiwang.mediation.app", prefix=PREFIX, env={"MEDIATION_TIMER_POLL_SECONDS": "0.2"}
+)
 
 
 def routed(case_id: str, category: str, *, township: str = "140302001") -> CaseRouted:
@@ -87,33 +68,21 @@ def routed(case_id: str, category: str, *, township: str = "140302001") -> CaseR
 
 
 async def publish(kafka: str, envelope: Envelope[Any], *, times: int = 1) -> None:
-    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
-    await producer.start()
-    try:
-        for _ in range(times):
-            await producer.publish(envelope, topic=PREFIX + CASE_ROUTED)
-    finally:
-        await producer.stop()
+    await publish_events(kafka, *[(CASE_ROUTED, envelope)] * times, prefix=PREFIX)
 
 
 async def mediation_of(client: httpx.AsyncClient, case_id: str, within: float = 30) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = (await client.get("/mediations", params={"case_id": case_id})).json()
-        if found:
-            return found[0]
-        await asyncio.sleep(0.2)
-    pytest.fail(f"no mediation for {case_id}")
+    async def found() -> Any:
+        return (await client.get("/mediations", params={"case_id": case_id})).json()
+
+    mediations = await eventually(found, within=within, every=0.2)
+    if not mediations:
+        pytest.fail(f"no mediation for {case_id}")
+    return mediations[0]
 
 
 async def payloads(kafka: str, topic: str, case_id: str, *, expect: int) -> list[Any]:
-    deadline, found = time.monotonic() + 20, []
-    while time.monotonic() < deadline:
-        records = await read_topic(kafka, PREFIX + topic, expect=0, within=1, settle=0.3)
-        found = [decode(r.value, r.headers).payload for r in records if r.key == case_id.encode()]
-        if len(found) >= expect:
-            break
-    return found
+    return await case_payloads(kafka, PREFIX + topic, case_id, expect=expect)
 
 
 def ok(response: httpx.Response) -> Any:
@@ -122,7 +91,7 @@ def ok(response: httpx.Response) -> Any:
 
 
 async def test_redelivered_and_repeated_case_routed_open_one_mediation(
-    mediation: Any, kafka: str
+    mediation: ServiceProcess, kafka: str
 ) -> None:
     envelope: Envelope[Any] = Envelope(payload=routed("c-dup", "neighbour-dispute"), source="/t")
     await publish(kafka, envelope, times=3)
@@ -135,7 +104,7 @@ async def test_redelivered_and_repeated_case_routed_open_one_mediation(
         "neighbour",
     )
     await asyncio.sleep(1.5)  # let the later deliveries reach the consumer too
-    conn = await asyncpg.connect(mediation.database)
+    conn = await asyncpg.connect(mediation.database_url)
     try:
         count = await conn.fetchval(
             "SELECT count(*) FROM mediation.mediation_case WHERE case_id = 'c-dup'"
@@ -149,7 +118,9 @@ async def test_redelivered_and_repeated_case_routed_open_one_mediation(
     assert [(e.from_state, e.to_state) for e in lifecycle] == [("routed", "in_mediation")]
 
 
-async def test_failure_at_every_rung_climbs_the_ladder_to_court(mediation: Any, kafka: str) -> None:
+async def test_failure_at_every_rung_climbs_the_ladder_to_court(
+    mediation: ServiceProcess, kafka: str
+) -> None:
     await publish(kafka, Envelope(payload=routed("c-ladder", "traffic-dispute"), source="/t"))
     async with httpx.AsyncClient(base_url=mediation.url) as client:
         mid = (await mediation_of(client, "c-ladder"))["mediation_id"]
@@ -207,7 +178,9 @@ async def test_failure_at_every_rung_climbs_the_ladder_to_court(mediation: Any, 
     ]
 
 
-async def test_agreement_then_follow_up_at_its_deadline(mediation: Any, kafka: str) -> None:
+async def test_agreement_then_follow_up_at_its_deadline(
+    mediation: ServiceProcess, kafka: str
+) -> None:
     await publish(kafka, Envelope(payload=routed("c-agree", "property-dispute"), source="/t"))
     async with httpx.AsyncClient(base_url=mediation.url) as client:
         mid = (await mediation_of(client, "c-agree"))["mediation_id"]
@@ -266,7 +239,9 @@ async def test_agreement_then_follow_up_at_its_deadline(mediation: Any, kafka: s
     ]
 
 
-async def test_personal_data_stays_sealed_and_off_the_wire(mediation: Any, kafka: str) -> None:
+async def test_personal_data_stays_sealed_and_off_the_wire(
+    mediation: ServiceProcess, kafka: str
+) -> None:
     await publish(kafka, Envelope(payload=routed("c-pii", "family-dispute"), source="/t"))
     async with httpx.AsyncClient(base_url=mediation.url) as client:
         mid = (await mediation_of(client, "c-pii"))["mediation_id"]
@@ -289,7 +264,7 @@ async def test_personal_data_stays_sealed_and_off_the_wire(mediation: Any, kafka
             )
         )
         shown = (await client.get(f"/mediations/{mid}")).text
-    conn = await asyncpg.connect(mediation.database)
+    conn = await asyncpg.connect(mediation.database_url)
     try:
         stored = await conn.fetchrow(
             "SELECT * FROM mediation.party WHERE party_id = $1", party["party_id"]
@@ -310,38 +285,25 @@ async def test_personal_data_stays_sealed_and_off_the_wire(mediation: Any, kafka
     assert stored["id_number_masked"] == "140302********123X"
 
 
-async def test_the_simulator_drives_disputes_to_an_outcome(mediation: Any, kafka: str) -> None:
+async def test_the_simulator_drives_disputes_to_an_outcome(
+    mediation: ServiceProcess, kafka: str
+) -> None:
     cases = [f"c-sim-{n}" for n in range(6)]
     categories = ["neighbour-dispute", "labour-dispute", "land-dispute", "consumer-dispute"]
     for n, case_id in enumerate(cases):
         routed_case = routed(case_id, categories[n % 4], township=f"14030200{n % 3 + 1}")
         await publish(kafka, Envelope(payload=routed_case, source="/t"))
-    simulator = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "yiwang.mediation.simulator",
-        "--url",
-        mediation.url,
-        "--interval",
-        "0.2",
-        "--seed",
-        "3",
-        "--speed",
-        "1000000",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        async with httpx.AsyncClient(base_url=mediation.url) as client:
-            deadline, statuses = time.monotonic() + 60, {}
-            while time.monotonic() < deadline:
-                for case_id in cases:
-                    found = (await client.get("/mediations", params={"case_id": case_id})).json()
-                    statuses[case_id] = found[0]["status"] if found else None
-                if all(s not in (None, "pending", "accepted") for s in statuses.values()):
-                    break
-                await asyncio.sleep(0.5)
-    finally:
-        simulator.terminate()
-        await asyncio.wait_for(simulator.wait(), timeout=10)
+    simulator = ["yiwang.mediation.simulator", "--url", mediation.url, "--interval", "0.2"]
+    async with (
+        helper_process(sys.executable, "-m", *simulator, "--seed", "3", "--speed", "1000000"),
+        httpx.AsyncClient(base_url=mediation.url) as client,
+    ):
+        deadline, statuses = time.monotonic() + 60, {}
+        while time.monotonic() < deadline:
+            for case_id in cases:
+                found = (await client.get("/mediations", params={"case_id": case_id})).json()
+                statuses[case_id] = found[0]["status"] if found else None
+            if all(s not in (None, "pending", "accepted") for s in statuses.values()):
+                break
+            await asyncio.sleep(0.5)
     assert set(statuses.values()) <= {"agreed", "withdrawn", "referred", "honoured"}, statuses

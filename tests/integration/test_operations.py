@@ -4,31 +4,21 @@ and a case's transitions are counted by state and channel."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from support import ServiceProcess, create_database, drop_database
+from service_fixtures import ALL_SERVICES, issue_intake_key, services_under_test
+from support import ServiceProcess
+from waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = f"t{uuid.uuid4().hex[:8]}."
-MODULES = {
-    "intake": "yiwang.intake.app",
-    "grid-routing": "yiwang.grid_routing.app",
-    "department-dispatch": "yiwang.department_dispatch.app",
-    "mediation": "yiwang.mediation.app",
-    "oversight": "yiwang.oversight.app",
-}
 
 
 def _promql() -> Any:
@@ -42,47 +32,22 @@ def _promql() -> Any:
     return module
 
 
-@pytest.fixture(scope="module")
-def services(
-    infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    database = asyncio.run(create_database(infra["DATABASE_URL"]))
-    env = {
-        **infra,
-        "DATABASE_URL": database,
-        "YIWANG_TOPIC_PREFIX": PREFIX,
+running = services_under_test(
+    ALL_SERVICES,
+    prefix=PREFIX,
+    env={
         "YIWANG_LAG_POLL_SECONDS": "1",
         "GRID_ROUTING_BOOTSTRAP_PRESET": "tiny",
         "OVERSIGHT_METRICS_REFRESH_SECONDS": "1",
         "YIWANG_DISPATCH_SIGNING_KEY": uuid.uuid4().hex,
-    }
-    logs = tmp_path_factory.mktemp("operations")
-    running: dict[str, ServiceProcess] = {}
-    try:
-        for name, module in MODULES.items():
-            running[name] = ServiceProcess(module, env=env, log_path=logs / f"{name}.log").start()
-        key = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "yiwang.intake.cli",
-                "issue-key",
-                "--platform",
-                "ops",
-                "--scopes",
-                "submit,read",
-            ],
-            env=running["intake"].env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout.strip()
-        yield {"urls": {n: s.url for n, s in running.items()}, "key": key}
-    finally:
-        for service in running.values():
-            service.stop()
-        asyncio.run(drop_database(infra["DATABASE_URL"], database))
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def services(running: dict[str, ServiceProcess]) -> dict[str, Any]:
+    key = issue_intake_key(running["intake"], platform="ops")
+    return {"urls": {n: s.url for n, s in running.items()}, "key": key}
 
 
 def scrape(url: str) -> str:
@@ -108,14 +73,8 @@ def sample(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
-def wait_for(check: Any, *, within: float = 45.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    return check()
+def wait_for(check: Any) -> Any:
+    return wait_until(check, within=45, every=0.5)
 
 
 def test_a_case_drives_the_flow_metrics(services: dict[str, Any]) -> None:

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from support import read_topic
+from service_fixtures import service_under_test
+from support import ServiceProcess, publish_events, read_topic
+from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location, Priority
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope, KafkaRecord
@@ -49,67 +46,11 @@ T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Sha
 UM, MS = Department.URBAN_MANAGEMENT, Department.MARKET_SUPERVISION
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def oversight(infra: dict[str, str]) -> Iterator[tuple[str, str]]:
-    base = infra["DATABASE_URL"]
-    name = f"yiwang_ovs_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(base)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    port = free_port()
-    env = {
-        **os.environ,
-        **infra,
-        "DATABASE_URL": base.rsplit("/", 1)[0] + f"/{name}",
-        "YIWANG_HTTP_PORT": str(port),
-        "YIWANG_OUTBOX_POLL_SECONDS": "0.2",
-        "YIWANG_TOPIC_PREFIX": PREFIX,
-        "OVERSIGHT_METRICS_REFRESH_SECONDS": "0.5",
-        "OVERSIGHT_KPI_WINDOW_DAYS": "366",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "yiwang.oversight.app"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                out = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"oversight exited during start-up:\n{out[-3000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("oversight not ready in time")
-        yield url, env["DATABASE_URL"]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+oversight = service_under_test(
+    "yiwang.oversight.app",
+    prefix=PREFIX,
+    env={"OVERSIGHT_METRICS_REFRESH_SECONDS": "0.5", "OVERSIGHT_KPI_WINDOW_DAYS": "366"},
+)
 
 
 def lifecycle(
@@ -190,26 +131,24 @@ def bounced_story(case_id: str) -> list[tuple[str, Envelope[Event]]]:
 
 
 async def publish(kafka: str, events: list[tuple[str, Envelope[Event]]]) -> None:
-    producer = EventProducer(bootstrap_servers=kafka, client_id="oversight-test")
-    await producer.start()
-    try:
-        for topic, envelope in events:
-            await producer.publish(envelope, topic=PREFIX + topic)
-    finally:
-        await producer.stop()
+    await publish_events(kafka, *events, prefix=PREFIX)
 
 
 async def wait_for_case(url: str, case_id: str, *, entries: int, state: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url) as client:
-        deadline = time.monotonic() + 30
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
+
+        async def case() -> dict[str, Any]:
             response = await client.get(f"/cases/{case_id}")
-            if response.status_code == 200:
-                body = response.json()
-                if len(body["timeline"]) >= entries and body["state"] == state:
-                    return body
-            await asyncio.sleep(0.3)
+            return response.json() if response.status_code == 200 else {}
+
+        def reached(body: dict[str, Any]) -> bool:
+            # Alerts come on the timers' own schedule: count the story's entries only.
+            story = [e for e in body.get("timeline", ()) if e["kind"] != "alert"]
+            return len(story) >= entries and body.get("state") == state
+
+        body = await eventually(case, until=reached)
+    if reached(body):
+        return body
     raise AssertionError(f"case {case_id} did not reach {state} with {entries} entries: {body}")
 
 
@@ -226,9 +165,9 @@ VOLATILE = {
 
 
 async def test_reordered_and_repeated_events_give_the_same_projection(
-    oversight: tuple[str, str], kafka: str
+    oversight: ServiceProcess, kafka: str
 ) -> None:
-    url, _ = oversight
+    url = oversight.url
     in_order = resolved_story(A)
     scrambled = resolved_story(B)
     scrambled = scrambled[::-1] + scrambled[2:4]  # newest first, and two delivered twice
@@ -259,9 +198,9 @@ async def test_reordered_and_repeated_events_give_the_same_projection(
 
 
 async def test_a_case_returned_twice_is_flagged_to_the_county_hub(
-    oversight: tuple[str, str], kafka: str
+    oversight: ServiceProcess, kafka: str
 ) -> None:
-    url, _ = oversight
+    url = oversight.url
     c = await wait_for_case(url, C, entries=9, state="returned")
     assert c["return_count"] == 2
     assert c["returned_by"] == ["market-supervision", "urban-management"]
@@ -296,9 +235,9 @@ async def test_a_case_returned_twice_is_flagged_to_the_county_hub(
 
 
 async def test_evaluations_only_for_resolved_cases_with_clear_errors(
-    oversight: tuple[str, str], kafka: str
+    oversight: ServiceProcess, kafka: str
 ) -> None:
-    url, _ = oversight
+    url = oversight.url
     await wait_for_case(url, A, entries=6, state="resolved")
     await wait_for_case(url, C, entries=9, state="returned")
     async with httpx.AsyncClient(base_url=url) as client:
@@ -350,8 +289,8 @@ async def test_evaluations_only_for_resolved_cases_with_clear_errors(
     assert evaluated[0]["from_state"] == "resolved"
 
 
-async def test_kpis_on_the_scripted_cases(oversight: tuple[str, str], kafka: str) -> None:
-    url, _ = oversight
+async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str) -> None:
+    url = oversight.url
     await wait_for_case(url, A, entries=9, state="evaluated")
     await wait_for_case(url, B, entries=8, state="evaluated")
     blown = T0 + timedelta(minutes=30)
@@ -474,7 +413,7 @@ async def test_kpis_on_the_scripted_cases(oversight: tuple[str, str], kafka: str
 
 
 async def test_a_malformed_event_goes_to_the_dead_letter_topic(
-    oversight: tuple[str, str], kafka: str
+    oversight: ServiceProcess, kafka: str
 ) -> None:
     producer = EventProducer(bootstrap_servers=kafka, client_id="oversight-test")
     await producer.start()

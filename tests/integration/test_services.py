@@ -4,114 +4,36 @@ start."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 import pytest
+from service_fixtures import ALL_SERVICES, services_under_test
+from support import ServiceProcess, free_port, publish_events
+from waiting import eventually
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseStateChanged
-from yiwang.common.kafka import EventProducer
 from yiwang.common.states import CaseState
 from yiwang.common.topics import CASE_LIFECYCLE
 
 pytestmark = pytest.mark.integration
 
-SERVICES = {
-    "intake": "yiwang.intake.app",
-    "grid-routing": "yiwang.grid_routing.app",
-    "department-dispatch": "yiwang.department_dispatch.app",
-    "mediation": "yiwang.mediation.app",
-    "oversight": "yiwang.oversight.app",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def test_database(infra: dict[str, str]) -> Iterator[str]:
-    """A database of its own, so the services' fixed schemas start empty."""
-    base = infra["DATABASE_URL"]
-    name = f"yiwang_svc_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(base)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield base.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 PREFIX = f"t{uuid.uuid4().hex[:8]}."  # this module's own topics and consumer groups
 
-
-@pytest.fixture(scope="module")
-def five_services(infra: dict[str, str], test_database: str) -> Iterator[dict[str, int]]:
-    ports = {name: free_port() for name in SERVICES}
-    processes = {}
-    for name, module in SERVICES.items():
-        env = {
-            **os.environ,
-            **infra,
-            "DATABASE_URL": test_database,
-            "YIWANG_HTTP_PORT": str(ports[name]),
-            "YIWANG_OUTBOX_POLL_SECONDS": "0.2",
-            "YIWANG_TOPIC_PREFIX": PREFIX,
-        }
-        processes[name] = subprocess.Popen(
-            [sys.executable, "-m", module],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        pending = set(SERVICES)
-        while pending and time.monotonic() < deadline:
-            for name in list(pending):
-                if processes[name].poll() is not None:
-                    out = processes[name].stdout.read().decode() if processes[name].stdout else ""
-                    pytest.fail(f"{name} exited during start-up:\n{out[-2000:]}")
-                try:
-                    if (
-                        httpx.get(f"http://127.0.0.1:{ports[name]}/readyz", timeout=1).status_code
-                        == 200
-                    ):
-                        pending.discard(name)
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.3)
-        assert not pending, f"not ready in time: {pending}"
-        yield ports
-    finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+five_services = services_under_test(ALL_SERVICES, prefix=PREFIX)
 
 
-def test_each_service_is_healthy_ready_and_exports_metrics(five_services: dict[str, int]) -> None:
-    for name, port in five_services.items():
-        base = f"http://127.0.0.1:{port}"
+def test_each_service_is_healthy_ready_and_exports_metrics(
+    five_services: dict[str, ServiceProcess],
+) -> None:
+    for name, service in five_services.items():
+        base = service.url
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}, name
         ready = httpx.get(f"{base}/readyz").json()
         assert ready == {"status": "ready", "checks": {"database": True, "kafka": True}}, name
@@ -121,7 +43,7 @@ def test_each_service_is_healthy_ready_and_exports_metrics(five_services: dict[s
 
 
 async def test_a_service_consumes_its_topic_through_the_inbox(
-    five_services: dict[str, int], test_database: str, kafka: str
+    five_services: dict[str, ServiceProcess], kafka: str
 ) -> None:
     case_id = str(uuid.uuid4())
     envelope = Envelope(
@@ -134,30 +56,36 @@ async def test_a_service_consumes_its_topic_through_the_inbox(
         ),
         source="/yiwang/test",
     )
-    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
-    await producer.start()
+    redelivered = (CASE_LIFECYCLE, envelope)
+    await publish_events(kafka, redelivered, redelivered, prefix=PREFIX)
+    conn = await asyncpg.connect(five_services["oversight"].database_url)
+
+    async def inbox_rows() -> dict[str, int]:
+        return {
+            schema: await conn.fetchval(
+                f'SELECT count(*) FROM "{schema}".inbox WHERE event_id = $1', envelope.id
+            )
+            for schema in ("oversight", "intake")  # both consume case.lifecycle.v1
+        }
+
     try:
-        await producer.publish(envelope, topic=PREFIX + CASE_LIFECYCLE)
-        await producer.publish(envelope, topic=PREFIX + CASE_LIFECYCLE)  # redelivered
-    finally:
-        await producer.stop()
-    conn = await asyncpg.connect(test_database)
-    try:
-        deadline = time.monotonic() + 30
-        seen: dict[str, int] = {}
-        while time.monotonic() < deadline:
-            seen = {
-                schema: await conn.fetchval(
-                    f'SELECT count(*) FROM "{schema}".inbox WHERE event_id = $1', envelope.id
-                )
-                for schema in ("oversight", "intake")  # both consume case.lifecycle.v1
-            }
-            if all(seen.values()):
-                break
-            await asyncio.sleep(0.2)
+        seen = await eventually(inbox_rows, until=lambda seen: all(seen.values()), every=0.2)
         assert seen == {"oversight": 1, "intake": 1}
     finally:
         await conn.close()
+
+
+def start_failing(
+    module: str, env: dict[str, str], *, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Start a service that is expected to exit at once."""
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_a_port_in_use_is_one_clear_line(infra: dict[str, str]) -> None:
@@ -165,13 +93,7 @@ def test_a_port_in_use_is_one_clear_line(infra: dict[str, str]) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "yiwang.oversight.app"],
-            env={**os.environ, **infra, "YIWANG_HTTP_PORT": str(port)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = start_failing("yiwang.oversight.app", {**infra, "YIWANG_HTTP_PORT": str(port)})
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"yiwang-oversight: port {port} is already in use; stop what holds it "
@@ -181,17 +103,13 @@ def test_a_port_in_use_is_one_clear_line(infra: dict[str, str]) -> None:
 
 def test_a_database_that_refuses_connections_is_one_clear_line(infra: dict[str, str]) -> None:
     closed = free_port()
-    result = subprocess.run(
-        [sys.executable, "-m", "yiwang.mediation.app"],
-        env={
-            **os.environ,
+    result = start_failing(
+        "yiwang.mediation.app",
+        {
             **infra,
             "DATABASE_URL": f"postgresql://yiwang:secret@127.0.0.1:{closed}/yiwang",
             "YIWANG_HTTP_PORT": str(free_port()),
         },
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -204,16 +122,13 @@ def test_a_database_that_refuses_connections_is_one_clear_line(infra: dict[str, 
 
 
 def test_a_broker_that_is_not_there_is_one_clear_line(infra: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "yiwang.grid_routing.app"],
-        env={
-            **os.environ,
+    result = start_failing(
+        "yiwang.grid_routing.app",
+        {
             **infra,
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
             "YIWANG_HTTP_PORT": str(free_port()),
         },
-        capture_output=True,
-        text=True,
         timeout=90,
     )
     assert result.returncode == 2

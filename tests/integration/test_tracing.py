@@ -10,8 +10,6 @@ the department topic must carry dispatch's span as its traceparent parent.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,7 +21,8 @@ import httpx
 import pytest
 import shapely
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from support import ServiceProcess, create_database, drop_database, read_topic
+from service_fixtures import ALL_SERVICES, issue_intake_key, running_services, wait_for_grid_set
+from support import read_topic
 from yiwang.common.topics import CASE_RECEIVED, CASE_ROUTED
 from yiwang.grid_routing.domain.generator import generate_county
 from yiwang.grid_routing.domain.geojson import read_feature_collections
@@ -31,7 +30,6 @@ from yiwang.grid_routing.domain.geojson import read_feature_collections
 pytestmark = pytest.mark.integration
 
 PREFIX = f"t{uuid.uuid4().hex[:8]}."
-SCOPES = ("--scopes", "submit,read")
 
 
 class Collected:
@@ -88,57 +86,22 @@ def pipeline(
     otlp_receiver: tuple[str, Collected],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
-    database = asyncio.run(create_database(infra["DATABASE_URL"]))
     env = {
-        **infra,
-        "DATABASE_URL": database,
-        "YIWANG_TOPIC_PREFIX": PREFIX,
         "OTEL_TRACES_EXPORTER": "otlp",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": otlp_receiver[0],
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_BSP_SCHEDULE_DELAY": "200",
         "GRID_ROUTING_BOOTSTRAP_PRESET": "tiny",
+        "YIWANG_DISPATCH_SIGNING_KEY": uuid.uuid4().hex,
+    }
+    modules = {
+        name: ALL_SERVICES[name] for name in ("intake", "grid-routing", "department-dispatch")
     }
     logs = tmp_path_factory.mktemp("tracing")
-    services: list[ServiceProcess] = []
-    try:
-        for module in ("yiwang.intake.app", "yiwang.grid_routing.app"):
-            services.append(
-                ServiceProcess(module, env=env, log_path=logs / f"{module}.log").start()
-            )
-        services.append(
-            ServiceProcess(
-                "yiwang.department_dispatch.app",
-                env={**env, "YIWANG_DISPATCH_SIGNING_KEY": uuid.uuid4().hex},
-                log_path=logs / "dispatch.log",
-            ).start()
-        )
-        routing = services[1].url
-        deadline = time.monotonic() + 60
-        while not httpx.get(f"{routing}/grid-sets", timeout=2).json():
-            assert time.monotonic() < deadline, "grid-routing did not load its grid set"
-            time.sleep(0.3)
-        key = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "yiwang.intake.cli",
-                "issue-key",
-                "--platform",
-                "tracing",
-                *SCOPES,
-            ],
-            env={**services[0].env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout.strip()
-        yield {"intake": services[0].url, "key": key, "logs": logs}
-    finally:
-        for service in services:
-            service.stop()
-        asyncio.run(drop_database(infra["DATABASE_URL"], database))
+    with running_services(infra, modules, prefix=PREFIX, env=env, log_dir=logs) as services:
+        wait_for_grid_set(services["grid-routing"])
+        key = issue_intake_key(services["intake"], platform="tracing")
+        yield {"intake": services["intake"].url, "key": key, "logs": logs}
 
 
 def _micro_grid_point() -> tuple[float, float]:

@@ -145,3 +145,45 @@ async def lifecycle_reaches(wire: Wire, case_id: str, state: str, *, within: flo
         within=within,
         what=f"case.lifecycle.v1 -> {state}",
     )
+
+
+def report(channel: str, category: str, point: tuple[float, float], **extra: Any) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "category": category,
+        "title": f"{category} 旅程测试",
+        "description": f"端到端旅程：{category}",
+        "location": {"lon": point[0], "lat": point[1]},
+        "reporter": {"name": "王五", "phone": "13800001111"},
+        **extra,
+    }
+
+
+async def open311_request(county: County, number: str) -> dict[str, Any]:
+    async with county.client("intake") as client:
+        response = await client.get(f"/open311/v2/requests/{number}.json")
+    assert response.status_code == 200, response.text
+    return dict(response.json()[0])
+
+
+async def open311_shows(
+    county: County, number: str, agency: str, note_start: str, *, within: float = 30
+) -> dict[str, Any]:
+    request: dict[str, Any] = {}
+    for _ in range(int(within / 0.2)):
+        request = await open311_request(county, number)
+        if request["agency_responsible"] == agency and request["status_notes"].startswith(
+            note_start
+        ):
+            return request
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"Open311 never showed {agency} / {note_start!r}: {request}")
+
+
+async def mediation_step(
+    county: County, mediation_id: str, action: str, body: dict[str, Any], status: int = 200
+) -> dict[str, Any]:
+    async with county.client("mediation") as client:
+        response = await client.post(f"/mediations/{mediation_id}/{action}", json=body)
+    assert response.status_code == status, f"{action}: {response.text}"
+    return dict(response.json())

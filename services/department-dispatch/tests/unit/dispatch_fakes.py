@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from types import TracebackType
-from typing import Self
 
 from yiwang.common.departments import Department
-from yiwang.common.envelope import Envelope
-from yiwang.common.events import DepartmentReplied, Event
+from yiwang.common.events import DepartmentReplied
+from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.department_dispatch.adapters.repository import (
     DispatchRepository,
     DispatchUnitOfWork,
@@ -100,42 +98,11 @@ class FakeDispatchRepository(DispatchRepository):
         return self.keys.get(key_hash)
 
 
-class FakeDispatchUnitOfWork(DispatchUnitOfWork):
-    """Commits by keeping what was written; a failed block drops its events (as a rollback)."""
-
+class FakeDispatchUnitOfWork(InMemoryUnitOfWork, DispatchUnitOfWork):
     def __init__(self, repository: FakeDispatchRepository | None = None) -> None:
+        super().__init__()
         self.repository = repository or FakeDispatchRepository()
-        self.inbox: set[tuple[str, str]] = set()
-        self.emitted = []
-        self.published: list[tuple[str, Event]] = []
 
     @property
     def dispatch(self) -> DispatchRepository:
         return self.repository
-
-    async def __aenter__(self) -> Self:
-        self.emitted = []
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.published += [(topic, env.payload) for topic, env in self.emitted]
-
-    async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
-        if (consumer, event_id) in self.inbox:
-            return False
-        self.inbox.add((consumer, event_id))
-        return True
-
-    async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
-        envelope: Envelope[Event] = Envelope(payload=payload, source="/yiwang/test")
-        self.emitted.append((topic, envelope))
-        return envelope
-
-    def events(self, kind: type[Event]) -> list[Event]:
-        return [e for _, e in self.published if isinstance(e, kind)]

@@ -71,14 +71,14 @@ async def test_a_routed_case_is_dispatched_once_however_often_it_comes() -> None
     for _ in range(2):
         await handlers.dispatch_routed_case(uow=uow, envelope=envelope, clock=clock)
     await dispatched(uow)  # the same decision under a new event id
-    assert len(uow.events(WorkOrderIssued)) == 2
-    assert [e.to_state for e in uow.events(CaseStateChanged)] == ["dispatched"]  # type: ignore[attr-defined]
+    assert len(uow.committed_of(WorkOrderIssued)) == 2
+    assert [e.to_state for e in uow.committed_of(CaseStateChanged)] == ["dispatched"]  # type: ignore[attr-defined]
 
 
 async def test_mediation_cases_are_left_to_mediation() -> None:
     uow = FakeDispatchUnitOfWork()
     await dispatched(uow, to_mediation=True)
-    assert uow.published == []
+    assert uow.committed == []
 
 
 async def test_a_reply_from_a_department_without_the_assignment_is_audited_not_applied() -> None:
@@ -102,9 +102,9 @@ async def test_joint_handling_and_return() -> None:
     assert any(o.department == "justice" for o in uow.repository.orders.values())
     outcome = await send(uow, CIVIL, "return", work_order_id=lead, reason_code="not_our_remit")
     assert outcome.case_state == "returned"
-    [returned] = uow.events(CaseReturned)
+    [returned] = uow.committed_of(CaseReturned)
     assert returned.return_count == 1  # type: ignore[attr-defined]
-    assert len(uow.events(WorkOrderCancelled)) == 2  # housing and justice stop too
+    assert len(uow.committed_of(WorkOrderCancelled)) == 2  # housing and justice stop too
 
 
 async def test_a_missed_whistle_is_recorded_exactly_once() -> None:
@@ -128,7 +128,7 @@ async def test_a_missed_whistle_is_recorded_exactly_once() -> None:
     clock.advance(timedelta(minutes=31))
     assert await handlers.record_missed_attendance(uow=uow, clock=clock) == 1
     assert await handlers.record_missed_attendance(uow=uow, clock=clock) == 0
-    recorded = {e.department: e.on_time for e in uow.events(WhistleAttendanceRecorded)}  # type: ignore[attr-defined]
+    recorded = {e.department: e.on_time for e in uow.committed_of(WhistleAttendanceRecorded)}  # type: ignore[attr-defined]
     assert recorded == {HOUSING: True, CIVIL: False}
     assert whistle.report_by == clock.now() - timedelta(minutes=1)
 
@@ -146,11 +146,11 @@ async def test_escalation_moves_the_lead_order_up_one_level() -> None:
     await handlers.escalate_case(
         uow=uow, envelope=Envelope(payload=alert, source="/t"), clock=clock
     )
-    issued = uow.events(WorkOrderIssued)
+    issued = uow.committed_of(WorkOrderIssued)
     assert [e.command_level for e in issued] == ["township", "county"]  # type: ignore[attr-defined]
     assert uow.repository.cases["c1"].state == "escalated"
     warning = alert.model_copy(update={"alert_id": "a2", "kind": AlertKind.WARNING})
     await handlers.escalate_case(
         uow=uow, envelope=Envelope(payload=warning, source="/t"), clock=clock
     )
-    assert len(uow.events(WorkOrderIssued)) == 2
+    assert len(uow.committed_of(WorkOrderIssued)) == 2

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pytest
 import shapely
@@ -11,8 +10,9 @@ from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.clock import ManualClock
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseReceived, CaseReturned, CaseRouted, CaseStateChanged, Event
+from yiwang.common.events import CaseReceived, CaseReturned, CaseRouted, CaseStateChanged
 from yiwang.common.states import CaseState
+from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED
 from yiwang.grid_routing import handlers
 from yiwang.grid_routing.adapters.routed_cases import RecordedDecision, RoutedCaseRepository
@@ -39,41 +39,12 @@ class FakeRoutedCases(RoutedCaseRepository):
         self.decisions.append((case_id, recorded))
 
 
-class FakeUnitOfWork(RoutingUnitOfWork):
-    """Commits by keeping what was written; a failure throws the transaction's writes away."""
+class FakeUnitOfWork(InMemoryUnitOfWork, RoutingUnitOfWork):
+    """A failure throws the transaction's writes away, as a rollback would."""
 
     def __init__(self) -> None:
         self.cases = FakeRoutedCases()
-        self.inbox: set[tuple[str, str]] = set()
-        self.emitted = []
-        self.published: list[tuple[str, Event]] = []
-
-    async def __aenter__(self) -> Self:
-        self._saved = (dict(self.cases.cases), list(self.cases.decisions), set(self.inbox))
-        self.emitted = []
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.published += [(topic, env.payload) for topic, env in self.emitted]
-        else:
-            self.cases.cases, self.cases.decisions, self.inbox = self._saved
-
-    async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
-        if (consumer, event_id) in self.inbox:
-            return False
-        self.inbox.add((consumer, event_id))
-        return True
-
-    async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
-        envelope: Envelope[Event] = Envelope(payload=payload, source="/yiwang/test")
-        self.emitted.append((topic, envelope))
-        return envelope
+        super().__init__(rolls_back=[self.cases])
 
 
 def received(index: GridIndex, category: str = "gas-leak") -> Envelope[CaseReceived]:
@@ -110,19 +81,19 @@ def uow() -> FakeUnitOfWork:
     return FakeUnitOfWork()
 
 
+@pytest.fixture
+def kw(uow: FakeUnitOfWork, tiny_index: GridIndex, matrix: ResponsibilityMatrix) -> dict[str, Any]:
+    """The arguments every routing handler takes."""
+    return {"uow": uow, "index": tiny_index, "matrix": matrix, "clock": ManualClock(NOW)}
+
+
 async def test_a_received_case_is_routed_with_its_state_change(
-    uow: FakeUnitOfWork, tiny_index: GridIndex, matrix: ResponsibilityMatrix
+    uow: FakeUnitOfWork, tiny_index: GridIndex, kw: dict[str, Any]
 ) -> None:
-    kw: dict[str, Any] = {
-        "uow": uow,
-        "index": tiny_index,
-        "matrix": matrix,
-        "clock": ManualClock(NOW),
-    }
     envelope = received(tiny_index)
     assert await handlers.route_received_case(envelope=envelope, **kw)
     assert not await handlers.route_received_case(envelope=envelope, **kw)  # redelivered
-    [(routed_topic, routed), (lifecycle_topic, changed)] = uow.published
+    [(routed_topic, routed), (lifecycle_topic, changed)] = uow.committed
     assert (routed_topic, lifecycle_topic) == (CASE_ROUTED, CASE_LIFECYCLE)
     assert isinstance(routed, CaseRouted)
     assert isinstance(changed, CaseStateChanged)
@@ -141,21 +112,15 @@ async def test_a_received_case_is_routed_with_its_state_change(
 
 
 async def test_return_reroute_then_arbitration_after_the_second_return(
-    uow: FakeUnitOfWork, tiny_index: GridIndex, matrix: ResponsibilityMatrix
+    uow: FakeUnitOfWork, tiny_index: GridIndex, kw: dict[str, Any]
 ) -> None:
-    kw: dict[str, Any] = {
-        "uow": uow,
-        "index": tiny_index,
-        "matrix": matrix,
-        "clock": ManualClock(NOW),
-    }
     await handlers.route_received_case(envelope=received(tiny_index), **kw)
     await handlers.reroute_returned_case(
         envelope=returned(Department.EMERGENCY_MANAGEMENT, 1), **kw
     )
     await handlers.reroute_returned_case(envelope=returned(Department.UTILITIES, 2), **kw)
-    routed = [e for t, e in uow.published if isinstance(e, CaseRouted)]
-    changes = [e for t, e in uow.published if isinstance(e, CaseStateChanged)]
+    routed = [e for t, e in uow.committed if isinstance(e, CaseRouted)]
+    changes = [e for t, e in uow.committed if isinstance(e, CaseStateChanged)]
     assert [r.lead_department for r in routed] == [
         Department.EMERGENCY_MANAGEMENT,
         Department.UTILITIES,
@@ -179,34 +144,24 @@ async def test_return_reroute_then_arbitration_after_the_second_return(
 
 
 async def test_a_return_for_a_case_never_routed_fails_and_writes_nothing(
-    uow: FakeUnitOfWork, tiny_index: GridIndex, matrix: ResponsibilityMatrix
+    uow: FakeUnitOfWork, kw: dict[str, Any]
 ) -> None:
     with pytest.raises(handlers.CaseNotRouted, match="case-7 was returned"):
-        await handlers.reroute_returned_case(
-            uow=uow,
-            index=tiny_index,
-            matrix=matrix,
-            clock=ManualClock(NOW),
-            envelope=returned(Department.PETITION, 1),
-        )
+        await handlers.reroute_returned_case(envelope=returned(Department.PETITION, 1), **kw)
     assert uow.inbox == set()
-    assert uow.published == []
+    assert uow.committed == []
 
 
 async def test_a_case_outside_the_grid_is_routed_to_triage_not_dropped(
-    uow: FakeUnitOfWork, tiny_index: GridIndex, matrix: ResponsibilityMatrix
+    uow: FakeUnitOfWork, tiny_index: GridIndex, kw: dict[str, Any]
 ) -> None:
     envelope = received(tiny_index)
     facts = envelope.payload.case.model_copy(update={"location": Location(lon=100.0, lat=30.0)})
     payload = envelope.payload.model_copy(update={"case": facts})
     await handlers.route_received_case(
-        uow=uow,
-        index=tiny_index,
-        matrix=matrix,
-        clock=ManualClock(NOW),
-        envelope=dataclasses.replace(envelope, payload=payload),
+        envelope=dataclasses.replace(envelope, payload=payload), **kw
     )
-    routed = uow.published[0][1]
+    routed = uow.committed[0][1]
     assert isinstance(routed, CaseRouted)
     assert routed.triage
     assert routed.rule_id == "triage/outside-grid"

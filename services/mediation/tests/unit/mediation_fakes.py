@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from types import TracebackType
-from typing import Self
 
-from yiwang.common.envelope import Envelope
-from yiwang.common.events import Event
+from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.mediation.adapters.repository import (
     DueTimer,
     HistoryEntry,
@@ -136,16 +133,13 @@ class FakeRosterRepository(RosterRepository):
         return len(self.mediators)
 
 
-class FakeMediationUnitOfWork(MediationUnitOfWork):
-    """Commits by keeping what was written; a failed block restores the state before it."""
+class FakeMediationUnitOfWork(InMemoryUnitOfWork, MediationUnitOfWork):
+    """A failed block restores the repositories' state before it, as a rollback would."""
 
     def __init__(self, roster: list[Mediator] | None = None) -> None:
         self.repository = FakeMediationRepository()
         self.roster_repository = FakeRosterRepository(roster)
-        self.inbox: set[tuple[str, str]] = set()
-        self.emitted = []
-        self.published: list[tuple[str, Event]] = []
-        self._before: tuple[FakeMediationRepository, FakeRosterRepository] | None = None
+        super().__init__(rolls_back=[self.repository, self.roster_repository])
 
     @property
     def mediations(self) -> MediationRepository:
@@ -154,33 +148,3 @@ class FakeMediationUnitOfWork(MediationUnitOfWork):
     @property
     def roster(self) -> RosterRepository:
         return self.roster_repository
-
-    async def __aenter__(self) -> Self:
-        self.emitted = []
-        self._before = (copy.deepcopy(self.repository), copy.deepcopy(self.roster_repository))
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.published += [(topic, env.payload) for topic, env in self.emitted]
-        elif self._before is not None:
-            self.repository, self.roster_repository = self._before
-
-    async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
-        if (consumer, event_id) in self.inbox:
-            return False
-        self.inbox.add((consumer, event_id))
-        return True
-
-    async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
-        envelope: Envelope[Event] = Envelope(payload=payload, source="/yiwang/test")
-        self.emitted.append((topic, envelope))
-        return envelope
-
-    def events(self, kind: type[Event]) -> list[Event]:
-        return [e for _, e in self.published if isinstance(e, kind)]

@@ -49,7 +49,7 @@ async def opened(uow: FakeMediationUnitOfWork, clock: ManualClock) -> str:
 def lifecycle(uow: FakeMediationUnitOfWork) -> list[tuple[str | None, str]]:
     return [
         (e.from_state, e.to_state)
-        for e in uow.events(CaseStateChanged)  # type: ignore[attr-defined]
+        for e in uow.committed_of(CaseStateChanged)  # type: ignore[attr-defined]
     ]
 
 
@@ -81,7 +81,7 @@ async def test_cases_not_for_mediation_are_left_to_dispatch(
         uow=uow, envelope=Envelope(payload=payload, source="/t"), clock=clock, policy=POLICY
     )
     assert uow.repository.cases == {}
-    assert uow.published == []
+    assert uow.committed == []
 
 
 async def test_accept_assigns_and_agreement_resolves_then_follow_up(
@@ -121,7 +121,7 @@ async def test_accept_assigns_and_agreement_resolves_then_follow_up(
         (CaseState.ROUTED, CaseState.IN_MEDIATION),
         (CaseState.IN_MEDIATION, CaseState.RESOLVED),
     ]
-    steps = [e.step for e in uow.events(MediationProgressed)]  # type: ignore[attr-defined]
+    steps = [e.step for e in uow.committed_of(MediationProgressed)]  # type: ignore[attr-defined]
     assert steps == [
         "opened",
         "accepted",
@@ -174,12 +174,12 @@ async def test_a_refused_transition_writes_nothing(
             clock=clock,
         )
     await handlers.withdraw_dispute(uow=uow, mediation_id=mid, reason="r", clock=clock)
-    before = len(uow.published)
+    before = len(uow.committed)
     with pytest.raises(MediationClosed):
         await handlers.schedule_session(
             uow=uow, mediation_id=mid, scheduled_at=NOW + LIMIT, place="p", clock=clock
         )
-    assert len(uow.published) == before
+    assert len(uow.committed) == before
     assert uow.repository.session_rows == []
     assert lifecycle(uow)[-1] == (CaseState.IN_MEDIATION, CaseState.CLOSED)
 
@@ -203,4 +203,4 @@ async def test_parties_are_sealed_and_only_masked_values_are_shown(
     assert vault.open(party.phone_sealed, context=party.party_id.encode()) == "13912345678"
     view = await party_handlers.view_mediation(uow=uow, mediation_id=mid)
     assert [p.role for p in view.parties] == [PartyRole.APPLICANT, PartyRole.RESPONDENT]
-    assert "13912345678" not in repr([e for _, e in uow.published])
+    assert "13912345678" not in repr([e for _, e in uow.committed])

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pytest
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseEvaluated, CaseStateChanged, Event, OversightAlertRaised
+from yiwang.common.events import CaseEvaluated, CaseStateChanged, OversightAlertRaised
 from yiwang.common.states import CaseState as S
+from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.oversight import handlers
 from yiwang.oversight.adapters.repository import DueTimer, FollowUpCall, OversightRepository
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
@@ -79,40 +79,14 @@ class FakeRepository(OversightRepository):
         return None
 
 
-class FakeUnitOfWork(OversightUnitOfWork):
+class FakeUnitOfWork(InMemoryUnitOfWork, OversightUnitOfWork):
     def __init__(self, repository: FakeRepository) -> None:
+        super().__init__()
         self._repository = repository
-        self.emitted = []
-        self.inbox: set[str] = set()
-        self.committed: list[tuple[str, Event]] = []
 
     @property
     def repository(self) -> OversightRepository:
         return self._repository
-
-    async def __aenter__(self) -> Self:
-        self.emitted = []
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.committed += [(topic, env.payload) for topic, env in self.emitted]
-
-    async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
-        if event_id in self.inbox:
-            return False
-        self.inbox.add(event_id)
-        return True
-
-    async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
-        envelope: Envelope[Event] = Envelope(payload=payload, source="/yiwang/oversight")
-        self.emitted.append((topic, envelope))
-        return envelope
 
 
 def change(case_id: str, minutes: int, src: S | None, dst: S) -> Envelope[CaseStateChanged]:

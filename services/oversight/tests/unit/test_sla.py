@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -71,15 +71,27 @@ def test_hour_deadlines_follow_priority_raised_by_category(
     assert (deadlines.resolution_due - received).total_seconds() == resolution_h * 3600
 
 
-def test_petitions_get_15_and_60_calendar_days_extendable_by_30() -> None:
+def test_petitions_get_15_and_60_working_days_extendable_by_30() -> None:
     assert policy_for(category="noise", priority=None, channel=Channel.PETITION) is PETITION_POLICY
     assert (
         policy_for(category="petition-general", priority=None, channel=Channel.PORTAL)
         is PETITION_POLICY
     )
-    received = local(2026, 3, 2, 9, 0)
+    received = local(2026, 3, 2, 9, 0)  # a Monday
     plain = deadlines_for(PETITION_POLICY, started_at=received)
-    assert plain.response_due == local(2026, 3, 18, 0, 0)  # end of 17 March (day 15)
-    assert plain.resolution_due == local(2026, 5, 2, 0, 0)  # end of 1 May (day 60)
+    # Working days from Tue 3 March: 3-6, 9-13, 16-20 and 23 March make 15.
+    assert plain.response_due == local(2026, 3, 24, 0, 0)
+    assert plain.resolution_due == end_of_nth_workday(received, 60)  # across Qingming and May Day
     extended = deadlines_for(PETITION_POLICY, started_at=received, extended=True)
-    assert extended.resolution_due == local(2026, 6, 1, 0, 0)  # end of 31 May (day 90)
+    assert extended.resolution_due == end_of_nth_workday(received, 90)
+
+
+def end_of_nth_workday(start: datetime, n: int) -> datetime:
+    """Counted independently of the code under test, straight from chinese-calendar."""
+    import chinese_calendar
+
+    day, counted = start.date(), 0
+    while counted < n:
+        day += timedelta(days=1)
+        counted += chinese_calendar.is_workday(day)
+    return local(day.year, day.month, day.day, 0, 0) + timedelta(days=1)

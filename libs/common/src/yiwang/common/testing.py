@@ -2,14 +2,16 @@
 
 It keeps the semantics that matter: the inbox refuses an event a consumer already took,
 and events emitted in a block that fails are dropped, as a rolled-back transaction's
-outbox rows would be. Services' fakes subclass it together with their own abstract
-unit of work.
+outbox rows would be; so are the writes of the fake repositories it is given. Services'
+fakes subclass it together with their own abstract unit of work.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import Event
@@ -17,15 +19,19 @@ from yiwang.common.postgres import UnitOfWork
 
 
 class InMemoryUnitOfWork(UnitOfWork):
-    def __init__(self) -> None:
+    def __init__(self, *, rolls_back: Iterable[object] = ()) -> None:
+        """`rolls_back`: fake repositories whose state a failed block restores."""
         self.emitted = []
         self.inbox: set[tuple[str, str]] = set()
         self.committed: list[tuple[str, Event]] = []
         self._inbox_at_start: set[tuple[str, str]] = set()
+        self._stores = list(rolls_back)
+        self._stores_at_start: list[dict[str, Any]] = []
 
     async def __aenter__(self) -> Self:
         self.emitted = []
         self._inbox_at_start = set(self.inbox)
+        self._stores_at_start = [copy.deepcopy(vars(store)) for store in self._stores]
         return self
 
     async def __aexit__(
@@ -36,8 +42,11 @@ class InMemoryUnitOfWork(UnitOfWork):
     ) -> None:
         if exc_type is None:
             self.committed += [(topic, envelope.payload) for topic, envelope in self.emitted]
-        else:
-            self.inbox = self._inbox_at_start
+            return
+        self.inbox = self._inbox_at_start
+        for store, state in zip(self._stores, self._stores_at_start, strict=True):
+            vars(store).clear()
+            vars(store).update(state)
 
     async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
         if (consumer, event_id) in self.inbox:

@@ -8,7 +8,8 @@ Defaults (docs/oversight.md explains the choices):
   complex cases must be signed for within 1 working day.
 - Petitions (channel petition, or a petition category), Letters and Visits Regulation:
   a decision on acceptance within 15 days, a conclusion within 60 days, extendable once
-  by 30 days. These are calendar days, as the Regulation counts them.
+  by 30 days, counted in working days (as petition offices count them in practice), so a
+  Spring Festival or National Day week does not eat into the petitioner's time.
 """
 
 from __future__ import annotations
@@ -77,7 +78,10 @@ HOTLINE_POLICIES: dict[Priority, SlaPolicy] = {
     ),
 }
 PETITION_POLICY = SlaPolicy(
-    "petition", Duration(15, DAYS), Duration(60, DAYS), extension=Duration(30, DAYS)
+    "petition",
+    Duration(15, WORKING_DAYS),
+    Duration(60, WORKING_DAYS),
+    extension=Duration(30, WORKING_DAYS),
 )
 
 # Categories that raise the priority floor: risks to life or property are emergencies,
