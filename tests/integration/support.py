@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location
-from yiwang.common.envelope import Envelope, decode
+from yiwang.common.envelope import Envelope, decode, encode
 from yiwang.common.events import CaseReceived
 from yiwang.common.kafka import EventProducer
 from yiwang.common.postgres.migrations import apply_migrations, common_migrations
@@ -222,8 +222,10 @@ async def publish_events(kafka: str, *items: tuple[str, Envelope[Any]], prefix: 
     producer = EventProducer(bootstrap_servers=kafka, client_id="test")
     await producer.start()
     try:
-        for topic, envelope in items:
-            await producer.publish(envelope, topic=prefix + topic)
+        # One batch: the idempotent producer keeps each partition's records in order.
+        await producer.send_records(
+            [encode(envelope, topic=prefix + topic) for topic, envelope in items]
+        )
     finally:
         await producer.stop()
 
