@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -170,3 +171,64 @@ async def run_demo(
                 await asyncio.sleep(who.rng.expovariate(rate * daily_rhythm(clock.now())))
     finally:
         await producer.stop()
+
+
+async def blow_whistles(
+    *, oversight_url: str, dispatch_url: str, every_seconds: float, seed: int = 11
+) -> None:
+    """Now and then a township summons departments to a case (乡街吹哨、部门报到).
+
+    The township's API key is issued by the dispatch operator command the first time it is
+    needed. The department simulator reports for most summons in time; some miss.
+    """
+    rng = random.Random(seed)
+    keys: dict[str, str] = {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                found = (
+                    await http.get(
+                        f"{oversight_url}/cases", params={"state": "acknowledged", "limit": 20}
+                    )
+                ).json()
+                cases = [
+                    c
+                    for c in found.get("cases", [])
+                    if c.get("township_code") and c.get("lead_department")
+                ]
+                if not cases:
+                    continue
+                case = rng.choice(cases)
+                township = case["township_code"]
+                if township not in keys:
+                    keys[township] = await _township_key(township)
+                others = [
+                    d
+                    for d in ("housing", "public-security", "emergency-management")
+                    if d != case["lead_department"]
+                ]
+                body = {
+                    "case_id": case["case_id"],
+                    "township_code": township,
+                    "departments": [case["lead_department"], rng.choice(others)],
+                    "report_within_minutes": 30,
+                    "reason": "群众反映强烈，乡镇街道吹哨，部门报到",
+                }
+                headers = {"Authorization": f"Bearer {keys[township]}"}
+                (
+                    await http.post(f"{dispatch_url}/whistles", json=body, headers=headers)
+                ).raise_for_status()
+            except (httpx.HTTPError, ValueError, RuntimeError) as exc:
+                print(f"demo traffic: a whistle failed: {exc}", flush=True)
+
+
+async def _township_key(township: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "yiwang.department_dispatch.cli", "issue-key", f"township:{township}",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(err.decode().strip())
+    return out.decode().strip()

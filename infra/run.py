@@ -173,7 +173,7 @@ def start_simulators(env: dict[str, str], speed: float) -> dict[str, subprocess.
 async def demo(
     env: dict[str, str], *, api_key: str, rate: float, speed: float, show_view: bool
 ) -> None:
-    from demo_traffic import run_demo
+    from demo_traffic import blow_whistles, run_demo
     from yiwang.common.clock import clock_for_speed
     from yiwang.common.settings import CommonSettings
 
@@ -181,6 +181,8 @@ async def demo(
     clock = clock_for_speed(speed, epoch=settings.clock_epoch)
     jobs = [run_demo(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], intake_url="http://127.0.0.1:8001",
                      api_key=api_key, rate=rate, clock=clock, prefix=settings.topic_prefix, quiet=show_view)]  # fmt: skip
+    jobs.append(blow_whistles(oversight_url="http://127.0.0.1:8005", dispatch_url="http://127.0.0.1:8003",
+                              every_seconds=max(5.0, 600 / speed)))  # fmt: skip
     view = importlib.util.find_spec("demo_view") if show_view else None
     if view is not None:
         from demo_view import run_view  # type: ignore[import-not-found]
@@ -218,10 +220,11 @@ def main() -> None:
     if topics_main(["create"]) != 0:
         fail("could not create the Kafka topics")
     processes = {name: start_service(name, module, env) for name, module, _ in SERVICES}
-    # Ctrl-C and SIGTERM both stop everything. SIGINT is set explicitly because a shell
+    # Ctrl-C, SIGTERM and a closed terminal all stop everything. SIGINT is set explicitly because a shell
     # that starts us in the background leaves it ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.default_int_handler)  # the terminal was closed
     try:
         wait_ready(processes)
         print_where_to_look(env, args.speed)
