@@ -24,6 +24,7 @@ import httpx
 import numpy as np
 import shapely
 from aiokafka import AIOKafkaConsumer
+from harness import delete_topics
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.envelope import Envelope, encode
@@ -145,6 +146,7 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=30)
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        asyncio.run(delete_topics(settings.kafka_bootstrap_servers, prefix))
 
 
 if __name__ == "__main__":

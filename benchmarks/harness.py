@@ -33,6 +33,20 @@ def unique_prefix() -> str:
     return f"b{uuid.uuid4().hex[:8]}."
 
 
+async def delete_topics(kafka: str, prefix: str) -> None:
+    """Remove a run's topics: left behind, benchmark runs add up to thousands of partitions."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
 def log_path(name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"bench-{name}-")) / f"{name}.log"
 
@@ -40,6 +54,7 @@ def log_path(name: str) -> Path:
 __all__ = [
     "ServiceProcess",
     "create_database",
+    "delete_topics",
     "drop_database",
     "log_path",
     "os",

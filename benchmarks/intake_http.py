@@ -27,6 +27,7 @@ import httpx
 from harness import (
     ServiceProcess,
     create_database,
+    delete_topics,
     drop_database,
     log_path,
     os,
@@ -144,6 +145,7 @@ async def main() -> None:
     finally:
         service.stop()
         await drop_database(settings["DATABASE_URL"], database)
+        await delete_topics(settings["KAFKA_BOOTSTRAP_SERVERS"], env["YIWANG_TOPIC_PREFIX"])
 
 
 if __name__ == "__main__":

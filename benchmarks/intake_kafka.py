@@ -19,6 +19,7 @@ import asyncpg
 from harness import (
     ServiceProcess,
     create_database,
+    delete_topics,
     drop_database,
     log_path,
     stack_settings,
@@ -87,6 +88,7 @@ async def main() -> None:
             await conn.close()
         service.stop()
         await drop_database(settings["DATABASE_URL"], database)
+        await delete_topics(settings["KAFKA_BOOTSTRAP_SERVERS"], prefix)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ If KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL is set to something other than the lo
 default, that service is treated as external: it is only checked, never started.
 
 Environment knobs: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP_OPTS
-("-Xmx512m -Xms256m"), KAFKA_OPTS (extra JVM flags), KAFKA_START_TIMEOUT (90),
+("-Xmx1g -Xms256m"), KAFKA_OPTS (extra JVM flags), KAFKA_START_TIMEOUT (90),
 KAFKA_STOP_TIMEOUT (30), PG_PORT (55432), PG_START_TIMEOUT (60), JAVA_HOME.
 """
 

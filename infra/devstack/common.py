@@ -43,7 +43,8 @@ PG_SUPERUSER = "yiwang"
 PG_DATABASE = "yiwang"
 PG_OS_USER = "yiwang-pg"  # postgres refuses to run as root
 ERR_PREFIX = "yiwang-infra: "
-DEFAULT_KAFKA_HEAP = "-Xmx512m -Xms256m"
+# Test runs create a topic set per module (about a hundred partitions each): 512 MB ran out.
+DEFAULT_KAFKA_HEAP = "-Xmx1g -Xms256m"
 KAFKA_JVM_FLAGS = [
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",

@@ -8,7 +8,9 @@ tests do not see each other's records.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from support import create_test_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,8 +44,27 @@ def infra() -> Iterator[dict[str, str]]:
     settings = dict(line.split("=", 1) for line in _stack("env").stdout.splitlines() if "=" in line)
     os.environ.update(settings)
     yield settings
+    asyncio.run(delete_test_topics(settings["KAFKA_BOOTSTRAP_SERVERS"]))
     if not already_running and os.environ.get("YIWANG_KEEP_INFRA") != "1":
         _stack("down")
+
+
+# The topics tests make: a module's prefixed set ("t1a2b3c4d.case.routed.v1") and single
+# test topics ("test.0123456789.v1"). Left behind, they add up to thousands of partitions.
+TEST_TOPIC = re.compile(r"^(t[0-9a-f]{8}\.|test\.[0-9a-f]{10}\.v1)")
+
+
+async def delete_test_topics(kafka: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    try:
+        await admin.start()
+        doomed = [t for t in await admin.list_topics() if TEST_TOPIC.match(t)]
+        for start in range(0, len(doomed), 200):
+            await admin.delete_topics(doomed[start : start + 200])
+    except Exception as exc:  # cleaning up must not fail the run
+        print(f"could not delete test topics: {exc}")
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="session")
