@@ -153,11 +153,17 @@ class ServiceProcess:
     def database_url(self) -> str:
         return self.env["DATABASE_URL"]
 
-    def start(self, *, within: float = 60.0) -> ServiceProcess:
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the process without waiting for it to be ready."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module], env=self.env, stdout=log, stderr=log
         )
+        return self.process
+
+    def start(self, *, within: float = 60.0) -> ServiceProcess:
+        self.launch()
+        assert self.process is not None
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

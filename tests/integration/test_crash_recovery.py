@@ -1,10 +1,12 @@
 """A service killed mid-stream loses nothing and duplicates nothing visible.
 
-department-dispatch is killed (SIGKILL) while it turns a burst of routing decisions into
-work orders, then started again on the same database. Every case must end with exactly
-one work order per department in its tables, and on the department topics every work
-order appears, with any repeat carrying the same CloudEvents id (which consumers' inboxes
-absorb).
+department-dispatch is killed half-way through a burst of routing decisions: right after
+a record's database transaction committed and before its offset was committed to Kafka
+(the crash point exits the process as SIGKILL would), with other partitions' records in
+flight and the outbox relay somewhere in its cycle.
+Started again on the same database, every case must end with exactly one work order per
+department in its tables, and on the department topics every work order appears, with any
+repeat carrying the same CloudEvents id (which consumers' inboxes absorb).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope, decode
 from yiwang.common.events import CaseRouted, HandlingTier, MicroGridRef
+from yiwang.common.faults import CRASH_EXIT_CODE
 from yiwang.common.topics import CASE_ROUTED, department_topic
 
 pytestmark = pytest.mark.integration
@@ -80,10 +83,15 @@ async def test_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(
             "yiwang.department_dispatch.app", env=env, log_path=tmp_path / f"{name}.log"
         )
 
-    first, second = dispatch("first"), dispatch("second")
+    crashing = ServiceProcess(
+        "yiwang.department_dispatch.app",
+        env={**env, "YIWANG_CRASH_AT": f"consumer.after_handle:{CASES // 2}"},
+        log_path=tmp_path / "first.log",
+    )
+    second = dispatch("second")
     try:
         # A first run makes the schema and joins the group; the burst then waits on the
-        # topic, so that the next run is busy with it when it is killed.
+        # topic for the run that crashes while working through it.
         await asyncio.to_thread(dispatch("setup").start().stop)
         case_ids = [f"crash-{n:04d}" for n in range(CASES)]
         await publish_events(
@@ -91,14 +99,10 @@ async def test_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(
             *[(CASE_ROUTED, Envelope(payload=routed(c), source="/yiwang/test")) for c in case_ids],
             prefix=PREFIX,
         )
-        await asyncio.to_thread(first.start)
-        part_way = await eventually(
-            lambda: work_orders(database), until=lambda n: n >= 100, within=60, every=0.02
-        )
-        assert first.process is not None
-        first.process.kill()
-        await asyncio.to_thread(first.process.wait)
-        assert part_way < 2 * CASES, "the burst finished before the kill: make it bigger"
+        exit_code = await asyncio.to_thread(lambda: crashing.launch().wait(timeout=120))
+        assert exit_code == CRASH_EXIT_CODE
+        part_way = await work_orders(database)
+        assert part_way < 2 * CASES, "the burst was done before the crash: make it bigger"
 
         await asyncio.to_thread(second.start)
         done = await eventually(
@@ -130,6 +134,6 @@ async def test_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(
         assert len(ids_by_order) == 2 * CASES  # every work order reached its department
         assert len({e.id for e in envelopes}) == 2 * CASES  # a repeat, if any, is the same event
     finally:
-        first.stop()
+        crashing.stop()
         second.stop()
         await drop_database(infra["DATABASE_URL"], database)

@@ -25,6 +25,7 @@ from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.trace import SpanKind
 from yiwang.common.envelope import Envelope, KafkaRecord, UndecodableRecord, decode, encode
 from yiwang.common.events import Event
+from yiwang.common.faults import crash_point
 from yiwang.common.logs import get_logger
 from yiwang.common.telemetry import (
     DEAD_LETTERS,
@@ -289,6 +290,7 @@ class _RecordHandler:
             EVENTS_CONSUMED.labels(service, topic, "dead_lettered").inc()
             return True
         self.failures.pop(position, None)
+        crash_point("consumer.after_handle")  # committed in the database, not yet in Kafka
         EVENTS_CONSUMED.labels(service, topic, "handled").inc()
         EVENT_HANDLING_SECONDS.labels(service, topic).observe(time.perf_counter() - started)
         return True
