@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from yiwang.common.case import Channel
 from yiwang.common.categories import CATEGORIES
+from yiwang.common.personal_data import mask_id_number, mask_name, mask_phone
 from yiwang.intake.domain.admission import (
     IdempotencyKey,
     IdempotencyKeyReused,
@@ -20,7 +21,6 @@ from yiwang.intake.domain.open311 import (
     open311_status,
     status_note,
 )
-from yiwang.intake.domain.personal_data import mask_id_number, mask_name, mask_phone
 from yiwang.intake.domain.submission import (
     CaseSubmission,
     ChannelDetailsMismatch,

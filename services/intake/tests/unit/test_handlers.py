@@ -6,9 +6,9 @@ from intake_fakes import FakeCaseNumberIssuer, FakeIntakeUnitOfWork
 from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseReceived, CaseStateChanged, DuplicateLinked, SubmissionRejected
+from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.states import CaseState
 from yiwang.intake import handlers
-from yiwang.intake.adapters.vault import PersonalDataVault
 from yiwang.intake.config import DEVELOPMENT_PII_KEY
 from yiwang.intake.domain.admission import IdempotencyKey, IntakePolicy
 from yiwang.intake.domain.submission import CaseSubmission, LocationOutsideCounty

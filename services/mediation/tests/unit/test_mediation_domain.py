@@ -6,6 +6,7 @@ import pytest
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.departments import Department
 from yiwang.common.events import CaseRouted, HandlingTier, MicroGridRef
+from yiwang.common.personal_data import mask_id_number, mask_phone
 from yiwang.common.states import CaseState
 from yiwang.mediation.domain import transitions as t
 from yiwang.mediation.domain.ladder import (
@@ -17,7 +18,6 @@ from yiwang.mediation.domain.ladder import (
     dispute_type_for,
     next_level,
 )
-from yiwang.mediation.domain.personal_data import mask_id_number, mask_phone
 from yiwang.mediation.domain.roster import (
     MediatorDoesNotServe,
     NoMediatorAvailable,

@@ -9,9 +9,9 @@ from yiwang.common.case import ReporterRef
 from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseStateChanged, MediationProgressed
+from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.states import CaseState
 from yiwang.mediation import handlers, party_handlers
-from yiwang.mediation.adapters.vault import PersonalDataVault
 from yiwang.mediation.config import DEVELOPMENT_PII_KEY
 from yiwang.mediation.domain.ladder import MediationLevel
 from yiwang.mediation.domain.parties import PartyDetails, PartyRole

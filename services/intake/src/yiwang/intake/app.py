@@ -7,8 +7,8 @@ from importlib.resources import files
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.service import Runtime, ServiceDefinition, Wiring, run_service
-from yiwang.intake.adapters.vault import PersonalDataVault
 from yiwang.intake.config import IntakeSettings
 from yiwang.intake.dependencies import IntakeDependencies
 from yiwang.intake.domain.admission import IntakePolicy
@@ -65,7 +65,7 @@ def wire(runtime: Runtime) -> Wiring:
             radius_m=settings.duplicate_radius_m,
             window_hours=settings.duplicate_window_hours,
         ),
-        vault=PersonalDataVault(settings.pii_key),
+        vault=PersonalDataVault(settings.pii_key, setting="INTAKE_PII_KEY"),
     )
     return Wiring(
         kafka_routers=[kafka_router(runtime, deps)],

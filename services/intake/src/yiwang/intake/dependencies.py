@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.service import Runtime
 from yiwang.intake.adapters.api_keys import ApiKeyStore
 from yiwang.intake.adapters.case_numbers import PostgresCaseNumberIssuer
 from yiwang.intake.adapters.unit_of_work import PostgresIntakeUnitOfWork
-from yiwang.intake.adapters.vault import PersonalDataVault
 from yiwang.intake.config import IntakeSettings
 from yiwang.intake.domain.admission import IntakePolicy
 

@@ -18,13 +18,13 @@ from yiwang.common.events import (
     FieldError,
     SubmissionRejected,
 )
+from yiwang.common.personal_data import PersonalDataVault, mask_id_number, mask_name, mask_phone
 from yiwang.common.postgres import handle_once
 from yiwang.common.states import CaseState
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_RECEIVED, INTAKE_REJECTIONS
 from yiwang.intake.adapters.case_numbers import CaseNumberIssuer
 from yiwang.intake.adapters.repository import CaseFilter, NewCase, SealedReporter
 from yiwang.intake.adapters.unit_of_work import IntakeUnitOfWork
-from yiwang.intake.adapters.vault import PersonalDataVault
 from yiwang.intake.domain import admission
 from yiwang.intake.domain.admission import IdempotencyKey, IntakePolicy
 from yiwang.intake.domain.case import (
@@ -36,7 +36,6 @@ from yiwang.intake.domain.case import (
     local_day,
 )
 from yiwang.intake.domain.open311 import check_attributes
-from yiwang.intake.domain.personal_data import mask_id_number, mask_name, mask_phone
 from yiwang.intake.domain.submission import CaseSubmission, check_submission
 
 CONSUMER = "intake"

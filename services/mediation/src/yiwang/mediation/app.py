@@ -7,8 +7,8 @@ from importlib.resources import files
 
 from fastapi import FastAPI
 from yiwang.common.logs import get_logger
+from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.service import Runtime, ServiceDefinition, Wiring, run_service
-from yiwang.mediation.adapters.vault import PersonalDataVault
 from yiwang.mediation.config import DEVELOPMENT_PII_KEY, MediationSettings
 from yiwang.mediation.entrypoints.errors import install_refusals
 from yiwang.mediation.entrypoints.http import http_router
@@ -25,7 +25,9 @@ def wire(runtime: Runtime) -> Wiring:
     assert isinstance(settings, MediationSettings)
     if settings.pii_key == DEVELOPMENT_PII_KEY:
         log.warning("MEDIATION_PII_KEY is the development default; set it in production")
-    vault = PersonalDataVault(settings.pii_key)  # a bad key stops the service at start-up
+    vault = PersonalDataVault(
+        settings.pii_key, setting="MEDIATION_PII_KEY"
+    )  # a bad key stops start-up
     policy = LadderPolicy(
         time_limit=timedelta(days=settings.level_time_limit_days),
         county_code=settings.county_code,

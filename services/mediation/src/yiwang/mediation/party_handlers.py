@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from yiwang.common.clock import Clock
+from yiwang.common.personal_data import PersonalDataVault
 from yiwang.mediation.adapters.repository import HistoryEntry, MediationUnitOfWork, Session
-from yiwang.mediation.adapters.vault import PersonalDataVault
 from yiwang.mediation.domain import transitions as t
 from yiwang.mediation.domain.parties import Party, PartyDetails, PartyRole, mask
 from yiwang.mediation.domain.workflow import (

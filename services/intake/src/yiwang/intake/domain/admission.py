@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from yiwang.common.case import CaseFacts, CoordinateSystem, Location, ReporterRef, SourceRef
 from yiwang.common.geo import to_wgs84
+from yiwang.common.personal_data import mask_name, mask_phone
 from yiwang.intake.domain.case import DuplicateWindow
-from yiwang.intake.domain.personal_data import mask_name, mask_phone
 from yiwang.intake.domain.submission import CaseSubmission, SubmissionInvalid, check_within_county
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from yiwang.common.case import ReporterRef
-from yiwang.mediation.domain.personal_data import mask_id_number, mask_name, mask_phone
+from yiwang.common.personal_data import mask_id_number, mask_name, mask_phone
 
 
 class PartyRole(StrEnum):

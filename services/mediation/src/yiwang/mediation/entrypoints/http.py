@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.service import Runtime
 from yiwang.mediation import handlers, party_handlers
-from yiwang.mediation.adapters.vault import PersonalDataVault
 from yiwang.mediation.domain.ladder import ReferralVenue
 from yiwang.mediation.domain.parties import PartyDetails, PartyRole
 from yiwang.mediation.domain.workflow import AgreedAmount, MediationStatus
