@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,7 +34,7 @@ from journeys.steps import (
     submit,
     work_orders,
 )
-from journeys.system import County, start_county, stop_county
+from journeys.system import County, county_fixtures
 from yiwang.common.case import Location, SourceRef
 from yiwang.common.events import SubmitCase, WhistleAttendanceRecorded
 from yiwang.common.topics import INTAKE_SUBMISSIONS
@@ -54,25 +53,9 @@ ROAD = (113.5727, 37.8515)  # township 2
 YARD = (113.5575, 37.8667)  # township 1
 
 
-@pytest.fixture(scope="module")
-def county(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
-    departments = (EM, PS, MS, HEALTH, CG, UM, HOUSING, NR)
-    started = start_county(
-        infra,
-        tmp_path_factory.mktemp("journeys"),
-        departments=departments,
-        townships=(TOWNSHIP_1,),
-    )
-    yield started
-    stop_county(started, infra)
-
-
-@pytest.fixture(scope="module")
-async def wire(county: County, kafka: str) -> AsyncIterator[Wire]:
-    observer = Wire(kafka, county.prefix)
-    await observer.start()
-    yield observer
-    await observer.stop()
+county, wire = county_fixtures(
+    "journeys", departments=(EM, PS, MS, HEALTH, CG, UM, HOUSING, NR), townships=(TOWNSHIP_1,)
+)
 
 
 async def test_1_grid_worker_fire_hazard_to_evaluation_moves_the_three_rates(

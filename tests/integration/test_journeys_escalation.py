@@ -8,13 +8,12 @@ disturb the other journeys, so this module starts its own five services, databas
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
 from journeys.observer import Wire
 from journeys.steps import locate, oversight_case, submit, work_orders
-from journeys.system import County, start_county, stop_county
+from journeys.system import County, county_fixtures
 from yiwang.common.events import OversightAlertRaised, WorkOrderCancelled, WorkOrderIssued
 
 pytestmark = pytest.mark.integration
@@ -24,20 +23,13 @@ EM = "emergency-management"
 STOREROOM = (113.5573, 37.8515)  # a micro-grid of township 140399001
 
 
-@pytest.fixture(scope="module")
-def county(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
-    clock = {"YIWANG_CLOCK_SPEED": str(SPEED), "YIWANG_CLOCK_EPOCH": datetime.now(UTC).isoformat()}
-    started = start_county(infra, tmp_path_factory.mktemp("escalation"), extra_env=clock)
-    yield started
-    stop_county(started, infra)
-
-
-@pytest.fixture(scope="module")
-async def wire(county: County, kafka: str) -> AsyncIterator[Wire]:
-    observer = Wire(kafka, county.prefix)
-    await observer.start()
-    yield observer
-    await observer.stop()
+county, wire = county_fixtures(
+    "escalation",
+    extra_env=lambda: {
+        "YIWANG_CLOCK_SPEED": str(SPEED),
+        "YIWANG_CLOCK_EPOCH": datetime.now(UTC).isoformat(),
+    },
+)
 
 
 async def test_6_unacknowledged_case_escalates_to_the_city_command(

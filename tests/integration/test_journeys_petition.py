@@ -11,13 +11,12 @@ module starts its own five services, database and prefix.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from journeys.observer import Wire
 from journeys.steps import oversight_case, states, submit, work_orders
-from journeys.system import County, start_county, stop_county
+from journeys.system import County, county_fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -32,21 +31,12 @@ def epoch_for(target: datetime, speed: float, *, now: datetime) -> datetime:
     return now + (target - now) / (1 - speed)
 
 
-@pytest.fixture(scope="module")
-def county(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
+def petition_clock() -> dict[str, str]:
     epoch = epoch_for(RECEIVED_ON, SPEED, now=datetime.now(UTC))
-    clock = {"YIWANG_CLOCK_SPEED": str(SPEED), "YIWANG_CLOCK_EPOCH": epoch.isoformat()}
-    started = start_county(infra, tmp_path_factory.mktemp("petition"), extra_env=clock)
-    yield started
-    stop_county(started, infra)
+    return {"YIWANG_CLOCK_SPEED": str(SPEED), "YIWANG_CLOCK_EPOCH": epoch.isoformat()}
 
 
-@pytest.fixture(scope="module")
-async def wire(county: County, kafka: str) -> AsyncIterator[Wire]:
-    observer = Wire(kafka, county.prefix)
-    await observer.start()
-    yield observer
-    await observer.stop()
+county, wire = county_fixtures("petition", extra_env=petition_clock)
 
 
 def end_of_shanghai_day(year: int, month: int, day: int) -> datetime:

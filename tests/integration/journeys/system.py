@@ -3,27 +3,38 @@ one fresh database, one topic prefix, and the credentials an operator would hand
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
-from support import ServiceProcess, create_database, drop_database
+import pytest
+from service_fixtures import ALL_SERVICES, running_services, wait_for_grid_set
+from support import ServiceProcess
 
-SERVICES = {
-    "intake": "yiwang.intake.app",
-    "grid-routing": "yiwang.grid_routing.app",
-    "department-dispatch": "yiwang.department_dispatch.app",
-    "mediation": "yiwang.mediation.app",
-    "oversight": "yiwang.oversight.app",
-}
+from journeys.observer import Wire
+
 # The tiny synthetic county (GRID_ROUTING_BOOTSTRAP_PRESET=tiny): two townships, 48 micro-grids.
 TINY_COUNTY = "140399"
+# Fast timers and the tiny grid, so that each journey takes seconds.
+COUNTY_ENV = {
+    "YIWANG_DISPATCH_WHISTLE_SWEEP_SECONDS": "0.3",
+    "GRID_ROUTING_BOOTSTRAP_PRESET": "tiny",
+    "GRID_ROUTING_CHECK_SECONDS": "1",
+    "OVERSIGHT_TIMER_POLL_SECONDS": "0.3",
+    "OVERSIGHT_METRICS_REFRESH_SECONDS": "1",
+    "MEDIATION_TIMER_POLL_SECONDS": "0.3",
+    "MEDIATION_COUNTY_CODE": TINY_COUNTY,
+    "MEDIATION_SEED_TOWNSHIPS": "2",
+    "YIWANG_DB_POOL_MAX": "4",
+}
 
 
 @dataclass
@@ -63,44 +74,28 @@ class County:
         return self.services[service].log_path.read_text(errors="replace")[-chars:]
 
 
-def start_county(
-    infra: dict[str, str],
+@contextmanager
+def running_county(
+    infra: Mapping[str, str],
     log_dir: Path,
     *,
-    extra_env: dict[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
     departments: tuple[str, ...] = (),
     townships: tuple[str, ...] = (),
-) -> County:
-    """Start all five services in parallel on a fresh database and prefix; issue keys."""
-    prefix = f"j{uuid.uuid4().hex[:8]}."
-    database = asyncio.run(create_database(infra["DATABASE_URL"]))
+) -> Iterator[County]:
+    """All five services in parallel on a fresh database and prefix, with keys issued."""
+    # A "t" prefix like every test module's, so the session's clean-up deletes its topics.
+    prefix = f"t{uuid.uuid4().hex[:8]}."
     env = {
-        **infra,
-        "DATABASE_URL": database,
-        "YIWANG_TOPIC_PREFIX": prefix,
+        **COUNTY_ENV,
         "YIWANG_DISPATCH_SIGNING_KEY": f"journey-{uuid.uuid4().hex}",
-        "YIWANG_DISPATCH_WHISTLE_SWEEP_SECONDS": "0.3",
-        "GRID_ROUTING_BOOTSTRAP_PRESET": "tiny",
-        "GRID_ROUTING_CHECK_SECONDS": "1",
-        "OVERSIGHT_TIMER_POLL_SECONDS": "0.3",
-        "OVERSIGHT_METRICS_REFRESH_SECONDS": "1",
-        "MEDIATION_TIMER_POLL_SECONDS": "0.3",
-        "MEDIATION_COUNTY_CODE": TINY_COUNTY,
-        "MEDIATION_SEED_TOWNSHIPS": "2",
-        "YIWANG_DB_POOL_MAX": "4",
         **(extra_env or {}),
     }
-    services = {
-        name: ServiceProcess(module, env=env, log_path=log_dir / f"{name}.log")
-        for name, module in SERVICES.items()
-    }
-    county = County(prefix=prefix, env=env, services=services)
-    try:
-        # Migrations of different schemas in one database do not conflict: start together.
-        with ThreadPoolExecutor(len(services)) as pool:
-            for started in [pool.submit(s.start, within=120) for s in services.values()]:
-                started.result()
-        _wait_for_grid(county)
+    with running_services(
+        infra, ALL_SERVICES, prefix=prefix, log_dir=log_dir, env=env, within=120
+    ) as services:
+        county = County(prefix=prefix, env=services["intake"].env, services=services)
+        wait_for_grid_set(services["grid-routing"])
         principals = [*departments, *(f"township:{t}" for t in townships)]
         with ThreadPoolExecutor(4) as pool:
             intake_key = pool.submit(
@@ -117,28 +112,36 @@ def start_county(
             county.intake_key = intake_key.result()
             county.dispatch_keys = {p: f.result() for p, f in keys.items()}
             county.signing_secrets = {d: f.result() for d, f in secrets.items()}
-    except BaseException:
-        stop_county(county, infra)
-        raise
-    return county
+        yield county
 
 
-def _wait_for_grid(county: County, within: float = 60) -> None:
-    """grid-routing is ready before its bootstrap grid set is imported; wait for the set."""
-    import time
+def county_fixtures(
+    name: str,
+    *,
+    extra_env: Callable[[], Mapping[str, str]] | None = None,
+    departments: tuple[str, ...] = (),
+    townships: tuple[str, ...] = (),
+) -> tuple[Any, Any]:
+    """Module-scoped `county` and `wire` fixtures for a journey module. `extra_env` is
+    called when the county starts (a demo clock's epoch must be taken then)."""
 
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{county.url('grid-routing')}/grid-sets", timeout=2).json():
-                return
-        except (httpx.HTTPError, ValueError):
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"grid-routing loaded no grid set: {county.log_tail('grid-routing')}")
+    @pytest.fixture(scope="module")
+    def county(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
+        env = extra_env() if extra_env is not None else None
+        with running_county(
+            infra,
+            tmp_path_factory.mktemp(name),
+            extra_env=env,
+            departments=departments,
+            townships=townships,
+        ) as started:
+            yield started
 
+    @pytest.fixture(scope="module")
+    async def wire(county: County, kafka: str) -> AsyncIterator[Wire]:
+        observer = Wire(kafka, county.prefix)
+        await observer.start()
+        yield observer
+        await observer.stop()
 
-def stop_county(county: County, infra: dict[str, str]) -> None:
-    with ThreadPoolExecutor(len(county.services)) as pool:
-        list(pool.map(lambda s: s.stop(), county.services.values()))
-    asyncio.run(drop_database(infra["DATABASE_URL"], county.env["DATABASE_URL"]))
+    return county, wire
