@@ -11,14 +11,16 @@ are absorbed by the inbox.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
@@ -39,6 +41,10 @@ from yiwang.common.topics import dead_letter_topic
 log = get_logger(__name__)
 
 EventHandler = Callable[[Envelope[Any]], Awaitable[None]]
+# Handles many envelopes of one type in one database transaction (set-based: a few
+# statements for the lot instead of a few per record). Raising means none of them took
+# effect; they are then handled one at a time, each as a batch of one.
+BatchEventHandler = Callable[[Sequence[Envelope[Any]]], Awaitable[None]]
 # Called with the record and the decoding error when a record's type is one this
 # subscriber handles but its payload is invalid, for services that answer the sender
 # (intake's rejection topic) instead of dead-lettering.
@@ -61,7 +67,11 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 MAX_ATTEMPTS = 5
 # Records taken from the broker at a time; offsets are committed once per batch.
-BATCH_RECORDS = 200
+BATCH_RECORDS = 500
+# The subscription whose batch handler is running, for `handling()`.
+_BATCH_SUBSCRIPTION: ContextVar[_RecordHandler | None] = ContextVar(
+    "yiwang_batch_subscription", default=None
+)
 
 
 class EventProducer:
@@ -161,6 +171,7 @@ def subscribe(
     dead_letters: DeadLetterOffice,
     max_attempts: int = MAX_ATTEMPTS,
     on_invalid: InvalidPayloadHandler | None = None,
+    batched: Mapping[type[Event], BatchEventHandler] | None = None,
 ) -> None:
     """Register an at-least-once subscriber that routes each record by its CloudEvents type.
 
@@ -173,12 +184,22 @@ def subscribe(
     Offsets are committed once per batch, after every handled record's transaction
     committed. A record whose handler fails stops its partition there: the consumer seeks
     back to it, so it comes again, and nothing after it in that partition is handled first.
+
+    `batched` handlers take a whole poll's envelopes of their type at once (see
+    `_RecordHandler.handle_batch` for when that applies); when such a call fails, the
+    records are handled as above, one at a time, each passed to it as a batch of one.
     """
+    batched = dict(batched or {})
+    by_type: dict[str, EventHandler] = {
+        event_cls.event_type: handler for event_cls, handler in handlers.items()
+    }
+    by_type.update({event_cls.event_type: _one_at_a_time(h) for event_cls, h in batched.items()})
     records = _RecordHandler(
         service=service,
         topic=topic,
         group_id=group_id,
-        by_type={event_cls.event_type: handler for event_cls, handler in handlers.items()},
+        by_type=by_type,
+        batched={event_cls.event_type: handler for event_cls, handler in batched.items()},
         dead_letters=dead_letters,
         max_attempts=max_attempts,
         on_invalid=on_invalid,
@@ -193,10 +214,14 @@ def subscribe(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         max_poll_interval_ms=300_000,
+        parser=_tolerant_parsing,
+        decoder=_no_body_decoding,
         title=f"{service}:{topic}",
     )
     async def consume(message: KafkaMessage) -> None:
         batch: tuple[Any, ...] = message.raw_message
+        if records.batched and await records.handle_batch(batch):
+            return
         by_partition: dict[int, list[Any]] = {}
         for record in batch:
             by_partition.setdefault(record.partition, []).append(record)
@@ -210,8 +235,65 @@ def subscribe(
                 message.consumer.seek(TopicPartition(record.topic, record.partition), record.offset)
 
 
+async def _tolerant_parsing(
+    records: tuple[ConsumerRecord[Any, Any], ...],
+    original: Callable[[tuple[ConsumerRecord[Any, Any], ...]], Awaitable[Any]],
+) -> Any:
+    """FastStream reads every header value as UTF-8 and fails the whole poll, again and
+    again, on one it cannot read; it gets copies with such values made readable, and the
+    handlers get the records as they came."""
+    parsed = await original(tuple(_readable_headers(r) for r in records))
+    parsed.raw_message = records
+    return parsed
+
+
+def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    try:
+        for _, value in record.headers:
+            value.decode()
+    except UnicodeDecodeError:
+        return dataclasses.replace(
+            record,
+            headers=[(k, v.decode(errors="replace").encode()) for k, v in record.headers],
+        )
+    return record
+
+
+async def _no_body_decoding(_message: Any) -> None:
+    """Records are decoded one by one in `_RecordHandler`; FastStream's own JSON decoding
+    of every body would cost time and fail the whole poll on one malformed body."""
+
+
+def _one_at_a_time(handler: BatchEventHandler) -> EventHandler:
+    async def handle(envelope: Envelope[Any]) -> None:
+        await handler([envelope])
+
+    return handle
+
+
+@contextmanager
+def handling(envelope: Envelope[Any]) -> Iterator[None]:
+    """Within a batch handler, the span of one record's part: the events emitted inside
+    carry that record's trace, so each case stays one trace through a batched service."""
+    subscription = _BATCH_SUBSCRIPTION.get()
+    topic = subscription.topic if subscription else "batch"
+    with tracer().start_as_current_span(
+        f"{topic} process",
+        context=context_from_traceparent(envelope.traceparent),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "messaging.message.id": envelope.id,
+            "yiwang.case_id": envelope.subject,
+        },
+    ):
+        yield
+
+
 class _RecordHandler:
-    """Handles one record at a time: decode, route by type, dead-letter, retry."""
+    """Handles one record at a time: decode, route by type, dead-letter, retry; and whole
+    polls at once for batched types."""
 
     def __init__(
         self,
@@ -220,6 +302,7 @@ class _RecordHandler:
         topic: str,
         group_id: str,
         by_type: dict[str, EventHandler],
+        batched: dict[str, BatchEventHandler],
         dead_letters: DeadLetterOffice,
         max_attempts: int,
         on_invalid: InvalidPayloadHandler | None,
@@ -228,10 +311,80 @@ class _RecordHandler:
         self.topic = topic
         self.group_id = group_id
         self.by_type = by_type
+        self.batched = batched
         self.dead_letters = dead_letters
         self.max_attempts = max_attempts
         self.on_invalid = on_invalid
         self.failures: dict[tuple[int, int], int] = {}
+
+    async def handle_batch(self, batch: Sequence[Any]) -> bool:
+        """Hand a poll's records of one batched type to its batch handler in one call.
+
+        Applies when every decodable record is of that one type: records of types handled
+        one at a time keep the per-partition path, which keeps their order. Records that
+        end at once (undecodable, rejected, of a type nobody here handles) are taken after
+        the batch committed; their order against it does not matter. False when the batch
+        path does not apply or the batch failed: the caller then handles every record
+        one at a time, and keeps doing so while one of them is being retried.
+        """
+        if any((r.partition, r.offset) in self.failures for r in batch):
+            return False  # a record is being retried: one at a time until it is done with
+        envelopes: list[Envelope[Any]] = []
+        ending_at_once: list[Any] = []
+        for record in batch:
+            try:
+                envelope = decode(record.value, record.headers)
+            except UndecodableRecord:
+                ending_at_once.append(record)
+                continue
+            if envelope.type in self.batched:
+                envelopes.append(envelope)
+            elif envelope.type in self.by_type:
+                return False
+            else:
+                ending_at_once.append(record)
+        if len({e.type for e in envelopes}) > 1:
+            return False
+        if envelopes and not await self._run_batch(envelopes):
+            return False
+        for record in ending_at_once:
+            await self.handle(record)
+        return True
+
+    async def _run_batch(self, envelopes: list[Envelope[Any]]) -> bool:
+        started = time.perf_counter()
+        subscription = _BATCH_SUBSCRIPTION.set(self)
+        CONSUMED_RECORD.set(None)
+        try:
+            with tracer().start_as_current_span(
+                f"{self.topic} process batch",
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": self.topic,
+                    "messaging.consumer.group.name": self.group_id,
+                    "messaging.batch.message_count": len(envelopes),
+                },
+            ):
+                await self.batched[envelopes[0].type](envelopes)
+        except Exception as exc:
+            EVENTS_CONSUMED.labels(self.service, self.topic, "batch_failed").inc(len(envelopes))
+            log.warning(
+                "batch failed; its records are handled one at a time",
+                topic=self.topic,
+                records=len(envelopes),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return False
+        finally:
+            _BATCH_SUBSCRIPTION.reset(subscription)
+        crash_point("consumer.after_batch")  # committed in the database, not yet in Kafka
+        EVENTS_CONSUMED.labels(self.service, self.topic, "handled").inc(len(envelopes))
+        each = (time.perf_counter() - started) / len(envelopes)
+        seconds = EVENT_HANDLING_SECONDS.labels(self.service, self.topic)
+        for _ in envelopes:
+            seconds.observe(each)
+        return True
 
     async def handle_partition(self, records: list[Any]) -> Any | None:
         """Handle in order; return the record that failed (to be read again), or None."""

@@ -29,6 +29,7 @@ from yiwang.common.events import Event
 from yiwang.common.http import MetricsMiddleware, health_router
 from yiwang.common.http_tracing import TracingMiddleware
 from yiwang.common.kafka import (
+    BatchEventHandler,
     DeadLetterOffice,
     EventHandler,
     EventProducer,
@@ -121,6 +122,7 @@ class Runtime:
         handlers: Mapping[type[Event], EventHandler],
         group_id: str | None = None,
         on_invalid: InvalidPayloadHandler | None = None,
+        batched: Mapping[type[Event], BatchEventHandler] | None = None,
     ) -> None:
         prefix = self.settings.topic_prefix
         group = prefix + (group_id or f"yiwang-{self.name}")
@@ -133,6 +135,7 @@ class Runtime:
             handlers=counting_case_transitions(handlers, service=self.name),
             dead_letters=self.dead_letters,
             on_invalid=on_invalid,
+            batched=batched,
         )
 
     async def open(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -43,6 +43,14 @@ class UnitOfWork(abc.ABC):
     async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
         """Queue an event in the outbox; it is published after the transaction commits."""
 
+    async def first_deliveries(self, *, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        """Record many in the inbox at once; the ids not handled before (each once)."""
+        fresh: set[str] = set()
+        for event_id in dict.fromkeys(event_ids):
+            if await self.first_delivery(consumer=consumer, event_id=event_id):
+                fresh.add(event_id)
+        return fresh
+
 
 class PostgresUnitOfWork(UnitOfWork):
     def __init__(
@@ -54,6 +62,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self._clock = clock
         self._conn: asyncpg.pool.PoolConnectionProxy | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
+        self._outbox_rows: list[tuple[str, bytes, bytes, str]] = []
         self.emitted = []
 
     @property
@@ -66,6 +75,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self._conn = await self._pool.acquire()
         self._tx = self._conn.transaction()
         await self._tx.start()
+        self._outbox_rows = []
         self.emitted = []
         return self
 
@@ -79,6 +89,7 @@ class PostgresUnitOfWork(UnitOfWork):
             raise RuntimeError("UnitOfWork exited without entering")
         try:
             if exc_type is None:
+                await self._write_outbox()
                 await self._tx.commit()
             else:
                 await self._tx.rollback()
@@ -96,6 +107,15 @@ class PostgresUnitOfWork(UnitOfWork):
         )
         return bool(inserted)
 
+    async def first_deliveries(self, *, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        rows = await self.connection.fetch(
+            "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::text[])"
+            " ON CONFLICT DO NOTHING RETURNING event_id",
+            consumer,
+            list(dict.fromkeys(event_ids)),
+        )
+        return {row["event_id"] for row in rows}
+
     async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
         envelope: Envelope[Event] = Envelope(
             payload=payload,
@@ -104,15 +124,35 @@ class PostgresUnitOfWork(UnitOfWork):
             traceparent=current_traceparent(),
         )
         record = encode(envelope, topic=self._topic_prefix + topic)
-        await self.connection.execute(
-            "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4::jsonb)",
-            record.topic,
-            record.key,
-            record.value,
-            json.dumps([[k, v.decode()] for k, v in record.headers]),
+        if self._conn is None:
+            raise RuntimeError("UnitOfWork.emit used outside 'async with'")
+        self._outbox_rows.append(
+            (
+                record.topic,
+                record.key,
+                record.value,
+                json.dumps([[k, v.decode()] for k, v in record.headers]),
+            )
         )
         self.emitted.append((topic, envelope))
         return envelope
+
+    async def _write_outbox(self) -> None:
+        """Every event of the transaction in one statement, in emission order, at commit:
+        one round trip however many a batch raised."""
+        if not self._outbox_rows:
+            return
+        topics, keys, values, headers = zip(*self._outbox_rows, strict=True)
+        await self.connection.execute(
+            "INSERT INTO outbox (topic, key, value, headers)"
+            " SELECT e.topic, e.key, e.value, e.headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[])"
+            " WITH ORDINALITY AS e(topic, key, value, headers, n) ORDER BY n",
+            list(topics),
+            list(keys),
+            list(values),
+            list(headers),
+        )
+        self._outbox_rows = []
 
 
 async def handle_once(
