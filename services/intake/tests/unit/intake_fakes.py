@@ -3,58 +3,90 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
 from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.intake.adapters.case_numbers import CaseNumberIssuer
-from yiwang.intake.adapters.repository import CaseFilter, CaseRepository, NewCase, SealedReporter
+from yiwang.intake.adapters.repository import CaseFilter, CaseRepository, TimelineRow
 from yiwang.intake.adapters.unit_of_work import IntakeUnitOfWork
+from yiwang.intake.domain.admission import IdempotencyKey
+from yiwang.intake.domain.batch import RecordedKey
 from yiwang.intake.domain.case import NOT_OPEN, CaseView, OpenCase, TimelineEntry
+from yiwang.intake.domain.lifecycle import StateUpdate
+from yiwang.intake.domain.records import NewCase, SealedReporter
 
 
 class FakeCaseRepository(CaseRepository):
     def __init__(self) -> None:
         self.cases: dict[uuid.UUID, NewCase] = {}
         self.reporters: list[SealedReporter] = []
-        self.keys: dict[tuple[str, str], tuple[uuid.UUID, str]] = {}
-        self.sequences: dict[date, int] = {}
+        self.keys: dict[IdempotencyKey, tuple[uuid.UUID, str]] = {}
         self.counts: dict[uuid.UUID, int] = {}
         self.timeline: dict[str, tuple[uuid.UUID, TimelineEntry]] = {}
         self.tokens: dict[str, uuid.UUID] = {}
-        self.locks: list[str] = []
+        self.locks: list[list[str]] = []  # the names of each lock_keys call
+        self.calls: list[str] = []  # one per statement a Postgres repository would send
 
-    async def lock_keys(self, names: list[str]) -> None:
-        self.locks += sorted(names)
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
 
-    async def find_idempotent(self, *, scope: str, key: str) -> tuple[uuid.UUID, str] | None:
-        return self.keys.get((scope, key))
+    async def lock_keys(self, names: Sequence[str]) -> None:
+        self._call("lock_keys")
+        self.locks.append(list(names))
 
-    async def add_idempotency_key(
-        self, *, scope: str, key: str, request_hash: str, case_id: uuid.UUID, at: datetime
+    async def find_idempotent(
+        self, keys: Sequence[IdempotencyKey]
+    ) -> dict[IdempotencyKey, RecordedKey]:
+        self._call("find_idempotent")
+        found = {}
+        for key in keys:
+            if key in self.keys:
+                case_id, request_hash = self.keys[key]
+                case = self.cases[case_id]
+                master = self.cases.get(case.master_case_id) if case.master_case_id else None
+                found[key] = RecordedKey(case_id, case.case_number, request_hash,
+                                         master.case_number if master else None)  # fmt: skip
+        return found
+
+    async def add_idempotency_keys(
+        self, keys: Sequence[tuple[IdempotencyKey, str, uuid.UUID]], *, at: datetime
     ) -> None:
-        assert (scope, key) not in self.keys
-        self.keys[(scope, key)] = (case_id, request_hash)
+        self._call("add_idempotency_keys")
+        for key, request_hash, case_id in keys:
+            assert key not in self.keys, "primary key (scope, key)"
+            self.keys[key] = (case_id, request_hash)
 
     async def open_cases_near(
-        self, *, category: str, bbox: tuple[float, float, float, float], since: datetime
-    ) -> list[OpenCase]:
+        self, areas: Sequence[tuple[str, tuple[float, float, float, float]]], *, since: datetime
+    ) -> list[list[OpenCase]]:
+        self._call("open_cases_near")
         return [
-            OpenCase(c.case_id, c.case_number, c.lon, c.lat, c.received_at, self.counts.get(c.case_id, 1))
-            for c in self.cases.values()
-            if c.category == category and c.master_case_id is None and c.state not in NOT_OPEN
-            and c.lon is not None and c.lat is not None and c.received_at >= since
-            and bbox[0] <= c.lon <= bbox[2] and bbox[1] <= c.lat <= bbox[3]
+            [OpenCase(c.case_id, c.case_number, c.lon, c.lat, c.received_at, self.counts[c.case_id])
+             for c in self.cases.values()
+             if c.category == category and c.master_case_id is None and c.state not in NOT_OPEN
+             and c.lon is not None and c.lat is not None and c.received_at >= since
+             and bbox[0] <= c.lon <= bbox[2] and bbox[1] <= c.lat <= bbox[3]]
+            for category, bbox in areas
         ]  # fmt: skip
 
-    async def add(self, case: NewCase) -> None:
-        self.cases[case.case_id] = case
+    async def add_cases(self, cases: Sequence[NewCase]) -> None:
+        self._call("add_cases")
+        for case in cases:
+            assert case.case_id not in self.cases
+            assert case.case_number not in {c.case_number for c in self.cases.values()}
+            self.cases[case.case_id] = case
+            self.counts[case.case_id] = case.reporter_count
 
-    async def add_reporter(self, reporter: SealedReporter) -> None:
-        self.reporters.append(reporter)
+    async def add_reporters(self, reporters: Sequence[SealedReporter]) -> None:
+        self._call("add_reporters")
+        assert all(r.case_id in self.cases for r in reporters), "foreign key"
+        self.reporters += reporters
 
-    async def count_another_reporter(self, *, master_id: uuid.UUID, at: datetime) -> int:
-        self.counts[master_id] = self.counts.get(master_id, 1) + 1
+    async def count_other_reporters(self, *, master_id: uuid.UUID, added: int, at: datetime) -> int:
+        self._call("count_other_reporters")
+        self.counts[master_id] += added
         return self.counts[master_id]
 
     async def get(self, ref: str) -> CaseView | None:
@@ -70,7 +102,7 @@ class FakeCaseRepository(CaseRepository):
             status_note=None, lead_department=None, lon=case.lon, lat=case.lat, address=case.address,
             admin_code=case.admin_code, media_urls=list(case.media_urls), master_case_id=case.master_case_id,
             master_case_number=master.case_number if master else None,
-            reporter_count=self.counts.get(case.case_id, 1), received_at=case.received_at,
+            reporter_count=self.counts[case.case_id], received_at=case.received_at,
             updated_at=case.received_at,
             timeline=[e for cid, e in self.timeline.values() if cid == case.case_id],
         )  # fmt: skip
@@ -79,18 +111,20 @@ class FakeCaseRepository(CaseRepository):
         views = [await self.get(str(c)) for c in self.cases]
         return [v for v in views if v is not None][: case_filter.limit]
 
-    async def apply_state(
-        self, *, case_id: uuid.UUID, state: str, note: str | None, lead: str | None, at: datetime
-    ) -> None:
-        self.cases[case_id] = replace(self.cases[case_id], state=state)
+    async def apply_states(self, updates: Sequence[StateUpdate]) -> None:
+        self._call("apply_states")
+        for update in updates:  # the stored case's own time is not kept here: no guard
+            self.cases[update.case_id] = replace(self.cases[update.case_id], state=update.state)
 
-    async def add_timeline(
-        self, *, event_id: str, case_id: uuid.UUID, entry: TimelineEntry
-    ) -> None:
-        self.timeline.setdefault(event_id, (case_id, entry))
+    async def add_timeline(self, rows: Sequence[TimelineRow]) -> None:
+        self._call("add_timeline")
+        for event_id, case_id, entry in rows:
+            self.timeline.setdefault(event_id, (case_id, entry))
 
-    async def add_token(self, *, token: str, case_id: uuid.UUID, at: datetime) -> None:
-        self.tokens[token] = case_id
+    async def add_tokens(self, tokens: Sequence[tuple[str, uuid.UUID]], *, at: datetime) -> None:
+        self._call("add_tokens")
+        assert all(case_id in self.cases for _, case_id in tokens), "foreign key"
+        self.tokens.update(tokens)
 
     async def case_for_token(self, token: str) -> str | None:
         case_id = self.tokens.get(token)
@@ -101,12 +135,13 @@ class FakeCaseNumberIssuer(CaseNumberIssuer):
     def __init__(self) -> None:
         self.sequences: dict[date, int] = {}
 
-    async def next(self, day: date) -> int:
-        self.sequences[day] = self.sequences.get(day, 0) + 1
-        return self.sequences[day]
+    async def reserve(self, day: date, count: int) -> range:
+        last = self.sequences.get(day, 0) + count
+        self.sequences[day] = last
+        return range(last - count + 1, last + 1)
 
 
 class FakeIntakeUnitOfWork(InMemoryUnitOfWork, IntakeUnitOfWork):
     def __init__(self, cases: FakeCaseRepository | None = None) -> None:
-        super().__init__()
         self.cases = cases or FakeCaseRepository()
+        super().__init__(rolls_back=[self.cases])  # a failed block leaves nothing written

@@ -1,4 +1,5 @@
 import uuid
+import weakref
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,6 +37,16 @@ def submission(lon: float = 113.58, **changes: object) -> CaseSubmission:
     return CaseSubmission.model_validate(fields)
 
 
+_NUMBERS: weakref.WeakKeyDictionary[FakeIntakeUnitOfWork, FakeCaseNumberIssuer] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def numbers_of(uow: FakeIntakeUnitOfWork) -> FakeCaseNumberIssuer:
+    """One day's numbering per store, as the database keeps it."""
+    return _NUMBERS.setdefault(uow, FakeCaseNumberIssuer())
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 11, 21, 2, 0, tzinfo=UTC))
@@ -52,7 +63,7 @@ async def submit(
         submission=sub,
         policy=POLICY,
         vault=VAULT,
-        numbers=FakeCaseNumberIssuer(),  # a fresh day's numbering for each submission call
+        numbers=numbers_of(uow),
         clock=clock,
         idempotency=key,
     )
@@ -125,10 +136,10 @@ async def test_the_lifecycle_moves_intakes_view_on(clock: ManualClock) -> None:
     admitted = await submit(uow, clock, submission())
     change = CaseStateChanged(case_id=str(admitted.case_id), from_state=CaseState.RECEIVED, to_state=CaseState.ROUTED,
                               actor="grid-routing", at=clock.now())  # fmt: skip
-    assert await handlers.record_state_change(
-        uow=uow, envelope=Envelope(payload=change, source="/t")
-    )
+    routed = Envelope(payload=change, source="/t")
+    assert await handlers.record_state_changes(uow=uow, envelopes=[routed]) == 1
     assert uow.cases.cases[admitted.case_id].state == "routed"
+    assert await handlers.record_state_changes(uow=uow, envelopes=[routed]) == 0  # redelivered
     foreign = CaseStateChanged(
         case_id="not-a-uuid",
         from_state=None,
@@ -136,7 +147,8 @@ async def test_the_lifecycle_moves_intakes_view_on(clock: ManualClock) -> None:
         actor="x",
         at=clock.now(),
     )
-    assert not await handlers.record_state_change(
-        uow=uow, envelope=Envelope(payload=foreign, source="/t")
+    own = Envelope(payload=change, source=handlers.OWN_SOURCE)
+    assert not await handlers.record_state_changes(
+        uow=uow, envelopes=[Envelope(payload=foreign, source="/t"), own]
     )
     assert uuid.UUID(str(admitted.case_id))

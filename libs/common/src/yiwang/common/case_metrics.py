@@ -10,14 +10,14 @@ the state machine's (a few dozen), a new case comes from "none".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prometheus_client import Counter
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseStateChanged, Event
-from yiwang.common.kafka import EventHandler
+from yiwang.common.kafka import BatchEventHandler, EventHandler
 
 CASE_TRANSITIONS = Counter(
     "yiwang_case_transitions_total",
@@ -61,3 +61,20 @@ def counting_case_transitions(
             count_transition(service=service, change=envelope.payload)
 
     return {**handlers, CaseStateChanged: handle}
+
+
+def counting_batched_transitions(
+    batched: Mapping[type[Event], BatchEventHandler], *, service: str
+) -> Mapping[type[Event], BatchEventHandler]:
+    """The same for batch handlers: each change of the batch counted after it returned."""
+    inner = batched.get(CaseStateChanged)
+    if inner is None:
+        return batched
+
+    async def handle(envelopes: Sequence[Envelope[Any]]) -> None:
+        await inner(envelopes)
+        for envelope in envelopes:
+            if isinstance(envelope.payload, CaseStateChanged):
+                count_transition(service=service, change=envelope.payload)
+
+    return {**batched, CaseStateChanged: handle}

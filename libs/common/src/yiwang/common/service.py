@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import socket
 import sys
@@ -23,7 +24,7 @@ import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker, KafkaRouter
-from yiwang.common.case_metrics import counting_case_transitions
+from yiwang.common.case_metrics import counting_batched_transitions, counting_case_transitions
 from yiwang.common.clock import Clock, clock_for_speed
 from yiwang.common.events import Event
 from yiwang.common.http import MetricsMiddleware, health_router
@@ -135,7 +136,7 @@ class Runtime:
             handlers=counting_case_transitions(handlers, service=self.name),
             dead_letters=self.dead_letters,
             on_invalid=on_invalid,
-            batched=batched,
+            batched=counting_batched_transitions(batched or {}, service=self.name),
         )
 
     async def open(self) -> None:
@@ -299,6 +300,13 @@ def run_service(definition: ServiceDefinition) -> None:
         print(f"yiwang-{definition.name}: {exc}", file=sys.stderr)
         sys.exit(2)
     app = create_app(definition, settings)
+    # Handling an event or a request makes many short-lived objects (models, envelopes,
+    # rows); with the interpreter's default thresholds the cycle collector runs every few
+    # of them and its full passes walk every long-lived object (modules, schemas, the grid
+    # index): ~10% of intake's Kafka throughput, and pauses in the HTTP latency tail. What
+    # is loaded by now stays for the life of the process: frozen, it is never walked.
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
     config = uvicorn.Config(
         app, host=settings.http_host, port=port, log_config=None, access_log=False, lifespan="on"
     )

@@ -2,53 +2,64 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from yiwang.common.case import CaseFacts, Channel, SourceRef
-from yiwang.common.categories import CATEGORIES
+from yiwang.common.case import SourceRef
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import (
-    CaseReceived,
-    CaseStateChanged,
-    DuplicateLinked,
-    FieldError,
-    SubmissionRejected,
-)
-from yiwang.common.personal_data import PersonalDataVault, mask_id_number, mask_name, mask_phone
+from yiwang.common.events import CaseStateChanged
+from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.postgres import handle_once
-from yiwang.common.states import CaseState
-from yiwang.common.topics import CASE_LIFECYCLE, CASE_RECEIVED, INTAKE_REJECTIONS
+from yiwang.common.topics import INTAKE_REJECTIONS
+from yiwang.intake import admitting
 from yiwang.intake.adapters.case_numbers import CaseNumberIssuer
-from yiwang.intake.adapters.repository import CaseFilter, NewCase, SealedReporter
+from yiwang.intake.adapters.repository import CaseFilter
 from yiwang.intake.adapters.unit_of_work import IntakeUnitOfWork
-from yiwang.intake.domain import admission
 from yiwang.intake.domain.admission import IdempotencyKey, IntakePolicy
-from yiwang.intake.domain.case import (
-    CaseView,
-    DuplicateMatch,
-    TimelineEntry,
-    case_number,
-    find_master,
-    local_day,
-)
-from yiwang.intake.domain.open311 import check_attributes
-from yiwang.intake.domain.submission import CaseSubmission, check_submission
+from yiwang.intake.domain.batch import Admitted, Checked, Refused, SubmissionRequest, check
+from yiwang.intake.domain.case import CaseView, TimelineEntry, case_numbers, local_day
+from yiwang.intake.domain.lifecycle import latest_states
+from yiwang.intake.domain.records import rejection
+from yiwang.intake.domain.submission import CaseSubmission
 
 CONSUMER = "intake"
 OWN_SOURCE = "/yiwang/intake"
 
 
-@dataclass(frozen=True, slots=True)
-class Admitted:
-    case_id: uuid.UUID
-    case_number: str
-    created: bool  # False: a retry of a submission that already has its case
-    duplicate_of: str | None = None  # the master case number, when linked as a duplicate
-    token: str | None = None
+async def admit_submissions(
+    *,
+    uow: IntakeUnitOfWork,
+    requests: Sequence[SubmissionRequest],
+    policy: IntakePolicy,
+    vault: PersonalDataVault,
+    numbers: CaseNumberIssuer,
+    clock: Clock,
+) -> list[Admitted | Refused]:
+    """Check, de-duplicate, store and announce many submissions in one transaction, each as
+    if it came after the ones before it; a refused one leaves the others be."""
+    now = clock.now()
+    checks = [check(request, policy=policy, now=now) for request in requests]
+    checked = [(r, c) for r, c in zip(requests, checks, strict=True) if isinstance(c, Checked)]
+    if not checked and not any(r.record for r in requests):
+        return [c for c in checks if isinstance(c, Refused)]  # all refused: nothing to write
+    # Reserved before the transaction takes its connection (see CaseNumberIssuer); a retry
+    # that finds its case already made leaves a gap in the day's numbers, nothing worse.
+    sequences = await numbers.reserve(local_day(now), len(checked)) if checked else range(0)
+    numbered = iter(
+        case_numbers(county_code=policy.county_code, received_at=now, sequences=sequences)
+    )
+    async with uow:
+        decisions = await admitting.lock_and_decide(
+            uow, [c for _, c in checked], policy=policy, numbered=numbered, now=now, clock=clock
+        )
+        admitted = iter(
+            await admitting.store_and_announce(uow, checked, decisions, vault=vault, now=now)
+        )
+        results = [next(admitted) if isinstance(c, Checked) else c for c in checks]
+        await admitting.answer_refusals(uow, requests, results)
+    return results
 
 
 async def submit_case(
@@ -63,72 +74,14 @@ async def submit_case(
     api_key_id: str | None = None,
     with_token: bool = False,
 ) -> Admitted:
-    """Check, de-duplicate and store a submission; announce it; all or nothing."""
-    now = clock.now()
-    check_submission(submission, now=now)
-    check_attributes(
-        CATEGORIES[submission.category],
-        submission.attributes,
-        required_enforced=submission.channel is Channel.OPEN311,
+    """One submission (HTTP): admitted, or its refusal raised for the route to answer."""
+    request = SubmissionRequest(submission, idempotency, api_key_id, with_token)
+    [result] = await admit_submissions(
+        uow=uow, requests=[request], policy=policy, vault=vault, numbers=numbers, clock=clock
     )
-    point = admission.normalised_point(submission.location, policy)
-    request_hash = admission.fingerprint(submission)
-    # Reserved before the transaction takes its connection (see CaseNumberIssuer); a retry
-    # that finds its case already made leaves a gap in the day's numbers, nothing worse.
-    number = case_number(
-        county_code=policy.county_code, received_at=now, sequence=await numbers.next(local_day(now))
-    )
-    async with uow:
-        if idempotency is not None:
-            await uow.cases.lock_keys([f"idem:{idempotency.scope}:{idempotency.key}"])
-            found = await uow.cases.find_idempotent(scope=idempotency.scope, key=idempotency.key)
-            if found is not None:
-                admission.check_same_request(
-                    recorded_hash=found[1], request_hash=request_hash, key=idempotency
-                )
-                view = await uow.cases.get(str(found[0]))
-                assert view is not None
-                return Admitted(
-                    view.case_id,
-                    view.case_number,
-                    created=False,
-                    duplicate_of=view.master_case_number,
-                )
-        master = await _find_master(
-            uow=uow, submission=submission, point=point, policy=policy, clock=clock
-        )
-        case_id = uuid.uuid4()
-        await uow.cases.add(_new_case(case_id, number, submission, point, master, api_key_id, now))
-        reporter = _seal_reporter(case_id, submission, vault, now)
-        await uow.cases.add_reporter(reporter)
-        if idempotency is not None:
-            await uow.cases.add_idempotency_key(
-                scope=idempotency.scope,
-                key=idempotency.key,
-                request_hash=request_hash,
-                case_id=case_id,
-                at=now,
-            )
-        token = secrets.token_urlsafe(12) if with_token else None
-        if token:
-            await uow.cases.add_token(token=token, case_id=case_id, at=now)
-        ref = admission.reporter_ref(
-            reporter_id=reporter.reporter_id,
-            name=submission.reporter.name,
-            phone=submission.reporter.phone,
-            anonymous=submission.reporter.anonymous,
-        )
-        facts = admission.case_facts(
-            case_id=case_id, case_number=number, submission=submission, point=point, reporter=ref
-        )
-        await _announce(uow=uow, submission=submission, facts=facts, master=master, now=now)
-    return Admitted(
-        case_id,
-        number,
-        created=True,
-        duplicate_of=master.master.case_number if master else None,
-        token=token,
-    )
+    if isinstance(result, Refused):
+        raise result.error
+    return result
 
 
 async def reject_submission(
@@ -137,46 +90,54 @@ async def reject_submission(
     """Tell the sending platform, on the rejection topic, which fields were wrong and why."""
 
     async def publish(uow_: Any) -> None:
-        rejected = SubmissionRejected(
-            source=source,
-            original_event_id=event_id,
-            errors=tuple(FieldError(field=f, reason=r) for f, r in errors),
-        )
-        await uow_.emit(rejected, topic=INTAKE_REJECTIONS)
+        await uow_.emit(rejection(event_id, source, errors), topic=INTAKE_REJECTIONS)
 
     return await handle_once(
-        uow, consumer=f"{CONSUMER}:rejections", event_id=event_id, effects=publish
+        uow, consumer=admitting.REJECTIONS_CONSUMER, event_id=event_id, effects=publish
     )
 
 
-async def record_state_change(
-    *, uow: IntakeUnitOfWork, envelope: Envelope[CaseStateChanged]
-) -> bool:
-    """Keep intake's view (and Open311 status) current from case.lifecycle.v1."""
-    change = envelope.payload
+async def record_state_changes(
+    *, uow: IntakeUnitOfWork, envelopes: Sequence[Envelope[CaseStateChanged]]
+) -> int:
+    """Keep intake's view (and Open311 status) current from case.lifecycle.v1: a poll's
+    changes in one transaction. Returns how many were new to it."""
+    theirs = [
+        (envelope, case_id)
+        for envelope in envelopes
+        # Intake wrote its own entries when it made them; a case id that is no UUID is
+        # another county platform's, not a case intake opened.
+        if envelope.source != OWN_SOURCE and (case_id := _case_id(envelope.payload)) is not None
+    ]
+    if not theirs:
+        return 0
+    async with uow:
+        fresh = await uow.first_deliveries(
+            consumer=CONSUMER, event_ids=[envelope.id for envelope, _ in theirs]
+        )
+        changes = []
+        for envelope, case_id in theirs:
+            if envelope.id in fresh:
+                fresh.discard(envelope.id)  # the same event twice in one poll: once
+                changes.append((envelope.id, case_id, envelope.payload))
+        if changes:
+            await uow.cases.add_timeline(
+                [(event_id, case_id, _entry(change)) for event_id, case_id, change in changes]
+            )
+            await uow.cases.apply_states(latest_states([(c, ch) for _, c, ch in changes]))
+    return len(changes)
 
-    async def apply(_: Any) -> None:
-        case_id = uuid.UUID(change.case_id)
-        entry = TimelineEntry(
-            change.at, change.from_state, change.to_state, change.actor, change.note
-        )
-        await uow.cases.add_timeline(event_id=envelope.id, case_id=case_id, entry=entry)
-        lead = (
-            change.department.value
-            if change.department and change.to_state is CaseState.ROUTED
-            else None
-        )
-        await uow.cases.apply_state(
-            case_id=case_id, state=change.to_state, note=change.note, lead=lead, at=change.at
-        )
 
-    if envelope.source == OWN_SOURCE:
-        return False  # intake wrote its own entries when it made them
+def _case_id(change: CaseStateChanged) -> uuid.UUID | None:
     try:
-        uuid.UUID(change.case_id)
+        return uuid.UUID(change.case_id)
     except ValueError:
-        return False  # not a case intake opened (another county platform's id scheme)
-    return await handle_once(uow, consumer=CONSUMER, event_id=envelope.id, effects=apply)
+        return None
+
+
+def _entry(change: CaseStateChanged) -> TimelineEntry:
+    from_state = change.from_state.value if change.from_state is not None else None
+    return TimelineEntry(change.at, from_state, change.to_state.value, change.actor, change.note)
 
 
 async def get_case(*, uow: IntakeUnitOfWork, ref: str) -> CaseView | None:
@@ -192,152 +153,3 @@ async def list_cases(*, uow: IntakeUnitOfWork, case_filter: CaseFilter) -> list[
 async def case_for_token(*, uow: IntakeUnitOfWork, token: str) -> str | None:
     async with uow:
         return await uow.cases.case_for_token(token)
-
-
-async def _find_master(
-    *,
-    uow: IntakeUnitOfWork,
-    submission: CaseSubmission,
-    point: tuple[float, float] | None,
-    policy: IntakePolicy,
-    clock: Clock,
-) -> DuplicateMatch | None:
-    if point is None:
-        return None
-    window = policy.duplicates
-    await uow.cases.lock_keys(admission.duplicate_lock_names(submission.category, point, window))
-    now = clock.now()
-    candidates = await uow.cases.open_cases_near(
-        category=submission.category,
-        bbox=window.bounding_box(*point),
-        since=admission.since(now, window),
-    )
-    return find_master(candidates, lon=point[0], lat=point[1], at=now, window=window)
-
-
-def _new_case(
-    case_id: uuid.UUID,
-    number: str,
-    submission: CaseSubmission,
-    point: tuple[float, float] | None,
-    master: DuplicateMatch | None,
-    api_key_id: str | None,
-    now: Any,
-) -> NewCase:
-    location = submission.location
-    details = submission.model_dump(
-        mode="json",
-        include={"grid_worker", "hotline", "petition", "reported_at"},
-        exclude_none=True,
-    )
-    return NewCase(
-        case_id=case_id,
-        case_number=number,
-        channel=submission.channel.value,
-        category=submission.category,
-        title=submission.title,
-        description=submission.description,
-        priority=submission.priority.value,
-        state=(CaseState.DUPLICATE if master else CaseState.RECEIVED).value,
-        lon=point[0] if point else None,
-        lat=point[1] if point else None,
-        crs_submitted=location.crs.value if location.has_point else None,
-        lon_submitted=location.lon,
-        lat_submitted=location.lat,
-        address=location.address,
-        admin_code=location.admin_code,
-        micro_grid_hint=location.micro_grid_hint,
-        source_system=submission.source.system if submission.source else None,
-        external_id=submission.source.external_id if submission.source else None,
-        channel_details=details,
-        media_urls=submission.media_urls
-        + (submission.grid_worker.photo_urls if submission.grid_worker else ()),
-        attributes=dict(submission.attributes),
-        master_case_id=master.master.case_id if master else None,
-        api_key_id=api_key_id,
-        received_at=now,
-    )
-
-
-def _seal_reporter(
-    case_id: uuid.UUID, submission: CaseSubmission, vault: PersonalDataVault, now: Any
-) -> SealedReporter:
-    reporter = submission.reporter
-    reporter_id = uuid.uuid4()
-    context = reporter_id.bytes
-    return SealedReporter(
-        reporter_id=reporter_id,
-        case_id=case_id,
-        anonymous=reporter.anonymous,
-        name_masked=mask_name(reporter.name),
-        phone_masked=mask_phone(reporter.phone),
-        id_number_masked=mask_id_number(reporter.id_number),
-        name_sealed=vault.seal(reporter.name, context=context),
-        phone_sealed=vault.seal(reporter.phone, context=context),
-        id_number_sealed=vault.seal(reporter.id_number, context=context),
-        email_sealed=vault.seal(submission.email, context=context),
-        created_at=now,
-    )
-
-
-async def _announce(
-    *,
-    uow: IntakeUnitOfWork,
-    submission: CaseSubmission,
-    facts: CaseFacts,
-    master: DuplicateMatch | None,
-    now: Any,
-) -> None:
-    def change(
-        from_state: CaseState | None, to_state: CaseState, note: str | None = None
-    ) -> CaseStateChanged:
-        return CaseStateChanged(
-            case_id=facts.case_id,
-            case_number=facts.case_number,
-            from_state=from_state,
-            to_state=to_state,
-            actor=f"intake:{submission.channel.value}",
-            note=note,
-            at=now,
-            category=facts.category,
-            channel=submission.channel,
-            priority=submission.priority,
-        )
-
-    async def record(entry: CaseStateChanged) -> None:
-        # Written now, not when the event comes back: the case shows its timeline at once.
-        envelope = await uow.emit(entry, topic=CASE_LIFECYCLE)
-        timeline_entry = TimelineEntry(
-            entry.at, entry.from_state, entry.to_state, entry.actor, entry.note
-        )
-        await uow.cases.add_timeline(
-            event_id=envelope.id, case_id=uuid.UUID(entry.case_id), entry=timeline_entry
-        )
-
-    await record(change(None, CaseState.RECEIVED))
-    if master is None:
-        received = CaseReceived(
-            case_id=facts.case_id,
-            case=facts,
-            received_at=now,
-            petition=submission.petition,
-            grid_worker=submission.grid_worker,
-        )
-        await uow.emit(received, topic=CASE_RECEIVED)
-        return
-    count = await uow.cases.count_another_reporter(master_id=master.master.case_id, at=now)
-    await uow.emit(
-        change(
-            CaseState.RECEIVED, CaseState.DUPLICATE, f"duplicate of {master.master.case_number}"
-        ),
-        topic=CASE_LIFECYCLE,
-    )
-    linked = DuplicateLinked(
-        case_id=str(master.master.case_id),
-        duplicate_case_id=facts.case_id,
-        duplicate_case_number=facts.case_number,
-        reporter=facts.reporters[0],
-        reporter_count=count,
-        distance_m=round(master.distance_m, 1),
-    )
-    await uow.emit(linked, topic=CASE_LIFECYCLE)

@@ -16,19 +16,22 @@ import asyncpg
 
 class CaseNumberIssuer(abc.ABC):
     @abc.abstractmethod
-    async def next(self, day: date) -> int: ...
+    async def reserve(self, day: date, count: int) -> range:
+        """`count` sequence numbers of the day, in one step: a batch takes its lot at once."""
 
 
 class PostgresCaseNumberIssuer(CaseNumberIssuer):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def next(self, day: date) -> int:
-        return int(
+    async def reserve(self, day: date, count: int) -> range:
+        last = int(
             await self._pool.fetchval(
-                "INSERT INTO case_number_sequences (day, last_seq) VALUES ($1, 1)"
-                " ON CONFLICT (day) DO UPDATE SET last_seq = case_number_sequences.last_seq + 1"
+                "INSERT INTO case_number_sequences (day, last_seq) VALUES ($1, $2)"
+                " ON CONFLICT (day) DO UPDATE SET last_seq = case_number_sequences.last_seq + $2"
                 " RETURNING last_seq",
                 day,
+                count,
             )
         )
+        return range(last - count + 1, last + 1)

@@ -6,7 +6,8 @@ import abc
 from typing import Self
 
 from yiwang.common.postgres import PostgresUnitOfWork, UnitOfWork
-from yiwang.intake.adapters.repository import CaseRepository, PostgresCaseRepository
+from yiwang.intake.adapters.postgres_cases import PostgresCaseRepository
+from yiwang.intake.adapters.repository import CaseRepository
 
 
 class IntakeUnitOfWork(UnitOfWork, abc.ABC):

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from yiwang.common.case import CaseFacts, CoordinateSystem, Location, ReporterRef, SourceRef
+from yiwang.common.case import CaseFacts, CoordinateSystem, Location, ReporterRef
 from yiwang.common.geo import to_wgs84
 from yiwang.common.personal_data import mask_name, mask_phone
 from yiwang.intake.domain.case import DuplicateWindow
@@ -126,7 +126,6 @@ def case_facts(
         micro_grid_hint=location.micro_grid_hint
         or (submission.grid_worker.micro_grid_hint if submission.grid_worker else None),
     )
-    source = submission.source or None
     return CaseFacts(
         case_id=str(case_id),
         case_number=case_number,
@@ -136,7 +135,7 @@ def case_facts(
         priority=submission.priority,
         channel=submission.channel,
         location=normalised,
-        source=SourceRef(system=source.system, external_id=source.external_id) if source else None,
+        source=submission.source,
         reporters=(reporter,),
     )
 

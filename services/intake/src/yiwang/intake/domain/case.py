@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +19,13 @@ NOT_OPEN = TERMINAL_STATES | {CaseState.RESOLVED, CaseState.EVALUATED, CaseState
 
 def case_number(*, county_code: str, received_at: datetime, sequence: int) -> str:
     """Short enough to read over the phone: YQ-20261121-00042 (the day in Asia/Shanghai)."""
-    return f"{county_code}-{local_day(received_at):%Y%m%d}-{sequence:05d}"
+    return case_numbers(county_code=county_code, received_at=received_at, sequences=[sequence])[0]
+
+
+def case_numbers(*, county_code: str, received_at: datetime, sequences: Iterable[int]) -> list[str]:
+    """The numbers of a batch received at one moment."""
+    day = f"{county_code}-{local_day(received_at):%Y%m%d}-"
+    return [f"{day}{sequence:05d}" for sequence in sequences]
 
 
 def local_day(moment: datetime) -> date:

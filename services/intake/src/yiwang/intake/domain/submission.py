@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from yiwang.common.case import Channel, Code, Location, Priority, SourceRef, Text
 from yiwang.common.categories import CATEGORIES
+from yiwang.common.envelope import field_errors
 from yiwang.common.events import (
     GridWorkerReport,
     HotlineCall,
@@ -95,6 +96,14 @@ _CHANNEL_DETAILS: dict[str, Channel] = {
     "hotline": Channel.HOTLINE,
     "petition": Channel.PETITION,
 }
+
+
+def platform_submission(command: SubmitCase) -> CaseSubmission:
+    """A platform's command as a submission; the first field it fails on, if it does."""
+    try:
+        return CaseSubmission.from_platform(command)
+    except ValidationError as exc:
+        raise SubmissionInvalid(*field_errors(exc)[0]) from None
 
 
 def check_category(submission: CaseSubmission) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from faststream.kafka import KafkaRouter
@@ -15,7 +16,7 @@ from yiwang.common.topics import CASE_LIFECYCLE, INTAKE_SUBMISSIONS
 from yiwang.intake import handlers
 from yiwang.intake.dependencies import IntakeDependencies
 from yiwang.intake.domain.admission import IdempotencyKey
-from yiwang.intake.domain.submission import CaseSubmission, SubmissionInvalid
+from yiwang.intake.domain.batch import SubmissionRequest
 
 
 def _source_of(value: bytes | None) -> SourceRef | None:
@@ -26,30 +27,29 @@ def _source_of(value: bytes | None) -> SourceRef | None:
         return None
 
 
+def platform_request(envelope: Envelope[SubmitCase]) -> SubmissionRequest:
+    """Idempotent on (source system, external id), as over HTTP."""
+    source = envelope.payload.source
+    return SubmissionRequest(
+        envelope.payload,
+        idempotency=IdempotencyKey(f"source:{source.system}", source.external_id),
+        record=envelope,
+    )
+
+
 def kafka_router(runtime: Runtime, deps: IntakeDependencies) -> KafkaRouter:
     router = KafkaRouter()
 
-    async def on_submit_case(envelope: Envelope[SubmitCase]) -> None:
-        command = envelope.payload
-        try:
-            await handlers.submit_case(
-                uow=deps.uow(),
-                submission=CaseSubmission.from_platform(command),
-                policy=deps.policy,
-                vault=deps.vault,
-                numbers=deps.numbers(),
-                clock=runtime.clock,
-                idempotency=IdempotencyKey(
-                    f"source:{command.source.system}", command.source.external_id
-                ),
-            )
-        except SubmissionInvalid as exc:
-            await handlers.reject_submission(
-                uow=deps.uow(),
-                event_id=envelope.id,
-                source=command.source,
-                errors=[(exc.field, exc.reason)],
-            )
+    async def on_submit_case(envelopes: Sequence[Envelope[SubmitCase]]) -> None:
+        """A poll's submissions, admitted in one transaction; refusals answered in it too."""
+        await handlers.admit_submissions(
+            uow=deps.uow(),
+            requests=[platform_request(envelope) for envelope in envelopes],
+            policy=deps.policy,
+            vault=deps.vault,
+            numbers=deps.numbers(),
+            clock=runtime.clock,
+        )
 
     async def on_invalid_submission(record: Any, error: UndecodableRecord) -> None:
         event_id = header_map(record.headers).get(
@@ -62,16 +62,19 @@ def kafka_router(runtime: Runtime, deps: IntakeDependencies) -> KafkaRouter:
             errors=list(error.field_errors),
         )
 
-    async def on_case_state_changed(envelope: Envelope[CaseStateChanged]) -> None:
-        await handlers.record_state_change(uow=deps.uow(), envelope=envelope)
+    async def on_case_state_changed(envelopes: Sequence[Envelope[CaseStateChanged]]) -> None:
+        """A poll's lifecycle: intake's own entries come back too (most of them, at a high
+        intake rate), so one transaction and no per-record work for the lot."""
+        await handlers.record_state_changes(uow=deps.uow(), envelopes=envelopes)
 
     runtime.subscribe(
         router,
         topic=INTAKE_SUBMISSIONS,
-        handlers={SubmitCase: on_submit_case},
+        handlers={},
+        batched={SubmitCase: on_submit_case},
         on_invalid=on_invalid_submission,
     )
     runtime.subscribe(
-        router, topic=CASE_LIFECYCLE, handlers={CaseStateChanged: on_case_state_changed}
+        router, topic=CASE_LIFECYCLE, handlers={}, batched={CaseStateChanged: on_case_state_changed}
     )
     return router

@@ -1,0 +1,275 @@
+"""Intake's repository on PostgreSQL. Admission's writes take arrays (unnest): one
+statement for a whole batch of submissions, however many it holds."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from yiwang.intake.adapters.repository import CaseFilter, CaseRepository, TimelineRow
+from yiwang.intake.domain.admission import IdempotencyKey
+from yiwang.intake.domain.batch import RecordedKey
+from yiwang.intake.domain.case import CaseView, OpenCase, TimelineEntry
+from yiwang.intake.domain.lifecycle import StateUpdate
+from yiwang.intake.domain.records import NewCase, SealedReporter
+
+_VIEW = """
+SELECT c.*, m.case_number AS master_case_number
+FROM cases c LEFT JOIN cases m ON m.case_id = c.master_case_id
+"""
+# Matches the partial index cases_open_near (migration 0002) word for word.
+_CAN_TAKE_DUPLICATES = (
+    "master_case_id IS NULL"
+    " AND state NOT IN ('resolved', 'evaluated', 'closed', 'rejected', 'duplicate')"
+)
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows to one list per column, as unnest($1::type[], $2::type[], ...) takes them."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+class PostgresCaseRepository(CaseRepository):
+    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy | asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def lock_keys(self, names: Sequence[str]) -> None:
+        await self._conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(n, 0))"
+            " FROM (SELECT unnest($1::text[]) AS n ORDER BY 1) k",
+            list(names),
+        )
+
+    async def find_idempotent(
+        self, keys: Sequence[IdempotencyKey]
+    ) -> dict[IdempotencyKey, RecordedKey]:
+        rows = await self._conn.fetch(
+            "SELECT k.scope, k.key, k.request_hash, c.case_id, c.case_number,"
+            " m.case_number AS master_case_number"
+            " FROM unnest($1::text[], $2::text[]) AS q(scope, key)"
+            " JOIN idempotency_keys k ON k.scope = q.scope AND k.key = q.key"
+            " JOIN cases c ON c.case_id = k.case_id"
+            " LEFT JOIN cases m ON m.case_id = c.master_case_id",
+            *_columns([(k.scope, k.key) for k in keys], 2),
+        )
+        return {
+            IdempotencyKey(r["scope"], r["key"]): RecordedKey(
+                r["case_id"], r["case_number"], r["request_hash"], r["master_case_number"]
+            )
+            for r in rows
+        }
+
+    async def add_idempotency_keys(
+        self, keys: Sequence[tuple[IdempotencyKey, str, uuid.UUID]], *, at: datetime
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, case_id, created_at)"
+            " SELECT scope, key, request_hash, case_id, $5"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[])"
+            " AS k(scope, key, request_hash, case_id)",
+            *_columns([(k.scope, k.key, h, c) for k, h, c in keys], 4),
+            at,
+        )
+
+    async def open_cases_near(
+        self, areas: Sequence[tuple[str, tuple[float, float, float, float]]], *, since: datetime
+    ) -> list[list[OpenCase]]:
+        # OFFSET 0 keeps the LATERAL subquery a subquery: flattened, the planner hashes a
+        # whole day's open cases against the points instead of one index probe per point.
+        rows = await self._conn.fetch(
+            "SELECT q.n, c.case_id, c.case_number, c.lon, c.lat, c.received_at, c.reporter_count"
+            " FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[])"
+            " WITH ORDINALITY AS q(category, min_lon, min_lat, max_lon, max_lat, n)"
+            " CROSS JOIN LATERAL (SELECT * FROM cases WHERE category = q.category"
+            f" AND {_CAN_TAKE_DUPLICATES}"
+            " AND lat BETWEEN q.min_lat AND q.max_lat AND lon BETWEEN q.min_lon AND q.max_lon"
+            " AND received_at >= $6 OFFSET 0) c",
+            *_columns([(category, *bbox) for category, bbox in areas], 5),
+            since,
+        )
+        nearby: list[list[OpenCase]] = [[] for _ in areas]
+        for r in rows:
+            nearby[r["n"] - 1].append(
+                OpenCase(
+                    r["case_id"],
+                    r["case_number"],
+                    r["lon"],
+                    r["lat"],
+                    r["received_at"],
+                    r["reporter_count"],
+                )
+            )
+        return nearby
+
+    async def add_cases(self, cases: Sequence[NewCase]) -> None:
+        rows = [
+            (c.case_id, c.case_number, c.channel, c.category, c.title, c.description, c.priority,
+             c.state, c.lon, c.lat, c.crs_submitted, c.lon_submitted, c.lat_submitted, c.address,
+             c.admin_code, c.micro_grid_hint, c.source_system, c.external_id,
+             json.dumps(c.channel_details, ensure_ascii=False), json.dumps(list(c.media_urls)),
+             json.dumps(c.attributes, ensure_ascii=False), c.master_case_id, c.api_key_id,
+             c.reporter_count, c.received_at)
+            for c in cases
+        ]  # fmt: skip
+        await self._conn.execute(
+            "INSERT INTO cases (case_id, case_number, channel, category, title, description,"
+            " priority, state, lon, lat, crs_submitted, lon_submitted, lat_submitted, address,"
+            " admin_code, micro_grid_hint, source_system, external_id, channel_details, media_urls,"
+            " attributes, master_case_id, api_key_id, reporter_count, received_at, updated_at,"
+            " state_at)"
+            " SELECT case_id, case_number, channel, category, title, description, priority, state,"
+            " lon, lat, crs_submitted, lon_submitted, lat_submitted, address, admin_code,"
+            " micro_grid_hint, source_system, external_id, channel_details,"
+            " ARRAY(SELECT jsonb_array_elements_text(media_urls)), attributes, master_case_id,"
+            " api_key_id, reporter_count, received_at, received_at, received_at"
+            " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+            " $7::text[], $8::text[], $9::float8[], $10::float8[], $11::text[], $12::float8[],"
+            " $13::float8[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],"
+            " $19::jsonb[], $20::jsonb[], $21::jsonb[], $22::uuid[], $23::text[], $24::int[],"
+            " $25::timestamptz[])"
+            " AS c(case_id, case_number, channel, category, title, description, priority, state,"
+            " lon, lat, crs_submitted, lon_submitted, lat_submitted, address, admin_code,"
+            " micro_grid_hint, source_system, external_id, channel_details, media_urls, attributes,"
+            " master_case_id, api_key_id, reporter_count, received_at)",
+            *_columns(rows, 25),
+        )
+
+    async def add_reporters(self, reporters: Sequence[SealedReporter]) -> None:
+        rows = [
+            (r.reporter_id, r.case_id, r.anonymous, r.name_masked, r.phone_masked,
+             r.id_number_masked, r.name_sealed, r.phone_sealed, r.id_number_sealed,
+             r.email_sealed, r.created_at)
+            for r in reporters
+        ]  # fmt: skip
+        await self._conn.execute(
+            "INSERT INTO reporters (reporter_id, case_id, anonymous, name_masked, phone_masked,"
+            " id_number_masked, name_sealed, phone_sealed, id_number_sealed, email_sealed,"
+            " created_at)"
+            " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bool[], $4::text[], $5::text[],"
+            " $6::text[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[], $11::timestamptz[])",
+            *_columns(rows, 11),
+        )
+
+    async def count_other_reporters(self, *, master_id: uuid.UUID, added: int, at: datetime) -> int:
+        return int(
+            await self._conn.fetchval(
+                "UPDATE cases SET reporter_count = reporter_count + $2, updated_at = $3"
+                " WHERE case_id = $1 RETURNING reporter_count",
+                master_id,
+                added,
+                at,
+            )
+        )
+
+    async def get(self, ref: str) -> CaseView | None:
+        try:
+            row = await self._conn.fetchrow(f"{_VIEW} WHERE c.case_id = $1", uuid.UUID(ref))
+        except ValueError:
+            row = await self._conn.fetchrow(f"{_VIEW} WHERE c.case_number = $1", ref)
+        if row is None:
+            return None
+        view = _view(row)
+        entries = await self._conn.fetch(
+            "SELECT at, from_state, to_state, actor, note FROM timeline WHERE case_id = $1 ORDER BY at, event_id",
+            view.case_id,
+        )
+        view.timeline = [TimelineEntry(**dict(e)) for e in entries]
+        return view
+
+    async def find(self, case_filter: CaseFilter) -> list[CaseView]:
+        where, args = ["TRUE"], []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        f = case_filter
+        if f.states:
+            where.append(f"c.state = ANY({arg(list(f.states))}::text[])")
+        if f.categories:
+            where.append(f"c.category = ANY({arg(list(f.categories))}::text[])")
+        if f.channel:
+            where.append(f"c.channel = {arg(f.channel)}")
+        if f.case_ids:
+            where.append(f"c.case_id = ANY({arg(list(f.case_ids))}::uuid[])")
+        if f.received_from:
+            where.append(f"c.received_at >= {arg(f.received_from)}")
+        if f.received_to:
+            where.append(f"c.received_at <= {arg(f.received_to)}")
+        order = "DESC" if f.newest_first else "ASC"
+        if f.after:
+            op = "<" if f.newest_first else ">"
+            where.append(f"(c.received_at, c.case_id) {op} ({arg(f.after[0])}, {arg(f.after[1])})")
+        sql = f"{_VIEW} WHERE {' AND '.join(where)} ORDER BY c.received_at {order}, c.case_id {order} LIMIT {arg(f.limit)}"
+        return [_view(r) for r in await self._conn.fetch(sql, *args)]
+
+    async def apply_states(self, updates: Sequence[StateUpdate]) -> None:
+        await self._conn.execute(
+            "UPDATE cases c SET state = u.state, status_note = u.note,"
+            " lead_department = CASE WHEN u.lead_at >= c.state_at THEN u.lead"
+            " ELSE c.lead_department END,"
+            " state_at = u.at, updated_at = GREATEST(c.updated_at, u.at)"
+            " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],"
+            " $6::timestamptz[]) AS u(case_id, state, note, at, lead, lead_at)"
+            " WHERE c.case_id = u.case_id AND c.state_at <= u.at",
+            *_columns([(u.case_id, u.state, u.note, u.at, u.lead, u.lead_at) for u in updates], 6),
+        )
+
+    async def add_timeline(self, rows: Sequence[TimelineRow]) -> None:
+        await self._conn.execute(
+            "INSERT INTO timeline (event_id, case_id, at, from_state, to_state, actor, note)"
+            " SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::text[],"
+            " $5::text[], $6::text[], $7::text[])"
+            " ON CONFLICT (event_id) DO NOTHING",
+            *_columns(
+                [(event_id, case_id, e.at, e.from_state, e.to_state, e.actor, e.note)
+                 for event_id, case_id, e in rows],
+                7,
+            ),
+        )  # fmt: skip
+
+    async def add_tokens(self, tokens: Sequence[tuple[str, uuid.UUID]], *, at: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO open311_tokens (token, case_id, created_at)"
+            " SELECT token, case_id, $3 FROM unnest($1::text[], $2::uuid[]) AS t(token, case_id)",
+            *_columns(tokens, 2),
+            at,
+        )
+
+    async def case_for_token(self, token: str) -> str | None:
+        value = await self._conn.fetchval(
+            "SELECT c.case_number FROM open311_tokens t JOIN cases c USING (case_id) WHERE t.token = $1",
+            token,
+        )
+        return str(value) if value is not None else None
+
+
+def _view(row: asyncpg.Record) -> CaseView:
+    return CaseView(
+        case_id=row["case_id"],
+        case_number=row["case_number"],
+        channel=row["channel"],
+        category=row["category"],
+        title=row["title"],
+        description=row["description"],
+        priority=row["priority"],
+        state=row["state"],
+        status_note=row["status_note"],
+        lead_department=row["lead_department"],
+        lon=row["lon"],
+        lat=row["lat"],
+        address=row["address"],
+        admin_code=row["admin_code"],
+        media_urls=list(row["media_urls"]),
+        master_case_id=row["master_case_id"],
+        master_case_number=row["master_case_number"],
+        reporter_count=row["reporter_count"],
+        received_at=row["received_at"],
+        updated_at=row["updated_at"],
+        source_system=row["source_system"],
+        external_id=row["external_id"],
+    )
