@@ -1,98 +1,25 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import shapely
-from yiwang.common.case import CaseFacts, Channel, Location
-from yiwang.common.clock import ManualClock
+from routing_fakes import NOW, FakeUnitOfWork, received, returned
+from yiwang.common.case import Location
 from yiwang.common.departments import Department
-from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseReceived, CaseReturned, CaseRouted, CaseStateChanged
+from yiwang.common.events import CaseRouted, CaseStateChanged
 from yiwang.common.states import CaseState
-from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED
 from yiwang.grid_routing import handlers
-from yiwang.grid_routing.adapters.routed_cases import RecordedDecision, RoutedCaseRepository
-from yiwang.grid_routing.adapters.unit_of_work import RoutingUnitOfWork
 from yiwang.grid_routing.domain.index import GridIndex
-from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
-from yiwang.grid_routing.domain.routed_case import RoutedCase
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class FakeRoutedCases(RoutedCaseRepository):
-    def __init__(self) -> None:
-        self.cases: dict[str, RoutedCase] = {}
-        self.decisions: list[tuple[str, RecordedDecision]] = []
-
-    async def get(self, case_id: str) -> RoutedCase | None:
-        return self.cases.get(case_id)
-
-    async def save(self, case: RoutedCase) -> None:
-        self.cases[case.case_id] = case
-
-    async def add_decision(self, case_id: str, recorded: RecordedDecision) -> None:
-        self.decisions.append((case_id, recorded))
-
-
-class FakeUnitOfWork(InMemoryUnitOfWork, RoutingUnitOfWork):
-    """A failure throws the transaction's writes away, as a rollback would."""
-
-    def __init__(self) -> None:
-        self.cases = FakeRoutedCases()
-        super().__init__(rolls_back=[self.cases])
-
-
-def received(index: GridIndex, category: str = "gas-leak") -> Envelope[CaseReceived]:
-    point = shapely.point_on_surface(index.polygons[4])
-    facts = CaseFacts(
-        case_id="case-7",
-        case_number="YQ-20260302-0007",
-        category=category,
-        title="闻到燃气味",
-        description="楼道有燃气味",
-        channel=Channel.HOTLINE,
-        location=Location(lon=point.x, lat=point.y),
-    )
-    return Envelope(
-        payload=CaseReceived(case_id="case-7", case=facts, received_at=NOW), source="/yiwang/intake"
-    )
-
-
-def returned(department: Department, count: int) -> Envelope[CaseReturned]:
-    return Envelope(
-        payload=CaseReturned(
-            case_id="case-7",
-            department=department,
-            reason_code="not-ours",
-            reason="不属于本部门职责",
-            return_count=count,
-        ),
-        source="/yiwang/department-dispatch",
-    )
-
-
-@pytest.fixture
-def uow() -> FakeUnitOfWork:
-    return FakeUnitOfWork()
-
-
-@pytest.fixture
-def kw(uow: FakeUnitOfWork, tiny_index: GridIndex, matrix: ResponsibilityMatrix) -> dict[str, Any]:
-    """The arguments every routing handler takes."""
-    return {"uow": uow, "index": tiny_index, "matrix": matrix, "clock": ManualClock(NOW)}
 
 
 async def test_a_received_case_is_routed_with_its_state_change(
     uow: FakeUnitOfWork, tiny_index: GridIndex, kw: dict[str, Any]
 ) -> None:
     envelope = received(tiny_index)
-    assert await handlers.route_received_case(envelope=envelope, **kw)
-    assert not await handlers.route_received_case(envelope=envelope, **kw)  # redelivered
+    assert await handlers.route_received_cases(envelopes=[envelope], **kw) == ["case-7"]
+    assert await handlers.route_received_cases(envelopes=[envelope], **kw) == []  # redelivered
     [(routed_topic, routed), (lifecycle_topic, changed)] = uow.committed
     assert (routed_topic, lifecycle_topic) == (CASE_ROUTED, CASE_LIFECYCLE)
     assert isinstance(routed, CaseRouted)
@@ -114,7 +41,7 @@ async def test_a_received_case_is_routed_with_its_state_change(
 async def test_return_reroute_then_arbitration_after_the_second_return(
     uow: FakeUnitOfWork, tiny_index: GridIndex, kw: dict[str, Any]
 ) -> None:
-    await handlers.route_received_case(envelope=received(tiny_index), **kw)
+    await handlers.route_received_cases(envelopes=[received(tiny_index)], **kw)
     await handlers.reroute_returned_case(
         envelope=returned(Department.EMERGENCY_MANAGEMENT, 1), **kw
     )
@@ -158,8 +85,8 @@ async def test_a_case_outside_the_grid_is_routed_to_triage_not_dropped(
     envelope = received(tiny_index)
     facts = envelope.payload.case.model_copy(update={"location": Location(lon=100.0, lat=30.0)})
     payload = envelope.payload.model_copy(update={"case": facts})
-    await handlers.route_received_case(
-        envelope=dataclasses.replace(envelope, payload=payload), **kw
+    await handlers.route_received_cases(
+        envelopes=[dataclasses.replace(envelope, payload=payload)], **kw
     )
     routed = uow.committed[0][1]
     assert isinstance(routed, CaseRouted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from importlib.resources import files
 
 from yiwang.common.logs import get_logger
@@ -44,6 +45,7 @@ def wire(runtime: Runtime) -> Wiring:
                         grid_sets=grid_sets, bootstrap_preset=settings.bootstrap_preset
                     )
                     active_grid.replace(index)
+                    _exempt_from_collection()
                     log.info("grid index loaded", version=index.version, micro_grids=len(index))
             except Exception as exc:  # keep trying: routing waits for a grid, not a restart
                 log.error("grid index not loaded", error=f"{type(exc).__name__}: {exc}")
@@ -56,6 +58,15 @@ def wire(runtime: Runtime) -> Wiring:
         http_routers=[http_router(runtime, active_grid=active_grid)],
         background=[keep_grid_loaded],
     )
+
+
+def _exempt_from_collection() -> None:
+    """Move what lives now (the index and start-up state, ~10^5 objects for a district)
+    out of the cyclic collector's sight: otherwise every full collection walks all of it,
+    which cost 15-25% of routing's CPU under load. Reference counting still frees an
+    index that a new grid set replaces (it holds no cycles)."""
+    gc.collect()
+    gc.freeze()
 
 
 DEFINITION = ServiceDefinition(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseReceived, CaseReturned, CaseRouted, CaseStateChanged
+from yiwang.common.events import CaseReceived, CaseReturned
+from yiwang.common.kafka import handling
 from yiwang.common.logs import get_logger
 from yiwang.common.postgres import handle_once
-from yiwang.common.states import CaseState
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED
 from yiwang.grid_routing.adapters.grid_sets import GridSetRepository
 from yiwang.grid_routing.adapters.routed_cases import RecordedDecision
@@ -20,8 +22,9 @@ from yiwang.grid_routing.domain.generator import generate_county
 from yiwang.grid_routing.domain.grid_import import check_grid_set
 from yiwang.grid_routing.domain.index import GridIndex
 from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
-from yiwang.grid_routing.domain.placement import place_case
+from yiwang.grid_routing.domain.placement import place_case, place_cases
 from yiwang.grid_routing.domain.progress import Progress
+from yiwang.grid_routing.domain.route_events import route_events
 from yiwang.grid_routing.domain.routed_case import RoutedCase
 from yiwang.grid_routing.domain.routing import RoutingDecision, decide_arbitration, decide_route
 from yiwang.grid_routing.domain.rules import ARBITRATION_AFTER_RETURNS
@@ -87,28 +90,39 @@ async def load_active_grid(*, grid_sets: GridSetRepository, bootstrap_preset: st
     return await asyncio.to_thread(GridIndex, network, version=version)
 
 
-async def route_received_case(
+async def route_received_cases(
     *,
     uow: RoutingUnitOfWork,
     index: GridIndex,
     matrix: ResponsibilityMatrix,
     clock: Clock,
-    envelope: Envelope[CaseReceived],
-) -> bool:
-    """Route a newly received case; False if this event was handled before."""
-    received = envelope.payload
+    envelopes: Sequence[Envelope[CaseReceived]],
+) -> list[str]:
+    """Route newly received cases, all in one transaction; the ids of the cases routed.
 
-    async def effects(_: object) -> None:
-        if await uow.cases.get(received.case_id) is not None:
-            log.warning("case already routed; receipt ignored", case_id=received.case_id)
-            return
-        case = RoutedCase(received=received)
-        hint = received.grid_worker.micro_grid_hint if received.grid_worker else None
-        placement = place_case(received.case, index=index, grid_worker_hint=hint)
-        decision = decide_route(received.case, placement=placement, matrix=matrix)
-        await _record_route(uow, case, decision, index=index, clock=clock, trigger="received")
-
-    return await handle_once(uow, consumer=CONSUMER, event_id=envelope.id, effects=effects)
+    An event handled before, and a case already routed (a receipt redelivered under
+    another event id, in an earlier batch or in this one), is left as it is.
+    """
+    async with uow:
+        fresh = await uow.first_deliveries(consumer=CONSUMER, event_ids=[e.id for e in envelopes])
+        firsts = _first_receipt_per_case(envelopes, fresh=fresh)
+        for case_id in await uow.cases.get_many(list(firsts)):
+            log.warning("case already routed; receipt ignored", case_id=case_id)
+            del firsts[case_id]
+        batch = list(firsts.values())
+        placements = place_cases(
+            [(e.payload.case, _grid_worker_hint(e.payload)) for e in batch], index=index
+        )
+        routes = [
+            _Route(
+                envelope,
+                RoutedCase(received=envelope.payload),
+                decide_route(envelope.payload.case, placement=placement, matrix=matrix),
+            )
+            for envelope, placement in zip(batch, placements, strict=True)
+        ]
+        await _record_routes(uow, routes, index=index, clock=clock, trigger="received")
+    return list(firsts)
 
 
 async def reroute_returned_case(
@@ -128,9 +142,10 @@ async def reroute_returned_case(
         if known is None:
             raise CaseNotRouted(returned.case_id)
         case = known.returned_by(returned.department, return_count=returned.return_count)
-        hint = case.received.grid_worker.micro_grid_hint if case.received.grid_worker else None
         facts = case.received.case
-        placement = place_case(facts, index=index, grid_worker_hint=hint)
+        placement = place_case(
+            facts, index=index, grid_worker_hint=_grid_worker_hint(case.received)
+        )
         attempt = case.attempts + 1
         if case.returns >= ARBITRATION_AFTER_RETURNS:
             decision = decide_arbitration(
@@ -145,64 +160,71 @@ async def reroute_returned_case(
             decision = decide_route(
                 facts, placement=placement, matrix=matrix, excluded=case.excluded, attempt=attempt
             )
-        await _record_route(uow, case, decision, index=index, clock=clock, trigger="returned")
+        route = _Route(None, case, decision)
+        await _record_routes(uow, [route], index=index, clock=clock, trigger="returned")
 
     return await handle_once(uow, consumer=CONSUMER, event_id=envelope.id, effects=effects)
 
 
-async def _record_route(
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """A decision about to be recorded; `envelope` set when consumed in a batch."""
+
+    envelope: Envelope[Any] | None
+    case: RoutedCase  # as it was before this decision
+    decision: RoutingDecision
+
+
+def _first_receipt_per_case(
+    envelopes: Sequence[Envelope[CaseReceived]], *, fresh: set[str]
+) -> dict[str, Envelope[CaseReceived]]:
+    """Among the events not handled before, each case's first receipt, by case id."""
+    firsts: dict[str, Envelope[CaseReceived]] = {}
+    unseen = set(fresh)  # the same event twice in one batch counts once
+    for envelope in envelopes:
+        if envelope.id not in unseen:
+            continue
+        unseen.discard(envelope.id)
+        case_id = envelope.payload.case_id
+        if case_id in firsts:  # sent again under another event id
+            log.warning("case already routed; receipt ignored", case_id=case_id)
+        else:
+            firsts[case_id] = envelope
+    return firsts
+
+
+def _grid_worker_hint(received: CaseReceived) -> str | None:
+    return received.grid_worker.micro_grid_hint if received.grid_worker else None
+
+
+async def _record_routes(
     uow: RoutingUnitOfWork,
-    case: RoutedCase,
-    decision: RoutingDecision,
+    routes: Sequence[_Route],
     *,
     index: GridIndex,
     clock: Clock,
     trigger: str,
 ) -> None:
-    routed = case.routed()  # checks the transition before anything is written
+    """The cases, their decisions and their events, a few statements for the lot."""
+    if not routes:
+        return
+    routed = [r.case.routed() for r in routes]  # checks transitions before anything is written
     now = clock.now()
-    facts = case.received.case
-    await uow.cases.save(routed)
-    await uow.cases.add_decision(
-        case.case_id,
-        RecordedDecision(
-            decision=decision, grid_set=index.version, trigger=trigger, decided_at=now
-        ),
+    await uow.cases.save_many(routed)
+    await uow.cases.add_decisions(
+        [
+            (
+                r.case.case_id,
+                RecordedDecision(
+                    decision=r.decision, grid_set=index.version, trigger=trigger, decided_at=now
+                ),
+            )
+            for r in routes
+        ]
     )
-    await uow.emit(
-        CaseRouted(
-            case_id=case.case_id,
-            case=facts,
-            micro_grid=decision.micro_grid,
-            department_units=decision.department_units,
-            lead_department=decision.lead_department,
-            assisting_departments=decision.assisting_departments,
-            tier=decision.tier,
-            sla_class=decision.sla_class,
-            to_mediation=decision.to_mediation,
-            triage=decision.triage,
-            rule_id=decision.rule_id,
-            reason=decision.reason,
-            excluded_departments=decision.excluded_departments,
-            attempt=decision.attempt,
-        ),
-        topic=CASE_ROUTED,
-    )
-    await uow.emit(
-        CaseStateChanged(
-            case_id=case.case_id,
-            case_number=facts.case_number,
-            from_state=case.state,
-            to_state=CaseState.ROUTED,
-            actor=CONSUMER,
-            note=f"{decision.rule_id}: {decision.reason}",
-            at=now,
-            department=decision.lead_department,
-            township_code=decision.township_code,
-            micro_grid=decision.micro_grid.code if decision.micro_grid else None,
-            category=facts.category,
-            channel=facts.channel,
-            priority=facts.priority,
-        ),
-        topic=CASE_LIFECYCLE,
-    )
+    for route in routes:
+        routed_event, changed = route_events(route.case, route.decision, actor=CONSUMER, at=now)
+        # In a batch, each case's events carry the trace of the record that brought it.
+        with handling(route.envelope) if route.envelope else nullcontext():
+            await uow.emit(routed_event, topic=CASE_ROUTED)
+            await uow.emit(changed, topic=CASE_LIFECYCLE)

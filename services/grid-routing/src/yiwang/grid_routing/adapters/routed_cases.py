@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,72 +30,121 @@ class RoutedCaseRepository(abc.ABC):
     async def get(self, case_id: str) -> RoutedCase | None: ...
 
     @abc.abstractmethod
-    async def save(self, case: RoutedCase) -> None: ...
+    async def get_many(self, case_ids: Sequence[str]) -> dict[str, RoutedCase]:
+        """The cases among these that routing knows, by id."""
 
     @abc.abstractmethod
-    async def add_decision(self, case_id: str, recorded: RecordedDecision) -> None: ...
+    async def save_many(self, cases: Sequence[RoutedCase]) -> None: ...
+
+    @abc.abstractmethod
+    async def add_decisions(self, decisions: Sequence[tuple[str, RecordedDecision]]) -> None:
+        """Append to the cases' routing histories: (case_id, decision) pairs."""
+
+
+_CASE_COLUMNS = "case_id, received, state, returns, excluded_departments, attempts"
 
 
 class PostgresRoutedCaseRepository(RoutedCaseRepository):
+    """Set-based: a batch of cases costs one statement per method, not one per case."""
+
     def __init__(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
         self._conn = conn
 
     async def get(self, case_id: str) -> RoutedCase | None:
-        row = await self._conn.fetchrow(
-            "SELECT received, state, returns, excluded_departments, attempts FROM routed_cases"
-            " WHERE case_id = $1 FOR UPDATE",
-            case_id,
-        )
-        if row is None:
-            return None
-        return RoutedCase(
-            received=CaseReceived.model_validate_json(row["received"]),
-            state=CaseState(row["state"]),
-            returns=row["returns"],
-            excluded=tuple(Department(d) for d in row["excluded_departments"]),
-            attempts=row["attempts"],
-        )
+        return (await self.get_many([case_id])).get(case_id)
 
-    async def save(self, case: RoutedCase) -> None:
+    async def get_many(self, case_ids: Sequence[str]) -> dict[str, RoutedCase]:
+        if not case_ids:
+            return {}
+        rows = await self._conn.fetch(
+            f"SELECT {_CASE_COLUMNS} FROM routed_cases WHERE case_id = ANY($1::text[])"
+            " ORDER BY case_id FOR UPDATE",  # one lock order, so batches cannot deadlock
+            list(case_ids),
+        )
+        return {
+            row["case_id"]: RoutedCase(
+                received=CaseReceived.model_validate_json(row["received"]),
+                state=CaseState(row["state"]),
+                returns=row["returns"],
+                excluded=tuple(Department(d) for d in row["excluded_departments"]),
+                attempts=row["attempts"],
+            )
+            for row in rows
+        }
+
+    async def save_many(self, cases: Sequence[RoutedCase]) -> None:
+        if not cases:
+            return
+        # unnest() cannot take an array of arrays row by row: text[] columns travel as
+        # array literals, cast per row.
         await self._conn.execute(
-            "INSERT INTO routed_cases (case_id, received, state, returns, excluded_departments,"
-            " attempts) VALUES ($1, $2::jsonb, $3, $4, $5, $6) ON CONFLICT (case_id) DO UPDATE"
-            " SET state = $3, returns = $4, excluded_departments = $5, attempts = $6,"
-            " updated_at = now()",
-            case.case_id,
-            case.received.model_dump_json(),
-            case.state.value,
-            case.returns,
-            [d.value for d in case.excluded],
-            case.attempts,
+            f"INSERT INTO routed_cases ({_CASE_COLUMNS})"
+            " SELECT c.case_id, c.received, c.state, c.returns,"
+            " c.excluded::text[], c.attempts"
+            " FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::int[], $5::text[], $6::int[])"
+            " AS c(case_id, received, state, returns, excluded, attempts)"
+            " ON CONFLICT (case_id) DO UPDATE SET state = excluded.state,"
+            " returns = excluded.returns, excluded_departments = excluded.excluded_departments,"
+            " attempts = excluded.attempts, updated_at = now()",
+            [c.case_id for c in cases],
+            [c.received.model_dump_json() for c in cases],
+            [c.state.value for c in cases],
+            [c.returns for c in cases],
+            [_text_array(c.excluded) for c in cases],
+            [c.attempts for c in cases],
         )
 
-    async def add_decision(self, case_id: str, recorded: RecordedDecision) -> None:
-        d = recorded.decision
+    async def add_decisions(self, decisions: Sequence[tuple[str, RecordedDecision]]) -> None:
+        if not decisions:
+            return
+        columns: list[list[Any]] = [[] for _ in range(17)]
+        for case_id, recorded in decisions:
+            d = recorded.decision
+            row = (
+                case_id,
+                d.attempt,
+                recorded.grid_set,
+                d.micro_grid.code if d.micro_grid else None,
+                d.township_code,
+                json.dumps({k.value: v for k, v in d.department_units.items()}),
+                d.lead_department.value,
+                _text_array(d.assisting_departments),
+                d.tier.value,
+                d.sla_class,
+                d.to_mediation,
+                d.triage,
+                d.rule_id,
+                d.reason,
+                _text_array(d.excluded_departments),
+                recorded.trigger,
+                recorded.decided_at,
+            )
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
         await self._conn.execute(
             "INSERT INTO routing_decisions (case_id, attempt, grid_set, micro_grid_code,"
             " township_code, department_units, lead_department, assisting_departments, tier,"
             " sla_class, to_mediation, triage, rule_id, reason, excluded_departments, trigger,"
-            " decided_at) VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10,$11,$12,$13,$14,$15,"
-            "$16,$17)",
-            case_id,
-            d.attempt,
-            recorded.grid_set,
-            d.micro_grid.code if d.micro_grid else None,
-            d.township_code,
-            json.dumps({k.value: v for k, v in d.department_units.items()}),
-            d.lead_department.value,
-            [a.value for a in d.assisting_departments],
-            d.tier.value,
-            d.sla_class,
-            d.to_mediation,
-            d.triage,
-            d.rule_id,
-            d.reason,
-            [e.value for e in d.excluded_departments],
-            recorded.trigger,
-            recorded.decided_at,
+            " decided_at)"
+            " SELECT d.case_id, d.attempt, d.grid_set, d.micro_grid_code, d.township_code,"
+            " d.department_units, d.lead_department,"
+            " d.assisting::text[], d.tier, d.sla_class,"
+            " d.to_mediation, d.triage, d.rule_id, d.reason,"
+            " d.excluded::text[], d.trigger, d.decided_at"
+            " FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::text[], $6::jsonb[],"
+            " $7::text[], $8::text[], $9::text[], $10::text[], $11::bool[], $12::bool[],"
+            " $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[])"
+            " AS d(case_id, attempt, grid_set, micro_grid_code, township_code, department_units,"
+            " lead_department, assisting, tier, sla_class, to_mediation, triage, rule_id, reason,"
+            " excluded, trigger, decided_at)",
+            *columns,
         )
+
+
+def _text_array(values: Sequence[str]) -> str:
+    """A Postgres text[] literal: every element quoted, so any text survives."""
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 async def routing_history(pool: asyncpg.Pool, case_id: str) -> list[dict[str, Any]]:

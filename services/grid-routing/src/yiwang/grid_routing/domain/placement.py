@@ -3,13 +3,14 @@ of precision; disagreeing hints are not guessed between."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from yiwang.common.case import CaseFacts
+from yiwang.common.case import CaseFacts, Location
 from yiwang.common.departments import Department
 from yiwang.common.events import MicroGridRef
 from yiwang.common.geo import to_wgs84
-from yiwang.grid_routing.domain.index import GridIndex
+from yiwang.grid_routing.domain.index import OUTSIDE, GridIndex
 from yiwang.grid_routing.domain.network import AdminLevel
 from yiwang.grid_routing.domain.rules import Rule
 
@@ -33,6 +34,46 @@ class Unplaced:
 def place_case(
     case: CaseFacts, *, index: GridIndex, grid_worker_hint: str | None = None
 ) -> Placement | Unplaced:
+    [placement] = place_cases([(case, grid_worker_hint)], index=index)
+    return placement
+
+
+def place_cases(
+    cases: Sequence[tuple[CaseFacts, str | None]], *, index: GridIndex
+) -> list[Placement | Unplaced]:
+    """Place many cases (each with its grid worker's hint); the points of all of them are
+    looked up in one STRtree query, far cheaper than one query per point."""
+    points = [_wgs84(case.location) for case, _ in cases]
+    located = [(n, point) for n, point in enumerate(points) if point is not None]
+    found: dict[int, MicroGridRef | None] = {}
+    if located:
+        positions = index.locate_many(
+            [lon for _, (lon, _) in located], [lat for _, (_, lat) in located]
+        ).tolist()
+        refs = index.micro_grid_refs
+        for (n, _), position in zip(located, positions, strict=True):
+            found[n] = None if position == OUTSIDE else refs[position]
+    return [
+        _place(case, hint, point, found.get(n), index=index)
+        for n, ((case, hint), point) in enumerate(zip(cases, points, strict=True))
+    ]
+
+
+def _wgs84(location: Location) -> tuple[float, float] | None:
+    if location.lon is None or location.lat is None:
+        return None
+    return to_wgs84(location.lon, location.lat, location.crs)
+
+
+def _place(
+    case: CaseFacts,
+    grid_worker_hint: str | None,
+    point: tuple[float, float] | None,
+    found: MicroGridRef | None,
+    *,
+    index: GridIndex,
+) -> Placement | Unplaced:
+    """One case, its point (WGS-84) already looked up: `found` is where it lies."""
     location = case.location
     hints = sorted({h for h in (location.micro_grid_hint, grid_worker_hint) if h})
     if len(hints) > 1:
@@ -41,9 +82,8 @@ def place_case(
         )
     hint = hints[0] if hints else None
     admin_code = location.admin_code
-    if location.lon is not None and location.lat is not None:
-        lon, lat = to_wgs84(location.lon, location.lat, location.crs)
-        found = index.locate(lon, lat)
+    if point is not None:
+        lon, lat = point
         if found is None:
             return Unplaced(
                 Rule.OUTSIDE_GRID,

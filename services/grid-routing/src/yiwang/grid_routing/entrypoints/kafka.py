@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from faststream.kafka import KafkaRouter
@@ -25,16 +25,19 @@ def kafka_router(
 ) -> KafkaRouter:
     router = KafkaRouter()
 
-    async def on_case_received(envelope: Envelope[Any]) -> None:
-        await handlers.route_received_case(
+    async def on_case_received(envelopes: Sequence[Envelope[Any]]) -> None:
+        await handlers.route_received_cases(
             uow=unit_of_work(),
             index=await active_grid.current(),
             matrix=matrix,
             clock=runtime.clock,
-            envelope=envelope,
+            envelopes=envelopes,
         )
 
-    runtime.subscribe(router, topic=CASE_RECEIVED, handlers={CaseReceived: on_case_received})
+    # A poll's receipts at once, in one transaction (a few statements for the lot).
+    runtime.subscribe(
+        router, topic=CASE_RECEIVED, handlers={}, batched={CaseReceived: on_case_received}
+    )
 
     async def on_case_returned(envelope: Envelope[Any]) -> None:
         await handlers.reroute_returned_case(
@@ -45,6 +48,7 @@ def kafka_router(
             envelope=envelope,
         )
 
+    # One at a time: a case returned twice in one poll must be re-routed in order.
     runtime.subscribe(router, topic=CASE_RETURNED, handlers={CaseReturned: on_case_returned})
 
     return router
