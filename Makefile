@@ -56,7 +56,7 @@ infra: bootstrap
 	@$(PY) infra/stack.py up
 
 topics: bootstrap
-	@$(PY) -m yiwang.common.topics create
+	@$(PY) -m yiwang.common.topic_admin create
 
 stop:
 	@$(PY) infra/run.py --stop 2>/dev/null || true

@@ -29,9 +29,10 @@ from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import CaseReceived
-from yiwang.common.kafka import EventProducer
+from yiwang.common.producer import EventProducer
 from yiwang.common.settings import CommonSettings
-from yiwang.common.topics import CASE_RECEIVED, CASE_ROUTED, create_topics
+from yiwang.common.topic_admin import create_topics
+from yiwang.common.topics import CASE_RECEIVED, CASE_ROUTED
 from yiwang.grid_routing.domain.generator import generate_county
 from yiwang.grid_routing.domain.geojson import read_feature_collections
 

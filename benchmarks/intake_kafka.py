@@ -28,8 +28,9 @@ from harness import (
 from yiwang.common.case import Location, SourceRef
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import SubmitCase
-from yiwang.common.kafka import EventProducer
-from yiwang.common.topics import INTAKE_SUBMISSIONS, create_topics
+from yiwang.common.producer import EventProducer
+from yiwang.common.topic_admin import create_topics
+from yiwang.common.topics import INTAKE_SUBMISSIONS
 
 
 def commands(count: int, rng: random.Random) -> list[SubmitCase]:

@@ -21,7 +21,7 @@ from yiwang.common.case import Location, Priority, SourceRef
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import ReporterDetails, SubmitCase
-from yiwang.common.kafka import EventProducer
+from yiwang.common.producer import EventProducer
 from yiwang.common.topics import INTAKE_SUBMISSIONS
 
 SHANGHAI = timezone(timedelta(hours=8))

@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 
-from yiwang.common.kafka import EventProducer
+from yiwang.common.producer import EventProducer
 from yiwang.common.postgres import open_pool
 from yiwang.common.postgres.outbox import OutboxRelay
 

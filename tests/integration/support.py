@@ -21,7 +21,7 @@ from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.envelope import Envelope, decode, encode
 from yiwang.common.events import CaseReceived
-from yiwang.common.kafka import EventProducer
+from yiwang.common.producer import EventProducer
 from yiwang.common.postgres.migrations import apply_migrations, common_migrations
 
 HERE = Path(__file__).resolve().parent

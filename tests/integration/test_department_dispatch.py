@@ -27,7 +27,7 @@ from yiwang.common.events import (
     MicroGridRef,
     OversightAlertRaised,
 )
-from yiwang.common.kafka import EventProducer
+from yiwang.common.producer import EventProducer
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
     CASE_RETURNED,

@@ -23,7 +23,7 @@ from support import ServiceProcess, publish_events, read_all, read_topic
 from yiwang.common.case import SourceRef
 from yiwang.common.envelope import Envelope, decode
 from yiwang.common.events import CaseStateChanged, SubmitCase
-from yiwang.common.kafka import EventProducer
+from yiwang.common.producer import EventProducer
 from yiwang.common.states import CaseState
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ from yiwang.common.case import Location, SourceRef
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope, KafkaRecord, decode, encode
 from yiwang.common.events import CaseStateChanged, SubmitCase
-from yiwang.common.kafka import EventProducer
+from yiwang.common.producer import EventProducer
 from yiwang.common.states import CaseState
 
 pytestmark = pytest.mark.integration

@@ -28,7 +28,7 @@ from yiwang.common.events import (
     WhistleAttendanceRecorded,
     WhistleBlown,
 )
-from yiwang.common.kafka import EventProducer
+from yiwang.common.producer import EventProducer
 from yiwang.common.states import CaseState as S
 from yiwang.common.topics import (
     CASE_LIFECYCLE,

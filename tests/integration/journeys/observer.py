@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope, KafkaRecord, decode, encode
 from yiwang.common.events import DepartmentReplied, Event
-from yiwang.common.kafka import EventProducer
+from yiwang.common.producer import EventProducer
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
     CASE_RECEIVED,

@@ -17,7 +17,7 @@ from prometheus_client import Counter
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseStateChanged, Event
-from yiwang.common.kafka import BatchEventHandler, EventHandler
+from yiwang.common.subscriber import BatchEventHandler, EventHandler
 
 CASE_TRANSITIONS = Counter(
     "yiwang_case_transitions_total",

@@ -1,26 +1,35 @@
-"""HTTP plumbing every service shares: /healthz, /readyz, /metrics and RED metrics."""
+"""HTTP plumbing every service shares: /healthz, /readyz, /metrics, RED metrics and the
+request body limit."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from yiwang.common.problems import FieldError, problem_response
 from yiwang.common.telemetry import HTTP_REQUESTS, HTTP_SECONDS
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+# The background jobs that have stopped, with why: any makes the process unhealthy.
+StoppedJobs = Callable[[], Mapping[str, str]]
 
 
-def health_router(*, checks: dict[str, ReadinessCheck]) -> APIRouter:
+def health_router(
+    *, checks: dict[str, ReadinessCheck], stopped_jobs: StoppedJobs | None = None
+) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Liveness: the process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @router.get("/healthz", summary="Liveness: the process is up and its background jobs run")
+    async def healthz() -> JSONResponse:
+        stopped = dict(stopped_jobs()) if stopped_jobs is not None else {}
+        if stopped:
+            return JSONResponse({"status": "failing", "stopped_jobs": stopped}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @router.get("/readyz", summary="Readiness: database and broker answer")
     async def readyz() -> JSONResponse:
@@ -71,3 +80,45 @@ class MetricsMiddleware:
             HTTP_SECONDS.labels(self.service, method, template).observe(
                 time.perf_counter() - started
             )
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuses bodies over `max_bytes` with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except BodyTooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reason = f"request body is larger than {self.max_bytes} bytes"
+        response = problem_response(
+            413, detail=reason, errors=[FieldError("(body)", reason)], instance=scope["path"]
+        )
+        await response(scope, receive, send)

@@ -2,169 +2,44 @@
 
 Start-up checks the database and broker first, so that a missing dependency is one
 line that says what to do, not a stack trace; then the HTTP server starts, and its
-lifespan opens the pool, the producer, the subscribers and the outbox relay.
+lifespan opens the pool, the producer, the subscribers and the supervised background
+jobs (the outbox relay, the lag monitor and the service's own).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import gc
 import logging
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from importlib.resources.abc import Traversable
-from typing import Any
 
-import asyncpg
 import uvicorn
-from fastapi import APIRouter, FastAPI
-from faststream.kafka import KafkaBroker, KafkaRouter
-from yiwang.common.case_metrics import counting_batched_transitions, counting_case_transitions
-from yiwang.common.clock import Clock, clock_for_speed
-from yiwang.common.events import Event
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 from yiwang.common.http import MetricsMiddleware, health_router
 from yiwang.common.http_tracing import TracingMiddleware
-from yiwang.common.kafka import (
-    BatchEventHandler,
-    DeadLetterOffice,
-    EventHandler,
-    EventProducer,
-    InvalidPayloadHandler,
-    subscribe,
-)
-from yiwang.common.lag import ConsumerLagMonitor, Subscription
+from yiwang.common.jobs import Job, JobSupervisor
+from yiwang.common.lag import ConsumerLagMonitor
 from yiwang.common.logs import configure_logging, get_logger
-from yiwang.common.postgres import DatabaseUnavailable, PostgresUnitOfWork, open_pool
-from yiwang.common.postgres.migrations import (
-    apply_migrations,
-    common_migrations,
-    load_migrations,
-)
+from yiwang.common.postgres import DatabaseUnavailable
+from yiwang.common.postgres.migrations import apply_migrations
 from yiwang.common.postgres.outbox import OutboxRelay
 from yiwang.common.postgres.pool import connect
+from yiwang.common.problems import install_problem_details
+from yiwang.common.runtime import Runtime, ServiceDefinition, service_migrations
 from yiwang.common.settings import CommonSettings
 from yiwang.common.telemetry import configure_tracing
-from yiwang.common.topics import create_topics
+from yiwang.common.topic_admin import create_topics
 
 log = get_logger(__name__)
 
 
 class StartupError(RuntimeError):
     """A dependency is missing; the message is one line that says what to do."""
-
-
-@dataclass
-class Wiring:
-    """What a service plugs into the runtime."""
-
-    kafka_routers: list[KafkaRouter] = field(default_factory=list)
-    http_routers: list[APIRouter] = field(default_factory=list)
-    # Long-running coroutines (timers, schedulers), started after the broker.
-    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
-    # Exception handlers and middleware a service needs on its HTTP app.
-    configure_app: Callable[[FastAPI], None] | None = None
-
-
-@dataclass(frozen=True)
-class ServiceDefinition:
-    name: str  # e.g. "grid-routing": client ids, metrics labels, CloudEvents source
-    schema: str  # its own Postgres schema
-    port: int
-    wire: Callable[[Runtime], Wiring]
-    migrations: Traversable | None = None
-    settings_factory: Callable[[], CommonSettings] = CommonSettings
-    title: str = ""
-    description: str = ""
-
-
-class Runtime:
-    """The open resources of a running service, handed to its wiring."""
-
-    def __init__(self, definition: ServiceDefinition, settings: CommonSettings) -> None:
-        self.definition = definition
-        self.settings = settings
-        self.clock: Clock = clock_for_speed(settings.clock_speed, epoch=settings.clock_epoch)
-        self.producer = EventProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            client_id=f"yiwang-{definition.name}",
-        )
-        self.dead_letters = DeadLetterOffice(producer=self.producer, service=definition.name)
-        self.subscriptions: list[Subscription] = []  # for the consumer lag monitor
-        self._pool: asyncpg.Pool | None = None
-
-    @property
-    def name(self) -> str:
-        return self.definition.name
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError("the database pool is not open yet")
-        return self._pool
-
-    def unit_of_work(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(
-            self.pool,
-            source=f"/yiwang/{self.name}",
-            clock=self.clock,
-            topic_prefix=self.settings.topic_prefix,
-        )
-
-    def subscribe(
-        self,
-        router: KafkaRouter,
-        *,
-        topic: str,
-        handlers: Mapping[type[Event], EventHandler],
-        group_id: str | None = None,
-        on_invalid: InvalidPayloadHandler | None = None,
-        batched: Mapping[type[Event], BatchEventHandler] | None = None,
-    ) -> None:
-        prefix = self.settings.topic_prefix
-        group = prefix + (group_id or f"yiwang-{self.name}")
-        self.subscriptions.append(Subscription(group=group, topic=prefix + topic))
-        subscribe(
-            router,
-            service=self.name,
-            topic=prefix + topic,
-            group_id=group,
-            handlers=counting_case_transitions(handlers, service=self.name),
-            dead_letters=self.dead_letters,
-            on_invalid=on_invalid,
-            batched=counting_batched_transitions(batched or {}, service=self.name),
-        )
-
-    async def open(self) -> None:
-        self._pool = await open_pool(
-            dsn=self.settings.database_url,
-            schema=self.definition.schema,
-            application_name=f"yiwang-{self.name}",
-            max_size=self.settings.db_pool_max_size,
-        )
-        await self.producer.start()
-
-    async def close(self) -> None:
-        await self.producer.stop()
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-
-    async def database_ready(self) -> bool:
-        return bool(await self.pool.fetchval("SELECT true"))
-
-
-def service_migrations(definition: ServiceDefinition) -> list[Any]:
-    own = (
-        load_migrations(source=definition.name, directory=definition.migrations)
-        if definition.migrations is not None
-        else []
-    )
-    return [*common_migrations(), *own]
 
 
 async def prepare(definition: ServiceDefinition, settings: CommonSettings) -> None:
@@ -213,6 +88,8 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
     )
     broker.include_routers(*wiring.kafka_routers)
 
+    supervisor = JobSupervisor(service=definition.name, jobs=[])
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.open()
@@ -229,23 +106,17 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
             service=definition.name,
             subscriptions=runtime.subscriptions,
         )
-        tasks = [
-            asyncio.create_task(relay.run(), name="outbox-relay"),
-            asyncio.create_task(lag.run(), name="consumer-lag"),
+        supervisor.jobs = [
+            Job("outbox-relay", relay.run),
+            Job("consumer-lag", lag.run),
+            *wiring.jobs,
         ]
-        tasks += [
-            asyncio.create_task(job(), name=getattr(job, "__name__", "job"))
-            for job in wiring.background
-        ]
+        supervisor.start()
         log.info("service started", port=settings.http_port or definition.port)
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await supervisor.stop()
             await broker.stop()
             await runtime.close()
             log.info("service stopped")
@@ -257,15 +128,20 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.jobs = supervisor
 
     async def broker_ready() -> bool:
         return await runtime.producer.ping()
 
     app.include_router(
-        health_router(checks={"database": runtime.database_ready, "kafka": broker_ready})
+        health_router(
+            checks={"database": runtime.database_ready, "kafka": broker_ready},
+            stopped_jobs=supervisor.stopped,
+        )
     )
     for router in wiring.http_routers:
         app.include_router(router)
+    install_problem_details(app, refusals=wiring.refusals, alternative=wiring.problem_alternative)
     if wiring.configure_app is not None:
         wiring.configure_app(app)
     app.add_middleware(MetricsMiddleware, service=definition.name)

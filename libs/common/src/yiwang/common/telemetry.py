@@ -7,15 +7,20 @@ services; they are exported only when the standard OTEL_* variables ask for OTLP
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter, Gauge, Histogram
+from yiwang.common.envelope import Envelope
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -59,6 +64,29 @@ def context_from_traceparent(traceparent: str | None) -> Context | None:
     if not traceparent:
         return None
     return _PROPAGATOR.extract({"traceparent": traceparent})
+
+
+# The topic whose batch handler is running (set by the subscriber), for `handling()`.
+CONSUMING_TOPIC: ContextVar[str | None] = ContextVar("yiwang_consuming_topic", default=None)
+
+
+@contextmanager
+def handling(envelope: Envelope[Any]) -> Iterator[None]:
+    """Within a batch handler, the span of one record's part: the events emitted inside
+    carry that record's trace, so each case stays one trace through a batched service."""
+    topic = CONSUMING_TOPIC.get() or "batch"
+    with tracer().start_as_current_span(
+        f"{topic} process",
+        context=context_from_traceparent(envelope.traceparent),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "messaging.message.id": envelope.id,
+            "yiwang.case_id": envelope.subject,
+        },
+    ):
+        yield
 
 
 # --- metrics: one definition each, labelled by service --------------------------------

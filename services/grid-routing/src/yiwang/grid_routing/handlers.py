@@ -11,7 +11,7 @@ from typing import Any
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseReceived, CaseReturned
-from yiwang.common.kafka import handling
+from yiwang.common.telemetry import handling
 from yiwang.common.logs import get_logger
 from yiwang.common.postgres import handle_once
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED

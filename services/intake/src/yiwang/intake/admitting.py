@@ -16,7 +16,7 @@ from typing import Any
 
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
-from yiwang.common.kafka import handling
+from yiwang.common.telemetry import handling
 from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.states import CaseState
 from yiwang.common.topics import CASE_LIFECYCLE, INTAKE_REJECTIONS

@@ -1,12 +1,18 @@
 """Postgres plumbing on asyncpg: pool and schema per service, migrations, outbox, inbox."""
 
 from yiwang.common.postgres.pool import DatabaseUnavailable, mask_dsn, open_pool
-from yiwang.common.postgres.unit_of_work import PostgresUnitOfWork, UnitOfWork, handle_once
+from yiwang.common.postgres.unit_of_work import (
+    PostgresUnitOfWork,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    handle_once,
+)
 
 __all__ = [
     "DatabaseUnavailable",
     "PostgresUnitOfWork",
     "UnitOfWork",
+    "UnitOfWorkFactory",
     "handle_once",
     "mask_dsn",
     "open_pool",

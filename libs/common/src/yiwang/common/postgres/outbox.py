@@ -16,8 +16,8 @@ import time
 import asyncpg
 from yiwang.common.envelope import KafkaRecord
 from yiwang.common.faults import crash_point
-from yiwang.common.kafka import EventProducer
 from yiwang.common.logs import get_logger
+from yiwang.common.producer import EventProducer
 from yiwang.common.telemetry import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 
 log = get_logger(__name__)

@@ -10,7 +10,7 @@ import abc
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 import asyncpg
 from yiwang.common.clock import Clock
@@ -153,6 +153,36 @@ class PostgresUnitOfWork(UnitOfWork):
             list(headers),
         )
         self._outbox_rows = []
+
+
+U = TypeVar("U", bound=PostgresUnitOfWork)
+
+
+class UnitOfWorkFactory(Generic[U]):
+    """Makes a service's own unit of work, one per use-case call, on the service's pool.
+
+    The pool is asked for at each call: it opens in the service's lifespan, after wiring.
+    """
+
+    def __init__(
+        self,
+        kind: type[U],
+        *,
+        pool: Callable[[], asyncpg.Pool],
+        source: str,
+        clock: Clock,
+        topic_prefix: str = "",
+    ) -> None:
+        self._kind = kind
+        self._pool = pool
+        self._source = source
+        self._clock = clock
+        self._topic_prefix = topic_prefix
+
+    def __call__(self) -> U:
+        return self._kind(
+            self._pool(), source=self._source, clock=self._clock, topic_prefix=self._topic_prefix
+        )
 
 
 async def handle_once(

@@ -7,7 +7,7 @@ from typing import Any
 from faststream.kafka import KafkaRouter
 from yiwang.common.envelope import Envelope, header_map
 from yiwang.common.events import CaseRouted, DepartmentReplied, OversightAlertRaised
-from yiwang.common.kafka import CONSUMED_RECORD
+from yiwang.common.subscriber import CONSUMED_RECORD
 from yiwang.common.service import Runtime
 from yiwang.common.topics import CASE_ROUTED, DEPT_REPLIES, OVERSIGHT_ALERTS
 from yiwang.department_dispatch import handlers

@@ -1,4 +1,4 @@
-"""Kafka plumbing: the idempotent producer, dead letters, and at-least-once subscribers.
+"""At-least-once subscribers: decode, route by CloudEvents type, retry, dead-letter.
 
 A subscriber commits offsets only after the handlers of the records before them returned,
 and a handler returns only after its database transaction committed; a record whose
@@ -13,30 +13,28 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.trace import SpanKind
-from yiwang.common.envelope import Envelope, KafkaRecord, UndecodableRecord, decode, encode
+from yiwang.common.dead_letters import DeadLetterOffice
+from yiwang.common.envelope import Envelope, UndecodableRecord, decode
 from yiwang.common.events import Event
 from yiwang.common.faults import crash_point
 from yiwang.common.logs import get_logger
+from yiwang.common.outages import OUTAGES
 from yiwang.common.telemetry import (
-    DEAD_LETTERS,
+    CONSUMING_TOPIC,
     EVENT_HANDLING_SECONDS,
     EVENTS_CONSUMED,
     context_from_traceparent,
     tracer,
 )
-from yiwang.common.topics import dead_letter_topic
 
 log = get_logger(__name__)
 
@@ -53,112 +51,12 @@ InvalidPayloadHandler = Callable[[Any, UndecodableRecord], Awaitable[None]]
 # signed over the exact bytes (department-dispatch verifies an HMAC over the value).
 CONSUMED_RECORD: ContextVar[Any] = ContextVar("yiwang_consumed_record", default=None)
 
-# Failures worth waiting out (the database or broker is briefly away); anything else is
-# a record this code cannot handle, and after MAX_ATTEMPTS it goes to the dead letters.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.CannotConnectNowError,
-)
+# Failures worth waiting out are retried without limit; anything else is a record this
+# code cannot handle, and after MAX_ATTEMPTS it goes to the dead letters.
+TRANSIENT_ERRORS = OUTAGES
 MAX_ATTEMPTS = 5
 # Records taken from the broker at a time; offsets are committed once per batch.
 BATCH_RECORDS = 500
-# The subscription whose batch handler is running, for `handling()`.
-_BATCH_SUBSCRIPTION: ContextVar[_RecordHandler | None] = ContextVar(
-    "yiwang_batch_subscription", default=None
-)
-
-
-class EventProducer:
-    """The one idempotent producer of a process (enable_idempotence, acks=all)."""
-
-    def __init__(self, *, bootstrap_servers: str, client_id: str) -> None:
-        self._bootstrap_servers = bootstrap_servers
-        self._client_id = client_id
-        self._started: AIOKafkaProducer | None = None
-
-    @property
-    def _producer(self) -> AIOKafkaProducer:
-        if self._started is None:
-            raise RuntimeError("EventProducer used before start()")
-        return self._started
-
-    async def start(self) -> None:
-        # Created here, not in __init__: aiokafka binds to the running event loop.
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap_servers,
-            client_id=self._client_id,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=5,
-            request_timeout_ms=15000,
-        )
-        await producer.start()
-        self._started = producer
-
-    async def stop(self) -> None:
-        if self._started is not None:
-            await self._started.stop()
-            self._started = None
-
-    async def send_records(self, records: Sequence[KafkaRecord]) -> None:
-        """Send all, then wait for every acknowledgement: a batch costs one round trip."""
-        pending = [
-            await self._producer.send(r.topic, r.value, key=r.key or None, headers=r.headers)
-            for r in records
-        ]
-        await asyncio.gather(*pending)
-
-    async def publish(self, envelope: Envelope[Event], *, topic: str) -> None:
-        """Publish directly, for tools and simulators. Services publish through the outbox."""
-        await self.send_records([encode(envelope, topic=topic)])
-
-    async def ping(self) -> bool:
-        try:
-            await self._producer.client.fetch_all_metadata()
-        except Exception:
-            return False
-        return True
-
-
-class DeadLetterOffice:
-    """Sends records that cannot be handled to `<topic>.dlq`, with the reason in headers."""
-
-    def __init__(self, *, producer: EventProducer, service: str) -> None:
-        self._producer = producer
-        self._service = service
-
-    async def send(self, *, record: Any, group_id: str, error: str) -> None:
-        headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
-        headers += [
-            ("dlq_error", error[:2000].encode()),
-            ("dlq_origin_topic", record.topic.encode()),
-            ("dlq_origin_partition", str(record.partition).encode()),
-            ("dlq_origin_offset", str(record.offset).encode()),
-            ("dlq_consumer_group", group_id.encode()),
-            ("dlq_service", self._service.encode()),
-            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
-        ]
-        await self._producer.send_records(
-            [
-                KafkaRecord(
-                    dead_letter_topic(record.topic), record.key or b"", record.value or b"", headers
-                )
-            ]
-        )
-        DEAD_LETTERS.labels(self._service, record.topic).inc()
-        log.warning(
-            "dead-lettered record",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            error=error[:500],
-        )
 
 
 def subscribe(
@@ -271,26 +169,6 @@ def _one_at_a_time(handler: BatchEventHandler) -> EventHandler:
     return handle
 
 
-@contextmanager
-def handling(envelope: Envelope[Any]) -> Iterator[None]:
-    """Within a batch handler, the span of one record's part: the events emitted inside
-    carry that record's trace, so each case stays one trace through a batched service."""
-    subscription = _BATCH_SUBSCRIPTION.get()
-    topic = subscription.topic if subscription else "batch"
-    with tracer().start_as_current_span(
-        f"{topic} process",
-        context=context_from_traceparent(envelope.traceparent),
-        kind=SpanKind.CONSUMER,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.destination.name": topic,
-            "messaging.message.id": envelope.id,
-            "yiwang.case_id": envelope.subject,
-        },
-    ):
-        yield
-
-
 class _RecordHandler:
     """Handles one record at a time: decode, route by type, dead-letter, retry; and whole
     polls at once for batched types."""
@@ -353,7 +231,7 @@ class _RecordHandler:
 
     async def _run_batch(self, envelopes: list[Envelope[Any]]) -> bool:
         started = time.perf_counter()
-        subscription = _BATCH_SUBSCRIPTION.set(self)
+        subscription = CONSUMING_TOPIC.set(self.topic)
         CONSUMED_RECORD.set(None)
         try:
             with tracer().start_as_current_span(
@@ -377,7 +255,7 @@ class _RecordHandler:
             )
             return False
         finally:
-            _BATCH_SUBSCRIPTION.reset(subscription)
+            CONSUMING_TOPIC.reset(subscription)
         crash_point("consumer.after_batch")  # committed in the database, not yet in Kafka
         EVENTS_CONSUMED.labels(self.service, self.topic, "handled").inc(len(envelopes))
         each = (time.perf_counter() - started) / len(envelopes)
