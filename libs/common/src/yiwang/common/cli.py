@@ -24,6 +24,12 @@ from yiwang.common.postgres.pool import connect
 from yiwang.common.postgres.unit_of_work import U, UnitOfWorkFactory
 from yiwang.common.runtime import ServiceDefinition, service_migrations
 from yiwang.common.settings import CommonSettings
+from yiwang.common.working_days import (
+    CalendarFileInvalid,
+    calendar_from,
+    install_calendar,
+    local_date,
+)
 
 
 class CommandRefused(Exception):
@@ -53,6 +59,12 @@ Command = Callable[[CommandContext], Awaitable[int]]
 def run_command(definition: ServiceDefinition, command: Command, *, pool_size: int = 2) -> int:
     """Run one operator command against the service's database; its exit code."""
     settings = definition.settings_factory()
+    clock = clock_for_speed(settings.clock_speed, epoch=settings.clock_epoch)
+    try:
+        install_calendar(calendar_from(settings.calendar_paths(), today=local_date(clock.now())))
+    except CalendarFileInvalid as exc:
+        print(f"yiwang-{definition.name}: {exc}", file=sys.stderr)
+        return 2
 
     async def run() -> int:
         conn = await connect(settings.database_url)
@@ -68,7 +80,6 @@ def run_command(definition: ServiceDefinition, command: Command, *, pool_size: i
             application_name=f"yiwang-{definition.name}-cli",
             max_size=pool_size,
         )
-        clock = clock_for_speed(settings.clock_speed, epoch=settings.clock_epoch)
         try:
             return await command(CommandContext(definition, settings, pool, clock))
         finally:

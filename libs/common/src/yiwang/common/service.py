@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+from yiwang.common.clock import clock_for_speed
 from yiwang.common.http import MetricsMiddleware, health_router
 from yiwang.common.http_tracing import TracingMiddleware
 from yiwang.common.jobs import Job, JobSupervisor
@@ -34,12 +35,27 @@ from yiwang.common.runtime import Runtime, ServiceDefinition, service_migrations
 from yiwang.common.settings import CommonSettings
 from yiwang.common.telemetry import configure_tracing
 from yiwang.common.topic_admin import create_topics
+from yiwang.common.working_days import (
+    CalendarFileInvalid,
+    calendar_from,
+    install_calendar,
+    local_date,
+)
 
 log = get_logger(__name__)
 
 
 class StartupError(RuntimeError):
     """A dependency is missing; the message is one line that says what to do."""
+
+
+def load_calendar(settings: CommonSettings) -> None:
+    """Install the working-day calendar: refuse to start on a bad calendar file."""
+    clock = clock_for_speed(settings.clock_speed, epoch=settings.clock_epoch)
+    try:
+        install_calendar(calendar_from(settings.calendar_paths(), today=local_date(clock.now())))
+    except CalendarFileInvalid as exc:
+        raise StartupError(str(exc)) from None
 
 
 async def prepare(definition: ServiceDefinition, settings: CommonSettings) -> None:
@@ -171,6 +187,7 @@ def run_service(definition: ServiceDefinition) -> None:
     port = settings.http_port or definition.port
     try:
         check_port_free(settings.http_host, port)
+        load_calendar(settings)
         asyncio.run(prepare(definition, settings))
     except StartupError as exc:
         print(f"yiwang-{definition.name}: {exc}", file=sys.stderr)

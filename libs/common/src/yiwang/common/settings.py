@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,3 +35,10 @@ class CommonSettings(BaseSettings):
     # The real moment demo time starts from; processes sharing it agree on the time.
     clock_epoch: datetime | None = Field(default=None, alias="YIWANG_CLOCK_EPOCH")
     outbox_poll_seconds: float = Field(default=1.0, alias="YIWANG_OUTBOX_POLL_SECONDS", gt=0)
+    # Calendar files (holidays and make-up working days of a year, from the State Council's
+    # notice), comma-separated files or directories of *.json; they override the tables of
+    # the chinese-calendar package (see yiwang.common.working_days).
+    calendar_files: str = Field(default="", alias="YIWANG_CALENDAR_FILES")
+
+    def calendar_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.calendar_files.split(",") if p.strip()]

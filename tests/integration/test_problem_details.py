@@ -1,0 +1,80 @@
+"""Every service's own HTTP API answers a bad request with the one problem-details shape
+(RFC 9457, application/problem+json, `errors` naming the field and the reason); Open311
+keeps the GeoReport error list. All five services run as processes, as `make run` starts
+them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from service_fixtures import ALL_SERVICES, issue_intake_key, services_under_test
+from support import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+services = services_under_test(ALL_SERVICES, prefix="tproblems.")
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = dict(response.json())
+    assert {"type", "title", "status", "errors"} <= set(body)
+    assert body["status"] == status
+    for error in body["errors"]:
+        assert set(error) == {"field", "reason"}
+        assert error["field"]
+        assert error["reason"]
+    return body
+
+
+def fields(body: dict[str, Any]) -> set[str]:
+    return {e["field"] for e in body["errors"]}
+
+
+def test_each_service_answers_a_bad_request_with_problem_details(
+    services: dict[str, ServiceProcess],
+) -> None:
+    key = issue_intake_key(services["intake"], platform="problems")
+    bad: list[tuple[str, str, str, dict[str, Any], int, str]] = [
+        ("intake", "POST", "/v1/cases", {"json": {"channel": "portal"}, "headers": {"X-API-Key": key}}, 422, "category"),
+        ("intake", "POST", "/v1/cases", {"json": {}}, 401, "api_key"),
+        ("grid-routing", "GET", "/locate", {"params": {"lon": 999, "lat": 37.8}}, 422, "lon"),
+        ("department-dispatch", "POST", "/replies", {"json": {"case_id": "c1"}}, 422, "work_order_id"),
+        ("mediation", "POST", "/mediators", {"json": {"mediator_id": "m 1"}}, 422, "name"),
+        ("mediation", "GET", "/mediations/med-unknown", {}, 404, "mediation_id"),
+        ("oversight", "GET", "/kpis", {"params": {"from": "2026-02-02", "to": "2026-02-01"}}, 422, "to"),
+        ("oversight", "GET", "/cases/no-such-case", {}, 404, "case_id"),
+    ]  # fmt: skip
+    for service, method, path, kwargs, status, field in bad:
+        response = httpx.request(method, services[service].url + path, timeout=10, **kwargs)
+        body = problem(response, status)
+        assert field in fields(body), (service, path, body)
+        assert body["instance"] == path
+
+
+def test_unknown_routes_are_problems_too(services: dict[str, ServiceProcess]) -> None:
+    for service in services.values():
+        problem(httpx.get(service.url + "/no-such-route", timeout=10), 404)
+
+
+def test_open311_keeps_its_own_error_list(services: dict[str, ServiceProcess]) -> None:
+    response = httpx.post(
+        services["intake"].url + "/open311/v2/requests.json",
+        data={"service_code": "sanitation"},
+        timeout=10,
+    )
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("application/json")
+    [error] = response.json()
+    assert error["code"] == 403
+    assert "api_key" in error["description"]
+
+
+def test_healthz_is_green_while_every_job_runs(services: dict[str, ServiceProcess]) -> None:
+    for service in services.values():
+        response = httpx.get(service.url + "/healthz", timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"status": "ok"}
