@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from yiwang.common.categories import CATEGORIES
 
 
@@ -101,6 +101,8 @@ class CaseFacts(Contract):
     location: Location
     source: SourceRef | None = None
     reporters: tuple[ReporterRef, ...] = ()
+    # When intake received it: the SLA clock starts here (set by intake since v1.1).
+    received_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _check_category_known(self) -> Self:

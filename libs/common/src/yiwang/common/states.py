@@ -1,4 +1,8 @@
-"""The case state machine: one table of allowed transitions, used by every service."""
+"""The case state machine: one table of allowed transitions, and who owns each state.
+
+Every non-terminal state has an owner, the service whose action moves the case on, and
+an exit; tests/unit/test_states.py proves a terminal state is reachable from each.
+"""
 
 from __future__ import annotations
 
@@ -29,21 +33,42 @@ S = CaseState
 TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     S.RECEIVED: frozenset({S.ROUTED, S.DUPLICATE, S.REJECTED, S.IN_MEDIATION}),
     S.ROUTED: frozenset({S.DISPATCHED, S.IN_MEDIATION, S.ESCALATED, S.ROUTED}),
+    # A dispatched case gets a new lead order when the hub rules (终审).
     S.DISPATCHED: frozenset({S.ACKNOWLEDGED, S.RETURNED, S.ESCALATED, S.DISPATCHED}),
     S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED}),
     S.IN_PROGRESS: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED}),
-    # Back to mediation when an agreement (调解协议) is not honoured.
+    # Closed without an evaluation after the waiting time; back to mediation when an
+    # agreement (调解协议) is not honoured.
     S.RESOLVED: frozenset({S.EVALUATED, S.CLOSED, S.IN_PROGRESS, S.IN_MEDIATION}),
-    S.EVALUATED: frozenset({S.CLOSED, S.IN_PROGRESS}),
+    # Closed, or dispatched again for re-handling after an "unsatisfied" (不满意重办);
+    # a mediated agreement's follow-up may still reopen it in mediation.
+    S.EVALUATED: frozenset({S.CLOSED, S.DISPATCHED, S.IN_MEDIATION}),
     S.CLOSED: frozenset(),
     S.DUPLICATE: frozenset({S.CLOSED}),
     S.REJECTED: frozenset(),
     S.RETURNED: frozenset({S.ROUTED, S.ESCALATED, S.IN_MEDIATION}),
-    S.IN_MEDIATION: frozenset({S.RESOLVED, S.ROUTED, S.CLOSED, S.ESCALATED}),
+    # Declined or withdrawn in mediation, the case is returned to routing.
+    S.IN_MEDIATION: frozenset({S.RESOLVED, S.RETURNED, S.CLOSED, S.ESCALATED}),
     S.ESCALATED: frozenset({S.ROUTED, S.DISPATCHED, S.ACKNOWLEDGED, S.RESOLVED, S.RETURNED}),
 }
 
 TERMINAL_STATES = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
+
+# Who moves a case on from each non-terminal state (docs/journey.md has the diagram).
+OWNERS: dict[CaseState, tuple[str, ...]] = {
+    S.RECEIVED: ("grid-routing",),  # routes it (intake links duplicates at receipt)
+    S.ROUTED: ("department-dispatch", "mediation"),  # work orders, or a dispute's ladder
+    S.DISPATCHED: ("department-dispatch",),  # the department signs for it or returns it
+    S.ACKNOWLEDGED: ("department-dispatch",),
+    S.IN_PROGRESS: ("department-dispatch",),
+    S.ESCALATED: ("department-dispatch",),  # re-dispatched up the four-level command
+    S.RETURNED: ("grid-routing",),  # routed again, or to the hub for arbitration
+    S.IN_MEDIATION: ("mediation",),
+    # The resident's evaluation, or the close timer; a mediated agreement's follow-up.
+    S.RESOLVED: ("oversight", "mediation"),
+    S.EVALUATED: ("oversight", "mediation"),  # closed, or reopened for re-handling
+    S.DUPLICATE: ("intake",),  # closed with its master
+}
 OPEN_STATES = frozenset(CaseState) - TERMINAL_STATES - {S.DUPLICATE, S.RESOLVED, S.EVALUATED}
 
 

@@ -43,6 +43,7 @@ INTAKE_REJECTIONS = "intake.rejections.v1"
 CASE_RECEIVED = "case.received.v1"
 CASE_ROUTED = "case.routed.v1"
 CASE_RETURNED = "case.returned.v1"
+CASE_REOPENED = "case.reopened.v1"
 CASE_LIFECYCLE = "case.lifecycle.v1"
 DEPT_REPLIES = "dept.replies.v1"
 DISPATCH_WHISTLES = "dispatch.whistles.v1"
@@ -55,7 +56,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(INTAKE_REJECTIONS, 3, "submissions intake refused, with reasons", consumed=False),
     TopicSpec(CASE_RECEIVED, 6, "cases accepted by intake"),
     TopicSpec(CASE_ROUTED, 6, "routing decisions: micro-grid, units, lead and assisting"),
-    TopicSpec(CASE_RETURNED, 3, "cases a department returned (退单)"),
+    TopicSpec(CASE_RETURNED, 3, "cases a department returned (退单), or mediation handed back"),
+    TopicSpec(CASE_REOPENED, 3, "cases reopened for re-handling after an unsatisfied evaluation"),
     TopicSpec(
         CASE_LIFECYCLE, 6, "every state change of every case: the timeline", retention_days=400
     ),
