@@ -20,10 +20,10 @@ from harness import create_database, delete_topics, drop_database, stack_setting
 from yiwang.common.case import Channel
 from yiwang.common.clock import SystemClock
 from yiwang.common.events import CaseStateChanged
-from yiwang.common.producer import EventProducer
 from yiwang.common.postgres import PostgresUnitOfWork, open_pool
 from yiwang.common.postgres.migrations import apply_migrations, common_migrations
 from yiwang.common.postgres.outbox import OutboxRelay
+from yiwang.common.producer import EventProducer
 from yiwang.common.states import CaseState
 from yiwang.common.topic_admin import create_topics
 from yiwang.common.topics import CASE_LIFECYCLE

@@ -7,9 +7,9 @@ import asyncio
 import os
 import sys
 
-from yiwang.common.producer import EventProducer
 from yiwang.common.postgres import open_pool
 from yiwang.common.postgres.outbox import OutboxRelay
+from yiwang.common.producer import EventProducer
 
 
 async def main(schema: str) -> None:

@@ -21,8 +21,8 @@ from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.envelope import Envelope, decode, encode
 from yiwang.common.events import CaseReceived
-from yiwang.common.producer import EventProducer
 from yiwang.common.postgres.migrations import apply_migrations, common_migrations
+from yiwang.common.producer import EventProducer
 
 HERE = Path(__file__).resolve().parent
 

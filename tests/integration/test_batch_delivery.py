@@ -14,12 +14,12 @@ from faststream.kafka import KafkaBroker
 from support import case_received, migrate, read_topic
 from test_delivery import TALLIES, committed_offset, eventually
 from yiwang.common.clock import SystemClock
+from yiwang.common.dead_letters import DeadLetterOffice
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import CaseReceived
-from yiwang.common.dead_letters import DeadLetterOffice
+from yiwang.common.postgres import PostgresUnitOfWork, open_pool
 from yiwang.common.producer import EventProducer
 from yiwang.common.subscriber import subscribe
-from yiwang.common.postgres import PostgresUnitOfWork, open_pool
 
 pytestmark = pytest.mark.integration
 

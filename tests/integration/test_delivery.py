@@ -14,12 +14,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 from support import case_received, migrate, read_topic
 from yiwang.common.clock import SystemClock
+from yiwang.common.dead_letters import DeadLetterOffice
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import CaseReceived
-from yiwang.common.dead_letters import DeadLetterOffice
+from yiwang.common.postgres import PostgresUnitOfWork, open_pool
 from yiwang.common.producer import EventProducer
 from yiwang.common.subscriber import subscribe
-from yiwang.common.postgres import PostgresUnitOfWork, UnitOfWork, handle_once, open_pool
 
 pytestmark = pytest.mark.integration
 
@@ -55,16 +55,15 @@ def tally_handler(pool: asyncpg.Pool, calls: list[str]) -> Handler:
     async def on_case_received(envelope: Envelope[Any]) -> None:
         calls.append(envelope.id)
 
-        async def count(uow: UnitOfWork) -> None:
-            assert isinstance(uow, PostgresUnitOfWork)
+        uow = PostgresUnitOfWork(pool, source="/yiwang/test", clock=SystemClock())
+        async with uow:
+            if not await uow.first_delivery(consumer="test", event_id=envelope.id):
+                return
             await uow.connection.execute(
                 "INSERT INTO tallies VALUES ($1, 1)"
                 " ON CONFLICT (case_id) DO UPDATE SET n = tallies.n + 1",
                 envelope.subject,
             )
-
-        uow = PostgresUnitOfWork(pool, source="/yiwang/test", clock=SystemClock())
-        await handle_once(uow, consumer="test", event_id=envelope.id, effects=count)
 
     return on_case_received
 

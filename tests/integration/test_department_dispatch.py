@@ -240,7 +240,10 @@ async def test_a_forged_reply_is_rejected_and_audited(dispatch: dict[str, Any], 
     # Over HTTP with urban management's key.
     response = await post_reply(dispatch, reply(case_id, lead, "acknowledge"), URBAN)
     assert response.status_code == 403
-    assert response.json()["detail"]["reason"] == "not_assignment_holder"
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["code"] == "not_assignment_holder"
+    assert [e["field"] for e in problem["errors"]] == ["work_order_id"]
 
     audit_sql = (
         "SELECT array_agg(reason || ':' || channel ORDER BY reason, channel)"
@@ -276,16 +279,16 @@ async def test_joint_handling_resolves_when_the_lead_resolves(
     lead, helper = orders["lead"], orders["assisting"]
 
     early = await post_reply(dispatch, reply(case_id, lead, "progress", note="x"), CIVIL)
-    assert (early.status_code, early.json()["detail"]["reason"]) == (409, "out_of_order")
+    assert (early.status_code, early.json()["code"]) == (409, "out_of_order")
     unknown = await post_reply(
         dispatch, {**reply(case_id, lead, "acknowledge"), "case_id": "nope"}, CIVIL
     )
-    assert (unknown.status_code, unknown.json()["detail"]["reason"]) == (404, "unknown_case")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_case")
 
     ack = reply(case_id, helper, "acknowledge")
     assert (await post_reply(dispatch, ack, HOUSING)).status_code == 200
     again = await post_reply(dispatch, ack, HOUSING)
-    assert (again.status_code, again.json()["detail"]["reason"]) == (409, "duplicate_reply")
+    assert (again.status_code, again.json()["code"]) == (409, "duplicate_reply")
     done = await post_reply(
         dispatch, reply(case_id, helper, "resolve", result="管道已修复"), HOUSING
     )
@@ -296,7 +299,8 @@ async def test_joint_handling_resolves_when_the_lead_resolves(
             await post_reply(dispatch, reply(case_id, lead, kind, **extra), CIVIL)
         ).status_code == 200
     no_result = await post_reply(dispatch, reply(case_id, lead, "resolve"), CIVIL)
-    assert (no_result.status_code, no_result.json()["detail"]["reason"]) == (422, "invalid_reply")
+    assert (no_result.status_code, no_result.json()["code"]) == (422, "invalid_reply")
+    assert no_result.json()["errors"][0]["field"] == "result"
     resolved = await post_reply(
         dispatch,
         reply(case_id, lead, "resolve", result="已安排救助", evidence_urls=["https://e/1.jpg"]),
@@ -362,7 +366,7 @@ async def test_return_publishes_case_returned_and_a_reroute_dispatches_anew(
     bad_code = await post_reply(
         dispatch, reply(case_id, lead, "return", reason_code="bored"), CIVIL
     )
-    assert (bad_code.status_code, bad_code.json()["detail"]["reason"]) == (422, "invalid_reply")
+    assert (bad_code.status_code, bad_code.json()["code"]) == (422, "invalid_reply")
     returned = await post_reply(
         dispatch,
         reply(case_id, lead, "return", reason_code="not_our_remit", note="属住建职责"),

@@ -23,7 +23,6 @@ from yiwang.common.postgres.migrations import (
     load_migrations,
 )
 from yiwang.common.states import CaseState
-from yiwang.grid_routing import handlers
 from yiwang.grid_routing.adapters.routed_cases import (
     PostgresRoutedCaseRepository,
     routing_history,
@@ -33,6 +32,7 @@ from yiwang.grid_routing.domain.generator import generate_county
 from yiwang.grid_routing.domain.grid_import import check_grid_set
 from yiwang.grid_routing.domain.index import GridIndex
 from yiwang.grid_routing.domain.matrix import load_default_matrix
+from yiwang.grid_routing.handlers import routing
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +85,7 @@ async def test_a_batch_is_written_set_based_and_reads_back(
 
     async def route(envelopes: list[Envelope[CaseReceived]]) -> list[str]:
         uow = PostgresRoutingUnitOfWork(pool, source="/yiwang/grid-routing", clock=ManualClock(NOW))
-        return await handlers.route_received_cases(
+        return await routing.route_received_cases(
             uow=uow,
             index=index,
             matrix=load_default_matrix(),

@@ -163,7 +163,9 @@ async def test_failure_at_every_rung_climbs_the_ladder_to_court(
         assert f'yiwang_mediation_outcomes_total{{dispute_type="traffic",{failed}}} 1.0' in metrics
     for response in (refused, agreement):
         assert response.status_code == 409
-        assert "referred" in response.json()["detail"][0]["msg"]
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == "mediation_id"
+        assert "referred" in response.json()["errors"][0]["reason"]
     steps = await payloads(kafka, MEDIATION_EVENTS, "c-ladder", expect=18)
     assert [s.step for s in steps if s.step in ("escalated", "referred")] == [
         "escalated",
@@ -224,9 +226,9 @@ async def test_agreement_then_follow_up_at_its_deadline(
         assert case["follow_up_due"]
         case = ok(await client.post(f"/mediations/{mid}/follow-up", json={"honoured": True}))
     assert early.status_code == 409
-    assert "accept" in early.json()["detail"][0]["msg"]
+    assert "accept" in early.json()["errors"][0]["reason"]
     assert too_early.status_code == 409
-    assert too_early.json()["detail"][0]["msg"].count("deadline") == 1
+    assert too_early.json()["errors"][0]["reason"].count("deadline") == 1
     assert case["status"] == "honoured"
     assert case["amount_in_dispute"] == "3500.00"
     assert [p["role"] for p in case["parties"]] == ["applicant", "respondent"]

@@ -15,15 +15,16 @@ from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
 from yiwang.common.postgres import open_pool
 from yiwang.common.postgres.migrations import apply_migrations
-from yiwang.common.service import service_migrations
-from yiwang.mediation import handlers, roster_handlers
-from yiwang.mediation.adapters.postgres import PostgresMediationUnitOfWork
+from yiwang.common.runtime import service_migrations
+from yiwang.mediation import handlers
+from yiwang.mediation.adapters.unit_of_work import PostgresMediationUnitOfWork
 from yiwang.mediation.app import DEFINITION
+from yiwang.mediation.domain.ladder import LadderPolicy
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-POLICY = handlers.LadderPolicy(time_limit=timedelta(days=30), county_code="140302")
+POLICY = LadderPolicy(time_limit=timedelta(days=30), county_code="140302")
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ async def test_each_expiry_escalates_once_with_two_sweepers(pool: asyncpg.Pool) 
     def uow() -> PostgresMediationUnitOfWork:
         return PostgresMediationUnitOfWork(pool, source="/yiwang/mediation", clock=clock)
 
-    await roster_handlers.seed_roster(uow=uow(), county_code="140302", townships=2)
+    await handlers.seed_roster(uow=uow(), county_code="140302", townships=2)
     case = await handlers.open_routed_dispute(
         uow=uow(),
         envelope=Envelope(payload=routed("c-timer", "labour-dispute"), source="/t"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -16,12 +16,12 @@ from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseStateChanged
 from yiwang.common.postgres import open_pool
 from yiwang.common.postgres.migrations import apply_migrations
-from yiwang.common.service import service_migrations
+from yiwang.common.runtime import service_migrations
 from yiwang.common.states import CaseState
-from yiwang.oversight import handlers
 from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork
 from yiwang.oversight.app import DEFINITION
-from yiwang.oversight.entrypoints.background import TimerLoop
+from yiwang.oversight.entrypoints.background import timer_sweep
+from yiwang.oversight.handlers.projection import record_state_change
 
 pytestmark = pytest.mark.integration
 
@@ -44,14 +44,14 @@ async def replicas(database_url: str, schema: str, clock: ManualClock, names: li
     def uow() -> PostgresOversightUnitOfWork:
         return PostgresOversightUnitOfWork(pool, source="/yiwang/oversight", clock=clock)
 
-    loops = [TimerLoop(uow_factory=uow, clock=clock, replica=n, batch=5) for n in names]
-    return pool, uow, loops
+    ticks = [timer_sweep(uow=uow, clock=clock, replica=n, batch=5) for n in names]
+    return pool, uow, ticks
 
 
-async def sweep(loops: list[TimerLoop], rounds: int = 3) -> int:
+async def sweep(ticks: list[Callable[[], Awaitable[int]]], rounds: int = 3) -> int:
     raised = 0
     for _ in range(rounds):
-        raised += sum(await asyncio.gather(*(loop.tick() for loop in loops)))
+        raised += sum(await asyncio.gather(*(tick() for tick in ticks)))
     return raised
 
 
@@ -85,27 +85,27 @@ async def test_timers_fire_exactly_once_across_replicas_and_a_restart(
     database_url: str, migrated: str
 ) -> None:
     clock = ManualClock(T0)
-    pool, uow, loops = await replicas(database_url, migrated, clock, ["replica-a", "replica-b"])
+    pool, uow, ticks = await replicas(database_url, migrated, clock, ["replica-a", "replica-b"])
     try:
         # A gas leak (an emergency: resolve within 2 h), signed for after 10 minutes, so
         # only its resolution ladder runs: warning 1h36, yellow 2h, red 3h, red (city) 4h.
-        await handlers.record_state_change(
+        await record_state_change(
             uow=uow(), envelope=state_change("leak", 0, None, CaseState.RECEIVED), now=T0
         )
-        await handlers.record_state_change(
+        await record_state_change(
             uow=uow(),
             envelope=state_change("leak", 10, CaseState.RECEIVED, CaseState.ACKNOWLEDGED),
             now=T0,
         )
         # and 20 more cases, so the two replicas contend for the same due rows
         for n in range(20):
-            await handlers.record_state_change(
+            await record_state_change(
                 uow=uow(), envelope=state_change(f"bulk-{n}", 0, None, CaseState.RECEIVED), now=T0
             )
         clock.set(T0 + timedelta(minutes=100))
         # each bulk case (response due at 1 h, resolution at 2 h): response warning (48 min),
         # yellow (1 h), red (1h30) and the resolution warning (1h36); batches of 5 per tick
-        assert await sweep(loops, rounds=12) == 1 + 20 * 4
+        assert await sweep(ticks, rounds=12) == 1 + 20 * 4
         kinds = [
             (a["kind"], a["command_level"])
             for a in await alerts_in_outbox(pool)
@@ -115,14 +115,14 @@ async def test_timers_fire_exactly_once_across_replicas_and_a_restart(
     finally:
         await pool.close()
 
-    # Restart: new pool, new loop objects; nothing fired before fires again.
-    pool, uow, loops = await replicas(database_url, migrated, clock, ["replica-a2", "replica-b2"])
+    # Restart: new pool, new tick functions; nothing fired before fires again.
+    pool, uow, ticks = await replicas(database_url, migrated, clock, ["replica-a2", "replica-b2"])
     try:
-        assert await sweep(loops) == 0
+        assert await sweep(ticks) == 0
         clock.set(T0 + timedelta(hours=2, minutes=5))
-        assert await sweep(loops, rounds=6) == 1 + 20 * 2  # yellow; city red, resolution yellow
+        assert await sweep(ticks, rounds=6) == 1 + 20 * 2  # yellow; city red, resolution yellow
         clock.set(T0 + timedelta(hours=5))
-        assert await sweep(loops, rounds=6) == 2 + 20 * 2  # the resolution reds
+        assert await sweep(ticks, rounds=6) == 2 + 20 * 2  # the resolution reds
         leak = [a for a in await alerts_in_outbox(pool) if a["case_id"] == "leak"]
         assert [(a["kind"], a["command_level"]) for a in leak] == [
             ("warning", "community"),
@@ -157,18 +157,18 @@ async def test_timers_fire_exactly_once_across_replicas_and_a_restart(
 
 async def test_a_stopped_clock_raises_nothing(database_url: str, migrated: str) -> None:
     clock = ManualClock(T0)
-    pool, uow, loops = await replicas(database_url, migrated, clock, ["only"])
+    pool, uow, ticks = await replicas(database_url, migrated, clock, ["only"])
     try:
-        await handlers.record_state_change(
+        await record_state_change(
             uow=uow(), envelope=state_change("done", 0, None, CaseState.RECEIVED), now=T0
         )
-        await handlers.record_state_change(
+        await record_state_change(
             uow=uow(),
             envelope=state_change("done", 30, CaseState.RECEIVED, CaseState.RESOLVED),
             now=T0,
         )
         clock.set(T0 + timedelta(days=30))
-        assert await sweep(loops) == 0
+        assert await sweep(ticks) == 0
         assert await pool.fetchval("SELECT count(*) FROM timers WHERE case_id = 'done'") == 0
     finally:
         await pool.close()

@@ -8,11 +8,8 @@ from datetime import datetime
 from yiwang.common.departments import Department
 from yiwang.common.events import DepartmentReplied
 from yiwang.common.testing import InMemoryUnitOfWork
-from yiwang.department_dispatch.adapters.repository import (
-    DispatchRepository,
-    DispatchUnitOfWork,
-    RejectionRecord,
-)
+from yiwang.department_dispatch.adapters.repository import DispatchRepository, RejectionRecord
+from yiwang.department_dispatch.adapters.unit_of_work import DispatchUnitOfWork
 from yiwang.department_dispatch.domain.model import (
     DispatchCase,
     Whistle,
@@ -96,6 +93,15 @@ class FakeDispatchRepository(DispatchRepository):
 
     async def principal_for_key(self, key_hash: str) -> str | None:
         return self.keys.get(key_hash)
+
+    async def add_api_key(self, key_hash: str, *, principal: str) -> None:
+        self.keys[key_hash] = principal
+
+    async def revoke_api_keys(self, principal: str) -> int:
+        revoked = [h for h, p in self.keys.items() if p == principal]
+        for key_hash in revoked:
+            del self.keys[key_hash]
+        return len(revoked)
 
 
 class FakeDispatchUnitOfWork(InMemoryUnitOfWork, DispatchUnitOfWork):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import count
 
 import pytest
 from yiwang.common.case import CaseFacts, Channel, Location, Priority, ReporterRef
@@ -32,6 +33,7 @@ from yiwang.department_dispatch.domain.personal_data import reporter_for
 from yiwang.department_dispatch.domain.whistles import record_report
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+SERIAL = count(1)
 CIVIL, HOUSING, HUB = (
     Department.CIVIL_AFFAIRS,
     Department.HOUSING,
@@ -63,6 +65,10 @@ def routed(**kwargs: object) -> CaseRouted:
     return CaseRouted.model_validate(fields)
 
 
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{next(SERIAL)}"
+
+
 def order(**kwargs: object) -> WorkOrder:
     fields: dict[str, object] = {
         "work_order_id": "wo1",
@@ -92,7 +98,7 @@ def test_lead_and_assisting_without_repeating_the_lead() -> None:
 
 
 def test_triage_goes_to_the_county_hub() -> None:
-    plan = plan_dispatch(routed(triage=True), existing=[], now=NOW)
+    plan = plan_dispatch(routed(triage=True), existing=[], now=NOW, new_id=new_id)
     lead = plan.orders[0]
     assert (lead.department, lead.role, lead.command_level) == (
         HUB,
@@ -102,11 +108,12 @@ def test_triage_goes_to_the_county_hub() -> None:
 
 
 def test_a_second_attempt_cancels_the_first_rounds_open_orders() -> None:
-    first = plan_dispatch(routed(), existing=[], now=NOW).orders
+    first = plan_dispatch(routed(), existing=[], now=NOW, new_id=new_id).orders
     second = plan_dispatch(
         routed(attempt=2, lead_department=HOUSING, assisting_departments=()),
         existing=first,
         now=NOW,
+        new_id=new_id,
     )
     assert [o.department for o in second.orders] == [HOUSING]
     assert {o.work_order_id for o in second.cancel} == {o.work_order_id for o in first}

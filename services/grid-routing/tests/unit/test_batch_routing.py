@@ -14,10 +14,10 @@ from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseReceived, CaseRouted, CaseStateChanged, GridWorkerReport
 from yiwang.common.geo import wgs84_to_gcj02
 from yiwang.common.states import CaseState
-from yiwang.grid_routing import handlers
 from yiwang.grid_routing.adapters.routed_cases import RecordedDecision
 from yiwang.grid_routing.domain.index import GridIndex
 from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
+from yiwang.grid_routing.handlers import routing
 
 
 def located(envelope: Envelope[CaseReceived], **location: Any) -> Envelope[CaseReceived]:
@@ -68,13 +68,13 @@ async def test_a_batch_routes_every_case_as_it_would_be_routed_alone(
     uow: FakeUnitOfWork, tiny_index: GridIndex, matrix: ResponsibilityMatrix, kw: dict[str, Any]
 ) -> None:
     receipts = mixed_receipts(tiny_index)
-    routed_ids = await handlers.route_received_cases(envelopes=receipts, **kw)
+    routed_ids = await routing.route_received_cases(envelopes=receipts, **kw)
     assert routed_ids == [e.payload.case_id for e in receipts]
     assert uow.cases.saves == [routed_ids]  # one write for the lot
     alone: list[Any] = []
     for envelope in receipts:
         one = FakeUnitOfWork()
-        await handlers.route_received_cases(envelopes=[envelope], **{**kw, "uow": one})
+        await routing.route_received_cases(envelopes=[envelope], **{**kw, "uow": one})
         alone += one.committed
     assert uow.committed == alone
     assert [type(e) for _, e in uow.committed] == [CaseRouted, CaseStateChanged] * len(receipts)
@@ -101,7 +101,7 @@ async def test_a_case_twice_in_one_batch_is_routed_once(
     first = received(tiny_index, case_id="c-1")
     other = received(tiny_index, "sanitation", case_id="c-2", position=9)
     batch = [first, other, first, again(first)]  # a redelivery and a re-sent receipt
-    assert await handlers.route_received_cases(envelopes=batch, **kw) == ["c-1", "c-2"]
+    assert await routing.route_received_cases(envelopes=batch, **kw) == ["c-1", "c-2"]
     routed = [e for _, e in uow.committed if isinstance(e, CaseRouted)]
     assert [r.case_id for r in routed] == ["c-1", "c-2"]
     assert [c for c, _ in uow.cases.decisions] == ["c-1", "c-2"]
@@ -112,10 +112,10 @@ async def test_a_case_routed_in_an_earlier_batch_is_not_routed_again(
     uow: FakeUnitOfWork, tiny_index: GridIndex, kw: dict[str, Any]
 ) -> None:
     first = received(tiny_index, case_id="c-1")
-    await handlers.route_received_cases(envelopes=[first], **kw)
+    await routing.route_received_cases(envelopes=[first], **kw)
     newcomer = received(tiny_index, "sanitation", case_id="c-2", position=9)
     batch = [again(first), newcomer, first]
-    assert await handlers.route_received_cases(envelopes=batch, **kw) == ["c-2"]
+    assert await routing.route_received_cases(envelopes=batch, **kw) == ["c-2"]
     assert [e.case_id for e in uow.committed_of(CaseRouted)] == ["c-1", "c-2"]
     assert uow.cases.cases["c-1"].attempts == 1
     assert uow.cases.cases["c-2"].state is CaseState.ROUTED
@@ -126,8 +126,8 @@ async def test_a_batch_of_known_receipts_writes_nothing(
     uow: FakeUnitOfWork, tiny_index: GridIndex, kw: dict[str, Any]
 ) -> None:
     first = received(tiny_index, case_id="c-1")
-    await handlers.route_received_cases(envelopes=[first], **kw)
-    assert await handlers.route_received_cases(envelopes=[first, again(first)], **kw) == []
+    await routing.route_received_cases(envelopes=[first], **kw)
+    assert await routing.route_received_cases(envelopes=[first, again(first)], **kw) == []
     assert uow.cases.saves == [["c-1"]]
     assert len(uow.committed) == 2
 
@@ -147,7 +147,7 @@ async def test_a_failing_batch_leaves_nothing_behind(
     uow = FakeUnitOfWork(BrokenHistory())
     batch = [received(tiny_index, case_id="c-1"), received(tiny_index, case_id="c-2")]
     with pytest.raises(Broken):
-        await handlers.route_received_cases(envelopes=batch, **{**kw, "uow": uow})
+        await routing.route_received_cases(envelopes=batch, **{**kw, "uow": uow})
     assert uow.inbox == set()
     assert uow.cases.cases == {}
     assert uow.committed == []

@@ -10,16 +10,17 @@ from yiwang.common.departments import Department
 from yiwang.common.events import CaseRouted, CaseStateChanged
 from yiwang.common.states import CaseState
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED
-from yiwang.grid_routing import handlers
+from yiwang.grid_routing.domain.errors import CaseNotRouted
 from yiwang.grid_routing.domain.index import GridIndex
+from yiwang.grid_routing.handlers import routing
 
 
 async def test_a_received_case_is_routed_with_its_state_change(
     uow: FakeUnitOfWork, tiny_index: GridIndex, kw: dict[str, Any]
 ) -> None:
     envelope = received(tiny_index)
-    assert await handlers.route_received_cases(envelopes=[envelope], **kw) == ["case-7"]
-    assert await handlers.route_received_cases(envelopes=[envelope], **kw) == []  # redelivered
+    assert await routing.route_received_cases(envelopes=[envelope], **kw) == ["case-7"]
+    assert await routing.route_received_cases(envelopes=[envelope], **kw) == []  # redelivered
     [(routed_topic, routed), (lifecycle_topic, changed)] = uow.committed
     assert (routed_topic, lifecycle_topic) == (CASE_ROUTED, CASE_LIFECYCLE)
     assert isinstance(routed, CaseRouted)
@@ -41,11 +42,9 @@ async def test_a_received_case_is_routed_with_its_state_change(
 async def test_return_reroute_then_arbitration_after_the_second_return(
     uow: FakeUnitOfWork, tiny_index: GridIndex, kw: dict[str, Any]
 ) -> None:
-    await handlers.route_received_cases(envelopes=[received(tiny_index)], **kw)
-    await handlers.reroute_returned_case(
-        envelope=returned(Department.EMERGENCY_MANAGEMENT, 1), **kw
-    )
-    await handlers.reroute_returned_case(envelope=returned(Department.UTILITIES, 2), **kw)
+    await routing.route_received_cases(envelopes=[received(tiny_index)], **kw)
+    await routing.reroute_returned_case(envelope=returned(Department.EMERGENCY_MANAGEMENT, 1), **kw)
+    await routing.reroute_returned_case(envelope=returned(Department.UTILITIES, 2), **kw)
     routed = [e for t, e in uow.committed if isinstance(e, CaseRouted)]
     changes = [e for t, e in uow.committed if isinstance(e, CaseStateChanged)]
     assert [r.lead_department for r in routed] == [
@@ -73,8 +72,8 @@ async def test_return_reroute_then_arbitration_after_the_second_return(
 async def test_a_return_for_a_case_never_routed_fails_and_writes_nothing(
     uow: FakeUnitOfWork, kw: dict[str, Any]
 ) -> None:
-    with pytest.raises(handlers.CaseNotRouted, match="case-7 was returned"):
-        await handlers.reroute_returned_case(envelope=returned(Department.PETITION, 1), **kw)
+    with pytest.raises(CaseNotRouted, match="case-7 was returned"):
+        await routing.reroute_returned_case(envelope=returned(Department.PETITION, 1), **kw)
     assert uow.inbox == set()
     assert uow.committed == []
 
@@ -85,7 +84,7 @@ async def test_a_case_outside_the_grid_is_routed_to_triage_not_dropped(
     envelope = received(tiny_index)
     facts = envelope.payload.case.model_copy(update={"location": Location(lon=100.0, lat=30.0)})
     payload = envelope.payload.model_copy(update={"case": facts})
-    await handlers.route_received_cases(
+    await routing.route_received_cases(
         envelopes=[dataclasses.replace(envelope, payload=payload)], **kw
     )
     routed = uow.committed[0][1]

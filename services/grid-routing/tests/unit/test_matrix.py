@@ -10,7 +10,9 @@ from yiwang.grid_routing.domain.matrix import MatrixInvalid, ResponsibilityMatri
 
 
 def _shipped() -> dict[str, Any]:
-    text = (files("yiwang.grid_routing") / "responsibility_matrix.json").read_text(encoding="utf-8")
+    text = (files("yiwang.grid_routing.domain") / "responsibility_matrix.json").read_text(
+        encoding="utf-8"
+    )
     return dict(json.loads(text))
 
 

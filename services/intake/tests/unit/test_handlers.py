@@ -12,7 +12,9 @@ from yiwang.common.states import CaseState
 from yiwang.intake import handlers
 from yiwang.intake.config import DEVELOPMENT_PII_KEY
 from yiwang.intake.domain.admission import IdempotencyKey, IntakePolicy
+from yiwang.intake.domain.batch import Admitted
 from yiwang.intake.domain.submission import CaseSubmission, LocationOutsideCounty
+from yiwang.intake.handlers.lifecycle import OWN_SOURCE
 
 POLICY = IntakePolicy.of(
     county_code="YQ",
@@ -57,7 +59,7 @@ async def submit(
     clock: ManualClock,
     sub: CaseSubmission,
     key: IdempotencyKey | None = None,
-) -> handlers.Admitted:
+) -> Admitted:
     return await handlers.submit_case(
         uow=uow,
         submission=sub,
@@ -147,7 +149,7 @@ async def test_the_lifecycle_moves_intakes_view_on(clock: ManualClock) -> None:
         actor="x",
         at=clock.now(),
     )
-    own = Envelope(payload=change, source=handlers.OWN_SOURCE)
+    own = Envelope(payload=change, source=OWN_SOURCE)
     assert not await handlers.record_state_changes(
         uow=uow, envelopes=[Envelope(payload=foreign, source="/t"), own]
     )

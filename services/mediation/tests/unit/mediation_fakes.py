@@ -10,10 +10,10 @@ from yiwang.mediation.adapters.repository import (
     DueTimer,
     HistoryEntry,
     MediationRepository,
-    MediationUnitOfWork,
     RosterRepository,
     Session,
 )
+from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain.ladder import Committee
 from yiwang.mediation.domain.parties import Party
 from yiwang.mediation.domain.roster import Mediator

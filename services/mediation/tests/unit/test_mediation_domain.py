@@ -78,7 +78,9 @@ def routed(
 
 
 def opened(category: str = "neighbour-dispute") -> t.MediationCase:  # type: ignore[name-defined]
-    case, _ = t.open_mediation(routed(category), now=NOW, time_limit=LIMIT, county_code="140302")
+    case, _ = t.open_mediation(
+        routed(category), mediation_id="med-1", now=NOW, time_limit=LIMIT, county_code="140302"
+    )
     return case
 
 
@@ -104,7 +106,11 @@ def test_committees_follow_the_grid_network_and_trades_at_the_district() -> None
 
 def test_a_dispute_with_no_micro_grid_starts_at_the_district() -> None:
     case, _ = t.open_mediation(
-        routed(micro_grid=None), now=NOW, time_limit=LIMIT, county_code="140399"
+        routed(micro_grid=None),
+        mediation_id="med-1",
+        now=NOW,
+        time_limit=LIMIT,
+        county_code="140399",
     )
     assert case.level is MediationLevel.DISTRICT
     assert case.committee.area_code == "140399"

@@ -11,14 +11,14 @@ from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseStateChanged, MediationProgressed
 from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.states import CaseState
-from yiwang.mediation import handlers, party_handlers
+from yiwang.mediation import handlers
 from yiwang.mediation.config import DEVELOPMENT_PII_KEY
-from yiwang.mediation.domain.ladder import MediationLevel
+from yiwang.mediation.domain.ladder import LadderPolicy, MediationLevel
 from yiwang.mediation.domain.parties import PartyDetails, PartyRole
 from yiwang.mediation.domain.roster import synthetic_roster
 from yiwang.mediation.domain.workflow import MediationClosed, MediationStatus, NotAccepted
 
-POLICY = handlers.LadderPolicy(time_limit=LIMIT, county_code="140302")
+POLICY = LadderPolicy(time_limit=LIMIT, county_code="140302")
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ async def test_parties_are_sealed_and_only_masked_values_are_shown(
 ) -> None:
     mid = await opened(uow, clock)
     vault = PersonalDataVault(DEVELOPMENT_PII_KEY)
-    party = await party_handlers.add_party(
+    party = await handlers.add_party(
         uow=uow,
         vault=vault,
         mediation_id=mid,
@@ -201,6 +201,6 @@ async def test_parties_are_sealed_and_only_masked_values_are_shown(
     assert party.phone_sealed is not None
     assert b"13912345678" not in party.phone_sealed
     assert vault.open(party.phone_sealed, context=party.party_id.encode()) == "13912345678"
-    view = await party_handlers.view_mediation(uow=uow, mediation_id=mid)
+    view = await handlers.view_mediation(uow=uow, mediation_id=mid)
     assert [p.role for p in view.parties] == [PartyRole.APPLICANT, PartyRole.RESPONDENT]
     assert "13912345678" not in repr([e for _, e in uow.committed])

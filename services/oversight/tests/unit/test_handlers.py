@@ -6,16 +6,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
+from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseEvaluated, CaseStateChanged, OversightAlertRaised
 from yiwang.common.states import CaseState as S
 from yiwang.common.testing import InMemoryUnitOfWork
-from yiwang.oversight import handlers
+from yiwang.oversight.adapters.queries import OversightReader
 from yiwang.oversight.adapters.repository import DueTimer, FollowUpCall, OversightRepository
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
+from yiwang.oversight.config import OversightSettings
 from yiwang.oversight.domain.escalation import TimerSpec
 from yiwang.oversight.domain.evaluation import CaseNotFound, CaseNotResolved
 from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry
+from yiwang.oversight.entrypoints.background import jobs, timer_sweep
+from yiwang.oversight.handlers.evaluations import evaluate_case
+from yiwang.oversight.handlers.projection import record_state_change
+from yiwang.oversight.handlers.timers import fire_due_timers
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -109,8 +116,8 @@ def uow() -> FakeUnitOfWork:
 
 async def test_a_redelivered_event_changes_nothing(uow: FakeUnitOfWork) -> None:
     event = change("c1", 0, None, S.RECEIVED)
-    assert await handlers.record_state_change(uow=uow, envelope=event, now=T0)
-    assert not await handlers.record_state_change(uow=uow, envelope=event, now=T0)
+    assert await record_state_change(uow=uow, envelope=event, now=T0)
+    assert not await record_state_change(uow=uow, envelope=event, now=T0)
     assert len(uow.repository.entries) == 1  # type: ignore[attr-defined]
 
 
@@ -118,23 +125,21 @@ async def test_evaluations_are_refused_for_unknown_and_unresolved_cases(
     uow: FakeUnitOfWork,
 ) -> None:
     with pytest.raises(CaseNotFound):
-        await handlers.evaluate_case(
+        await evaluate_case(
             uow=uow, evaluation=CaseEvaluated(case_id="nope", evaluation_id="e1", score=3), now=T0
         )
-    await handlers.record_state_change(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0)
+    await record_state_change(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0)
     with pytest.raises(CaseNotResolved, match="in state 'received'"):
-        await handlers.evaluate_case(
+        await evaluate_case(
             uow=uow, evaluation=CaseEvaluated(case_id="c1", evaluation_id="e1", score=3), now=T0
         )
     assert uow.committed == []
 
 
 async def test_an_evaluation_moves_a_resolved_case_to_evaluated(uow: FakeUnitOfWork) -> None:
-    await handlers.record_state_change(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0)
-    await handlers.record_state_change(
-        uow=uow, envelope=change("c1", 9, S.RECEIVED, S.RESOLVED), now=T0
-    )
-    case = await handlers.evaluate_case(
+    await record_state_change(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0)
+    await record_state_change(uow=uow, envelope=change("c1", 9, S.RECEIVED, S.RESOLVED), now=T0)
+    case = await evaluate_case(
         uow=uow,
         evaluation=CaseEvaluated(case_id="c1", evaluation_id="e1", score=4),
         now=T0 + timedelta(hours=1),
@@ -148,11 +153,11 @@ async def test_an_evaluation_moves_a_resolved_case_to_evaluated(uow: FakeUnitOfW
 
 
 async def test_the_timer_sweep_raises_each_alert_once(uow: FakeUnitOfWork) -> None:
-    await handlers.record_state_change(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0)
+    await record_state_change(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0)
     later = T0 + timedelta(days=60)
-    first = await handlers.fire_due_timers(uow=uow, now=later, replica="r")
+    first = await fire_due_timers(uow=uow, now=later, replica="r")
     assert first == 9  # two ladders of four, and stagnant
-    assert await handlers.fire_due_timers(uow=uow, now=later, replica="r") == 0
+    assert await fire_due_timers(uow=uow, now=later, replica="r") == 0
     kinds = sorted(e.kind.value for _, e in uow.committed if isinstance(e, OversightAlertRaised))
     assert kinds == ["red_card"] * 4 + [
         "stagnant",
@@ -161,3 +166,27 @@ async def test_the_timer_sweep_raises_each_alert_once(uow: FakeUnitOfWork) -> No
         "yellow_card",
         "yellow_card",
     ]
+
+
+def fired_total() -> float:
+    value = REGISTRY.get_sample_value("yiwang_oversight_timers_fired_total", {"outcome": "alerted"})
+    return value or 0.0
+
+
+async def test_the_sla_timer_tick_counts_what_it_fired(uow: FakeUnitOfWork) -> None:
+    await record_state_change(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0)
+    tick = timer_sweep(uow=lambda: uow, clock=ManualClock(T0 + timedelta(days=60)), replica="r")
+    before = fired_total()
+    assert await tick() == 9  # truthy: the job sweeps again at once
+    assert await tick() == 0  # nothing left: it waits for the next round
+    assert fired_total() - before == 9
+
+
+def test_the_background_jobs_are_named_for_the_supervisor(uow: FakeUnitOfWork) -> None:
+    def no_reader() -> OversightReader:
+        raise AssertionError("not called while wiring")
+
+    wired = jobs(
+        settings=OversightSettings(), uow=lambda: uow, reader=no_reader, clock=ManualClock(T0)
+    )
+    assert [job.name for job in wired] == ["sla-timers", "kpi-gauges"]

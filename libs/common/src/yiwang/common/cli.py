@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from yiwang.common.clock import Clock, clock_for_speed
+from yiwang.common.logs import configure_logging
 from yiwang.common.postgres import DatabaseUnavailable, open_pool
 from yiwang.common.postgres.migrations import apply_migrations
 from yiwang.common.postgres.pool import connect
@@ -59,6 +60,9 @@ Command = Callable[[CommandContext], Awaitable[int]]
 def run_command(definition: ServiceDefinition, command: Command, *, pool_size: int = 2) -> int:
     """Run one operator command against the service's database; its exit code."""
     settings = definition.settings_factory()
+    configure_logging(
+        service=definition.name, level=settings.log_level, fmt="console", stream=sys.stderr
+    )
     clock = clock_for_speed(settings.clock_speed, epoch=settings.clock_epoch)
     try:
         install_calendar(calendar_from(settings.calendar_paths(), today=local_date(clock.now())))

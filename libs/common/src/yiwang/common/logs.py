@@ -29,7 +29,11 @@ def _redact_event(
     return event_dict
 
 
-def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -> None:
+def configure_logging(
+    *, service: str, level: str = "INFO", fmt: str = "json", stream: Any = None
+) -> None:
+    """Logs go to stdout (the process's output, as containers expect), or to `stream`:
+    operator commands log to stderr, their stdout being what scripts read."""
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"
@@ -52,9 +56,8 @@ def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    # Logs are the process's output (stdout, as containers expect); stderr is kept for the
-    # one-line start-up errors a person reads.
-    handler = logging.StreamHandler(sys.stdout)
+    # stderr is kept for the one-line start-up errors a person reads.
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from importlib.resources import files
 
 from yiwang.common.logs import get_logger
-from yiwang.common.service import Runtime, ServiceDefinition, Wiring, run_service
+from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
+from yiwang.common.service import run_service
+from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
 from yiwang.department_dispatch.config import DEV_SIGNING_KEY, DispatchSettings
-from yiwang.department_dispatch.entrypoints.http import http_router
+from yiwang.department_dispatch.entrypoints.background import jobs
+from yiwang.department_dispatch.entrypoints.http import REFUSALS, http_router
 from yiwang.department_dispatch.entrypoints.kafka import kafka_router
-from yiwang.department_dispatch.entrypoints.timers import whistle_deadline_sweep
 
 log = get_logger(__name__)
 
@@ -19,10 +21,12 @@ def wire(runtime: Runtime) -> Wiring:
     assert isinstance(settings, DispatchSettings)
     if settings.signing_key == DEV_SIGNING_KEY:
         log.warning("YIWANG_DISPATCH_SIGNING_KEY is the development default; set it in production")
+    uow = runtime.units_of_work(PostgresDispatchUnitOfWork)
     return Wiring(
-        kafka_routers=[kafka_router(runtime, settings)],
-        http_routers=[http_router(runtime)],
-        background=[whistle_deadline_sweep(runtime, settings)],
+        kafka_routers=[kafka_router(runtime, uow=uow, settings=settings)],
+        http_routers=[http_router(uow=uow, clock=runtime.clock)],
+        jobs=jobs(uow=uow, clock=runtime.clock, settings=settings),
+        refusals=REFUSALS,
     )
 
 

@@ -9,19 +9,16 @@ python -m yiwang.department_dispatch.cli signing-secret civil-affairs
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import sys
 
+from yiwang.common.cli import CommandContext, run_command
 from yiwang.common.departments import Department
-from yiwang.common.postgres.pool import connect
+from yiwang.department_dispatch import handlers
+from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
 from yiwang.department_dispatch.app import DEFINITION
 from yiwang.department_dispatch.config import DispatchSettings
-from yiwang.department_dispatch.domain.credentials import (
-    department_secret,
-    hash_api_key,
-    new_api_key,
-)
+from yiwang.department_dispatch.domain.credentials import department_secret
 
 TOWNSHIP = re.compile(r"^township:\d{6,12}$")
 
@@ -34,31 +31,17 @@ def check_principal(principal: str) -> str:
     )
 
 
-async def _issue(settings: DispatchSettings, principal: str) -> str:
-    key = new_api_key()
-    conn = await connect(settings.database_url)
-    try:
-        await conn.execute(
-            f'INSERT INTO "{DEFINITION.schema}".api_key (key_hash, principal) VALUES ($1, $2)',
-            hash_api_key(key),
-            principal,
-        )
-    finally:
-        await conn.close()
-    return key
+async def issue_key(ctx: CommandContext, principal: str) -> int:
+    uow = ctx.units_of_work(PostgresDispatchUnitOfWork)
+    # Shown once: only its hash is stored.
+    print(await handlers.issue_api_key(uow=uow(), principal=principal))
+    return 0
 
 
-async def _revoke(settings: DispatchSettings, principal: str) -> int:
-    conn = await connect(settings.database_url)
-    try:
-        status = await conn.execute(
-            f'UPDATE "{DEFINITION.schema}".api_key SET revoked_at = now()'
-            " WHERE principal = $1 AND revoked_at IS NULL",
-            principal,
-        )
-    finally:
-        await conn.close()
-    return int(status.split()[-1])
+async def revoke_key(ctx: CommandContext, principal: str) -> int:
+    uow = ctx.units_of_work(PostgresDispatchUnitOfWork)
+    print(f"revoked {await handlers.revoke_api_keys(uow=uow(), principal=principal)} key(s)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,20 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         "principal", type=check_principal, help="department code or township:<code>"
     )
     args = parser.parse_args(argv)
-    settings = DispatchSettings()
-    try:
-        if args.command == "issue-key":
-            # Shown once: only its hash is stored.
-            print(asyncio.run(_issue(settings, args.principal)))
-        elif args.command == "revoke-key":
-            print(f"revoked {asyncio.run(_revoke(settings, args.principal))} key(s)")
-        else:
-            if args.principal not in set(Department):
-                parser.error("signing secrets are for departments")
-            print(department_secret(settings.signing_key, Department(args.principal)))
-    except Exception as exc:  # a CLI: one line, not a trace
-        print(f"yiwang-department-dispatch: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    if args.command == "issue-key":
+        return run_command(DEFINITION, lambda ctx: issue_key(ctx, args.principal))
+    if args.command == "revoke-key":
+        return run_command(DEFINITION, lambda ctx: revoke_key(ctx, args.principal))
+    # Derived from the signing key alone: no database needed.
+    if args.principal not in set(Department):
+        parser.error("signing secrets are for departments")
+    print(department_secret(DispatchSettings().signing_key, Department(args.principal)))
     return 0
 
 

@@ -8,29 +8,24 @@ shows the versions; `activate` switches back to an earlier one.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichBar
 from rich.table import Table
-from yiwang.common.postgres import DatabaseUnavailable, open_pool
-from yiwang.common.postgres.migrations import apply_migrations
-from yiwang.common.postgres.pool import connect
-from yiwang.common.service import service_migrations
-from yiwang.grid_routing import handlers
-from yiwang.grid_routing.adapters.grid_sets import PostgresGridSetRepository, UnknownGridSet
+from yiwang.common.cli import CommandContext, run_command
+from yiwang.grid_routing.adapters.grid_sets import PostgresGridSetRepository
 from yiwang.grid_routing.app import DEFINITION
-from yiwang.grid_routing.config import GridRoutingSettings
+from yiwang.grid_routing.domain.errors import UnknownGridSet
 from yiwang.grid_routing.domain.generator import generate_county
 from yiwang.grid_routing.domain.presets import PRESETS
 from yiwang.grid_routing.domain.problems import GridSetRejected
+from yiwang.grid_routing.handlers import grid_sets as grid_set_handlers
 
 console = Console(stderr=True)
 
@@ -106,7 +101,7 @@ async def _import(
     )
     with RichBar(*columns, console=console) as bar:
         try:
-            version = await handlers.import_grid_set(
+            version = await grid_set_handlers.import_grid_set(
                 grid_sets=repo,
                 collections=collections,
                 label=label or ", ".join(p.name for p in files),
@@ -164,32 +159,12 @@ async def _activate(repo: PostgresGridSetRepository, version: int) -> int:
 
 
 def _with_repository(command: Callable[[PostgresGridSetRepository], Awaitable[int]]) -> int:
-    settings = GridRoutingSettings()
+    """Run `command` on the grid sets, the schema migrated first (yiwang.common.cli)."""
 
-    async def run() -> int:
-        conn: asyncpg.Connection = await connect(settings.database_url)
-        try:
-            await apply_migrations(
-                conn, schema=DEFINITION.schema, migrations=service_migrations(DEFINITION)
-            )
-        finally:
-            await conn.close()
-        pool = await open_pool(
-            dsn=settings.database_url,
-            schema=DEFINITION.schema,
-            application_name="yiwang-grid-routing-cli",
-            max_size=2,
-        )
-        try:
-            return await command(PostgresGridSetRepository(pool))
-        finally:
-            await pool.close()
+    async def on_grid_sets(ctx: CommandContext) -> int:
+        return await command(PostgresGridSetRepository(ctx.pool))
 
-    try:
-        return asyncio.run(run())
-    except DatabaseUnavailable as exc:
-        console.print(f"yiwang-grid-routing: {exc}", markup=False)
-        return 2
+    return run_command(DEFINITION, on_grid_sets)
 
 
 if __name__ == "__main__":

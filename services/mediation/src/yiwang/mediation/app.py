@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from importlib.resources import files
 
-from fastapi import FastAPI
 from yiwang.common.logs import get_logger
 from yiwang.common.personal_data import PersonalDataVault
-from yiwang.common.service import Runtime, ServiceDefinition, Wiring, run_service
+from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
+from yiwang.common.service import run_service
+from yiwang.mediation.adapters.unit_of_work import PostgresMediationUnitOfWork
 from yiwang.mediation.config import DEVELOPMENT_PII_KEY, MediationSettings
-from yiwang.mediation.entrypoints.errors import install_refusals
-from yiwang.mediation.entrypoints.http import http_router
+from yiwang.mediation.domain.ladder import LadderPolicy
+from yiwang.mediation.entrypoints.background import jobs
+from yiwang.mediation.entrypoints.http import REFUSALS, http_router
 from yiwang.mediation.entrypoints.http_roster import roster_router
 from yiwang.mediation.entrypoints.kafka import kafka_router
-from yiwang.mediation.entrypoints.timers import timer_sweep
-from yiwang.mediation.handlers import LadderPolicy
 
 log = get_logger(__name__)
 
@@ -32,15 +32,15 @@ def wire(runtime: Runtime) -> Wiring:
         time_limit=timedelta(days=settings.level_time_limit_days),
         county_code=settings.county_code,
     )
-
-    def configure(app: FastAPI) -> None:
-        install_refusals(app)
-
+    uow = runtime.units_of_work(PostgresMediationUnitOfWork)
     return Wiring(
-        kafka_routers=[kafka_router(runtime, policy)],
-        http_routers=[http_router(runtime, policy, vault), roster_router(runtime)],
-        background=[timer_sweep(runtime, settings, policy)],
-        configure_app=configure,
+        kafka_routers=[kafka_router(runtime, uow=uow, policy=policy)],
+        http_routers=[
+            http_router(uow=uow, clock=runtime.clock, policy=policy, vault=vault),
+            roster_router(uow=uow),
+        ],
+        jobs=jobs(settings=settings, uow=uow, clock=runtime.clock, policy=policy),
+        refusals=REFUSALS,
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from yiwang.common.service import Runtime, ServiceDefinition, Wiring, run_service
+from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
+from yiwang.common.service import run_service
 from yiwang.oversight.adapters.queries import PostgresOversightReader
-from yiwang.oversight.adapters.unit_of_work import unit_of_work
+from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork
 from yiwang.oversight.config import OversightSettings
-from yiwang.oversight.entrypoints.background import TimerLoop, replica_name, run_gauges
-from yiwang.oversight.entrypoints.http import case_router
+from yiwang.oversight.entrypoints.background import jobs
+from yiwang.oversight.entrypoints.http import REFUSALS, case_router
 from yiwang.oversight.entrypoints.http_reports import report_router
 from yiwang.oversight.entrypoints.kafka import kafka_router
 
@@ -17,29 +18,20 @@ from yiwang.oversight.entrypoints.kafka import kafka_router
 def wire(runtime: Runtime) -> Wiring:
     settings = runtime.settings
     assert isinstance(settings, OversightSettings)
+    uow = runtime.units_of_work(PostgresOversightUnitOfWork)
 
-    async def sla_timers() -> None:
-        loop = TimerLoop(
-            uow_factory=lambda: unit_of_work(runtime),
-            clock=runtime.clock,
-            replica=replica_name(),
-            poll_seconds=settings.timer_poll_seconds,
-        )
-        await loop.run()
+    def reader() -> PostgresOversightReader:
+        return PostgresOversightReader(runtime.pool)  # the pool opens after wiring
 
-    async def kpi_gauges() -> None:
-        await run_gauges(
-            reader=PostgresOversightReader(runtime.pool),
-            clock=runtime.clock,
-            window_days=settings.kpi_window_days,
-            township_limit=settings.max_township_labels,
-            every=settings.metrics_refresh_seconds,
-        )
-
+    clock = runtime.clock
     return Wiring(
-        kafka_routers=[kafka_router(runtime)],
-        http_routers=[case_router(runtime), report_router(runtime)],
-        background=[sla_timers, kpi_gauges],
+        kafka_routers=[kafka_router(runtime, uow=uow)],
+        http_routers=[
+            case_router(uow=uow, reader=reader, clock=clock),
+            report_router(reader=reader, clock=clock),
+        ],
+        jobs=jobs(settings=settings, uow=uow, reader=reader, clock=clock),
+        refusals=REFUSALS,
     )
 
 

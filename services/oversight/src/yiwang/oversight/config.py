@@ -1,4 +1,4 @@
-"""Oversight's settings: the common ones plus its loops and label bounds."""
+"""Oversight's settings: the common ones plus its background jobs and label bounds."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ from yiwang.common.postgres.unit_of_work import (
     PostgresUnitOfWork,
     UnitOfWork,
     UnitOfWorkFactory,
-    handle_once,
 )
 
 __all__ = [
@@ -13,7 +12,6 @@ __all__ = [
     "PostgresUnitOfWork",
     "UnitOfWork",
     "UnitOfWorkFactory",
-    "handle_once",
     "mask_dsn",
     "open_pool",
 ]

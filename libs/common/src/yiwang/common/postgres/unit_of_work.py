@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
@@ -183,22 +183,3 @@ class UnitOfWorkFactory(Generic[U]):
         return self._kind(
             self._pool(), source=self._source, clock=self._clock, topic_prefix=self._topic_prefix
         )
-
-
-async def handle_once(
-    uow: UnitOfWork,
-    *,
-    consumer: str,
-    event_id: str,
-    effects: Callable[[UnitOfWork], Awaitable[None]] | None = None,
-) -> bool:
-    """Apply `effects` in one transaction unless this consumer already handled the event.
-
-    Returns False for a redelivery, whose effects were applied the first time.
-    """
-    async with uow:
-        if not await uow.first_delivery(consumer=consumer, event_id=event_id):
-            return False
-        if effects is not None:
-            await effects(uow)
-    return True

@@ -8,13 +8,8 @@ from typing import Any
 import asyncpg
 from yiwang.common.departments import Department
 from yiwang.common.events import CaseRouted, CommandLevel, DepartmentReplied, DepartmentRole
-from yiwang.common.postgres import PostgresUnitOfWork
 from yiwang.common.states import CaseState
-from yiwang.department_dispatch.adapters.repository import (
-    DispatchRepository,
-    DispatchUnitOfWork,
-    RejectionRecord,
-)
+from yiwang.department_dispatch.adapters.repository import DispatchRepository, RejectionRecord
 from yiwang.department_dispatch.domain.model import (
     Attendance,
     DispatchCase,
@@ -238,8 +233,14 @@ class PostgresDispatchRepository(DispatchRepository):
         )
         return principal
 
+    async def add_api_key(self, key_hash: str, *, principal: str) -> None:
+        await self._conn.execute(
+            "INSERT INTO api_key (key_hash, principal) VALUES ($1, $2)", key_hash, principal
+        )
 
-class PostgresDispatchUnitOfWork(PostgresUnitOfWork, DispatchUnitOfWork):
-    @property
-    def dispatch(self) -> DispatchRepository:
-        return PostgresDispatchRepository(self.connection)
+    async def revoke_api_keys(self, principal: str) -> int:
+        status = await self._conn.execute(
+            "UPDATE api_key SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
+            principal,
+        )
+        return int(status.split()[-1])

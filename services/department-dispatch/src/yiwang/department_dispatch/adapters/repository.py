@@ -1,4 +1,4 @@
-"""The dispatch repository: the interface handlers use, and the unit of work that holds it."""
+"""The dispatch repository: the interface handlers use (its unit of work: unit_of_work.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import datetime
 
 from yiwang.common.departments import Department
 from yiwang.common.events import DepartmentReplied
-from yiwang.common.postgres import UnitOfWork
 from yiwang.department_dispatch.domain.model import (
     DispatchCase,
     Whistle,
@@ -83,10 +82,9 @@ class DispatchRepository(abc.ABC):
     @abc.abstractmethod
     async def principal_for_key(self, key_hash: str) -> str | None: ...
 
-
-class DispatchUnitOfWork(UnitOfWork):
-    """A unit of work whose transaction also holds the dispatch repository."""
-
-    @property
     @abc.abstractmethod
-    def dispatch(self) -> DispatchRepository: ...
+    async def add_api_key(self, key_hash: str, *, principal: str) -> None: ...
+
+    @abc.abstractmethod
+    async def revoke_api_keys(self, principal: str) -> int:
+        """Revoke every active key of the principal; how many there were."""

@@ -1,30 +1,29 @@
 """Department identity from credentials: API keys (HTTP) and HMAC signatures (Kafka).
 
-API keys are random tokens; only their SHA-256 is stored (a 256-bit random token needs
-no slow hash). Kafka replies are signed with HMAC-SHA256 over the exact record value,
-with a per-department secret derived from the service's signing key, so a sender cannot
-claim another department by typing its code.
+API keys are random tokens (made in handlers/credentials.py); only their SHA-256 is
+stored (a 256-bit random token needs no slow hash). Kafka replies are signed with
+HMAC-SHA256 over the exact record value, with a per-department secret derived from the
+service's signing key, so a sender cannot claim another department by typing its code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 
 from yiwang.common.departments import Department
 
-KEY_PREFIX = "ywk_"
 DEPARTMENT_HEADER = "yiwang-department"
 SIGNATURE_HEADER = "yiwang-signature"
 
 
-def new_api_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def department_of(principal: str | None) -> Department | None:
+    """The department an API key belongs to; None for a township's key or no key."""
+    return Department(principal) if principal in set(Department) else None
 
 
 def department_secret(signing_key: str, department: Department) -> str:

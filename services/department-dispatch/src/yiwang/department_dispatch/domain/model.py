@@ -1,8 +1,9 @@
-"""Dispatch's own view of a case, its work orders and whistles. Pure: no I/O."""
+"""Dispatch's own view of a case, its work orders and whistles. Pure: no I/O; the time
+and new ids are passed in."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -106,8 +107,9 @@ class WhistleAttendance:
     outcome: Attendance | None = None
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+# Makes a new unique id with a prefix ("wo" for an order, "wh" for a whistle); the
+# handlers pass it in (handlers/work_orders.py new_id), so the rules stay deterministic.
+NewId = Callable[[str], str]
 
 
 def deadline_for(priority: Priority, *, issued_at: datetime) -> datetime:
@@ -174,7 +176,9 @@ class DispatchPlan:
     cancel: list[WorkOrder] = field(default_factory=list)
 
 
-def plan_dispatch(routed: CaseRouted, *, existing: list[WorkOrder], now: datetime) -> DispatchPlan:
+def plan_dispatch(
+    routed: CaseRouted, *, existing: list[WorkOrder], now: datetime, new_id: NewId
+) -> DispatchPlan:
     round_ = f"a{routed.attempt}"
     level = initial_command_level(routed)
     taken = {(o.department, o.round) for o in existing}

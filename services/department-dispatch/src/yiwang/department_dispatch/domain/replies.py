@@ -1,8 +1,9 @@
 """The rules a department reply must pass before it changes anything.
 
-Each check raises its own ReplyRejected subclass; `reason` is the stable code a
-department sees (HTTP body, audit table) and `security` marks the ones that are an
-attempt to act on someone else's assignment or without a valid credential.
+Each check raises its own ReplyRejected subclass; `code` is the stable reason a
+department sees (HTTP problem details, audit table), `status` and `field` how HTTP
+answers it, and `security` marks the ones that are an attempt to act on someone else's
+assignment or without a valid credential.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ RETURN_REASONS: dict[str, str] = {
 
 
 class ReplyRejected(Exception):
-    reason: str = "rejected"
+    """A reply that changes nothing. `code` is the stable reason a department sees (HTTP
+    problem details, the audit table); `status` and `field` say how HTTP answers it."""
+
+    code: str = "rejected"
+    status: int = 409
+    field: str | None = None
     security: bool = False
 
     def __init__(self, detail: str) -> None:
@@ -35,41 +41,60 @@ class ReplyRejected(Exception):
 
 
 class InvalidCredential(ReplyRejected):
-    reason = "invalid_credential"
+    code = "invalid_credential"
+    status = 401
+    field = "authorization"
     security = True
 
 
 class NotAssignmentHolder(ReplyRejected):
-    reason = "not_assignment_holder"
+    code = "not_assignment_holder"
+    status = 403
+    field = "work_order_id"
     security = True
 
 
 class UnknownCase(ReplyRejected):
-    reason = "unknown_case"
+    code = "unknown_case"
+    status = 404
+    field = "case_id"
 
 
 class UnknownWorkOrder(ReplyRejected):
-    reason = "unknown_work_order"
+    code = "unknown_work_order"
+    status = 404
+    field = "work_order_id"
 
 
 class DuplicateReply(ReplyRejected):
-    reason = "duplicate_reply"
+    code = "duplicate_reply"
+    field = "reply_id"
 
 
 class OutOfOrder(ReplyRejected):
-    reason = "out_of_order"
+    code = "out_of_order"
+    field = "work_order_id"
 
 
 class WorkOrderClosed(ReplyRejected):
-    reason = "work_order_closed"
+    code = "work_order_closed"
+    field = "work_order_id"
 
 
 class IllegalForState(ReplyRejected):
-    reason = "illegal_for_case_state"
+    code = "illegal_for_case_state"
+    field = "kind"
 
 
 class InvalidReply(ReplyRejected):
-    reason = "invalid_reply"
+    """A field of the reply is missing or wrong; `field` names it."""
+
+    code = "invalid_reply"
+    status = 422
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -82,16 +107,17 @@ class ReplyEffect:
 
 def check_reply_content(reply: DepartmentReplied) -> None:
     if reply.kind is ReplyKind.RESOLVE and not reply.result:
-        raise InvalidReply("result: required when resolving (办结) a work order")
+        raise InvalidReply("result", "required when resolving (办结) a work order")
     if reply.kind is ReplyKind.RETURN:
         if reply.reason_code is None:
-            raise InvalidReply("reason_code: required when returning (退单) a work order")
+            raise InvalidReply("reason_code", "required when returning (退单) a work order")
         if reply.reason_code not in RETURN_REASONS:
             raise InvalidReply(
-                f"reason_code: '{reply.reason_code}' is not one of {', '.join(RETURN_REASONS)}"
+                "reason_code",
+                f"'{reply.reason_code}' is not one of {', '.join(RETURN_REASONS)}",
             )
     if reply.kind is ReplyKind.REQUEST_ASSISTANCE and not reply.assisting_departments:
-        raise InvalidReply("assisting_departments: name at least one department to assist")
+        raise InvalidReply("assisting_departments", "name at least one department to assist")
 
 
 def check_assignment_holder(order: WorkOrder, *, department: Department) -> None:

@@ -10,33 +10,57 @@ from yiwang.common.states import OPEN_STATES
 from yiwang.department_dispatch.domain.model import (
     Attendance,
     DispatchCase,
+    NewId,
     Whistle,
     WhistleAttendance,
     WorkOrder,
-    new_id,
 )
 
 DEFAULT_REPORT_WITHIN = timedelta(minutes=30)
 
 
 class WhistleRefused(Exception):
-    reason: str = "whistle_refused"
+    """A whistle not blown. `code` is the stable reason; `status` and `field` say how
+    HTTP answers it."""
+
+    code: str = "whistle_refused"
+    status: int = 409
+    field: str | None = None
 
     def __init__(self, detail: str) -> None:
         self.detail = detail
         super().__init__(detail)
 
 
+class WhistlerUnidentified(WhistleRefused):
+    code = "invalid_credential"
+    status = 401
+    field = "authorization"
+
+
 class WhistleCaseUnknown(WhistleRefused):
-    reason = "unknown_case"
+    code = "unknown_case"
+    status = 404
+    field = "case_id"
 
 
 class WhistleCaseNotOpen(WhistleRefused):
-    reason = "case_not_open"
+    code = "case_not_open"
+    field = "case_id"
 
 
 class WhistleWrongTownship(WhistleRefused):
-    reason = "not_the_case_township"
+    code = "not_the_case_township"
+    status = 403
+    field = "township_code"
+
+
+def check_whistler(principal: str | None, *, township_code: str) -> None:
+    """Only a township's own key blows its whistle."""
+    if principal is None:
+        raise WhistlerUnidentified("a valid township API key is required")
+    if principal != f"township:{township_code}":
+        raise WhistleWrongTownship(f"the key does not belong to township:{township_code}")
 
 
 def check_whistle_allowed(case: DispatchCase | None, *, case_id: str, township_code: str) -> None:
@@ -58,6 +82,7 @@ def new_whistle(
     report_within: timedelta,
     reason: str,
     now: datetime,
+    new_id: NewId,
 ) -> tuple[Whistle, list[WorkOrder]]:
     whistle = Whistle(
         whistle_id=new_id("wh"),

@@ -1,31 +1,34 @@
-"""HTTP entrypoints: replies from departments and whistles from townships (API key auth)."""
+"""HTTP routes: replies from departments and whistles from townships (API key auth).
+
+Refusals are domain exceptions, answered as problem details through REFUSALS: each
+carries its stable `code`, its `status` and the `field` at fault (domain/replies.py,
+domain/whistles.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
 from yiwang.common.events import DepartmentReplied
-from yiwang.common.service import Runtime
+from yiwang.common.postgres import UnitOfWorkFactory
+from yiwang.common.problems import Refusal
 from yiwang.department_dispatch import handlers
-from yiwang.department_dispatch.domain.whistles import WhistleRefused
-from yiwang.department_dispatch.entrypoints.kafka import dispatch_unit_of_work
+from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
+from yiwang.department_dispatch.domain.credentials import department_of
+from yiwang.department_dispatch.domain.replies import ReplyRejected
+from yiwang.department_dispatch.domain.whistles import WhistleRefused, check_whistler
 
-STATUS_FOR_REASON = {
-    "invalid_credential": 401,
-    "not_assignment_holder": 403,
-    "unknown_case": 404,
-    "unknown_work_order": 404,
-    "invalid_reply": 422,
-    "duplicate_reply": 409,
-    "out_of_order": 409,
-    "work_order_closed": 409,
-    "illegal_for_case_state": 409,
-    "case_not_open": 409,
-    "not_the_case_township": 403,
+# The fallback status; each subclass refines it with its own status, field and code
+# (e.g. not_assignment_holder: 403 on work_order_id, invalid_reply: 422 on its field).
+REFUSALS: Mapping[type[Exception], Refusal] = {
+    ReplyRejected: Refusal(409),
+    WhistleRefused: Refusal(409),
 }
 
 AUTH_DOC = "`Authorization: Bearer <API key>` (issued with `cli issue-key <department>`)"
@@ -61,14 +64,8 @@ def bearer(authorization: str | None) -> str | None:
     return None
 
 
-def http_router(runtime: Runtime) -> APIRouter:
+def http_router(*, uow: UnitOfWorkFactory[PostgresDispatchUnitOfWork], clock: Clock) -> APIRouter:
     router = APIRouter(tags=["departments"])
-
-    def refuse(reason: str, detail: str) -> HTTPException:
-        return HTTPException(
-            status_code=STATUS_FOR_REASON.get(reason, 409),
-            detail={"reason": reason, "detail": detail},
-        )
 
     @router.post(
         "/replies",
@@ -79,20 +76,17 @@ def http_router(runtime: Runtime) -> APIRouter:
     async def post_reply(
         reply: DepartmentReplied, authorization: Annotated[str | None, Header()] = None
     ) -> ReplyAccepted:
-        principal = await handlers.identify_api_key(
-            uow=dispatch_unit_of_work(runtime), api_key=bearer(authorization)
-        )
-        department = Department(principal) if principal in set(Department) else None
+        principal = await handlers.identify_api_key(uow=uow(), api_key=bearer(authorization))
         outcome = await handlers.take_department_reply(
-            uow=dispatch_unit_of_work(runtime),
+            uow=uow(),
             reply=reply,
-            department=department,
+            department=department_of(principal),
             channel="http",
-            clock=runtime.clock,
+            clock=clock,
             claimed=principal,
         )
-        if not outcome.applied:
-            raise refuse(outcome.reason or "rejected", outcome.detail or "")
+        if outcome.rejection is not None:
+            raise outcome.rejection  # already audited; answered through REFUSALS
         return ReplyAccepted(
             case_id=reply.case_id,
             work_order_id=reply.work_order_id,
@@ -108,28 +102,18 @@ def http_router(runtime: Runtime) -> APIRouter:
     )
     async def post_whistle(
         body: WhistleRequest, authorization: Annotated[str | None, Header()] = None
-    ) -> Any:
-        principal = await handlers.identify_api_key(
-            uow=dispatch_unit_of_work(runtime), api_key=bearer(authorization)
+    ) -> WhistleAccepted:
+        principal = await handlers.identify_api_key(uow=uow(), api_key=bearer(authorization))
+        check_whistler(principal, township_code=body.township_code)
+        whistle = await handlers.blow_whistle(
+            uow=uow(),
+            case_id=body.case_id,
+            township_code=body.township_code,
+            departments=body.departments,
+            report_within=timedelta(minutes=body.report_within_minutes),
+            reason=body.reason,
+            clock=clock,
         )
-        if principal is None:
-            raise refuse("invalid_credential", "a valid township API key is required")
-        if principal != f"township:{body.township_code}":
-            raise refuse(
-                "not_the_case_township", f"the key does not belong to township:{body.township_code}"
-            )
-        try:
-            whistle = await handlers.blow_whistle(
-                uow=dispatch_unit_of_work(runtime),
-                case_id=body.case_id,
-                township_code=body.township_code,
-                departments=body.departments,
-                report_within=timedelta(minutes=body.report_within_minutes),
-                reason=body.reason,
-                clock=runtime.clock,
-            )
-        except WhistleRefused as refused:
-            raise refuse(refused.reason, refused.detail) from None
         return WhistleAccepted(
             whistle_id=whistle.whistle_id,
             case_id=whistle.case_id,

@@ -1,4 +1,4 @@
-"""Kafka entrypoints: decode, establish who sent it, call a handler. No rules here."""
+"""Kafka subscribers: decode, establish who sent it, call a handler. No rules here."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Any
 from faststream.kafka import KafkaRouter
 from yiwang.common.envelope import Envelope, header_map
 from yiwang.common.events import CaseRouted, DepartmentReplied, OversightAlertRaised
+from yiwang.common.postgres import UnitOfWorkFactory
+from yiwang.common.runtime import Runtime
 from yiwang.common.subscriber import CONSUMED_RECORD
-from yiwang.common.service import Runtime
 from yiwang.common.topics import CASE_ROUTED, DEPT_REPLIES, OVERSIGHT_ALERTS
 from yiwang.department_dispatch import handlers
-from yiwang.department_dispatch.adapters.postgres import PostgresDispatchUnitOfWork
+from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
 from yiwang.department_dispatch.config import DispatchSettings
 from yiwang.department_dispatch.domain.credentials import (
     DEPARTMENT_HEADER,
@@ -20,24 +21,17 @@ from yiwang.department_dispatch.domain.credentials import (
 )
 
 
-def dispatch_unit_of_work(runtime: Runtime) -> PostgresDispatchUnitOfWork:
-    return PostgresDispatchUnitOfWork(
-        runtime.pool,
-        source=f"/yiwang/{runtime.name}",
-        clock=runtime.clock,
-        topic_prefix=runtime.settings.topic_prefix,
-    )
-
-
-def kafka_router(runtime: Runtime, settings: DispatchSettings) -> KafkaRouter:
+def kafka_router(
+    runtime: Runtime,
+    *,
+    uow: UnitOfWorkFactory[PostgresDispatchUnitOfWork],
+    settings: DispatchSettings,
+) -> KafkaRouter:
     router = KafkaRouter()
+    clock = runtime.clock
 
     async def on_case_routed(envelope: Envelope[Any]) -> None:
-        await handlers.dispatch_routed_case(
-            uow=dispatch_unit_of_work(runtime), envelope=envelope, clock=runtime.clock
-        )
-
-    runtime.subscribe(router, topic=CASE_ROUTED, handlers={CaseRouted: on_case_routed})
+        await handlers.dispatch_routed_case(uow=uow(), envelope=envelope, clock=clock)
 
     async def on_department_replied(envelope: Envelope[Any]) -> None:
         # Identity is the HMAC over the exact record value, never a field of the payload.
@@ -51,26 +45,23 @@ def kafka_router(runtime: Runtime, settings: DispatchSettings) -> KafkaRouter:
             value=record.value if record is not None else b"",
         )
         await handlers.take_department_reply(
-            uow=dispatch_unit_of_work(runtime),
+            uow=uow(),
             reply=envelope.payload,
             department=department,
             channel="kafka",
-            clock=runtime.clock,
+            clock=clock,
             event_id=envelope.id,
             claimed=claimed,
         )
 
+    async def on_oversight_alert_raised(envelope: Envelope[Any]) -> None:
+        await handlers.escalate_case(uow=uow(), envelope=envelope, clock=clock)
+
+    runtime.subscribe(router, topic=CASE_ROUTED, handlers={CaseRouted: on_case_routed})
     runtime.subscribe(
         router, topic=DEPT_REPLIES, handlers={DepartmentReplied: on_department_replied}
     )
-
-    async def on_oversight_alert_raised(envelope: Envelope[Any]) -> None:
-        await handlers.escalate_case(
-            uow=dispatch_unit_of_work(runtime), envelope=envelope, clock=runtime.clock
-        )
-
     runtime.subscribe(
         router, topic=OVERSIGHT_ALERTS, handlers={OversightAlertRaised: on_oversight_alert_raised}
     )
-
     return router

@@ -1,5 +1,6 @@
-"""The grid index in memory: loaded at start-up from the active grid set, swapped whole
-when another version is switched in, so a lookup never sees half of two versions."""
+"""The grid index in memory: loaded by the `grid-loader` job (entrypoints/background.py)
+from the active grid set, swapped whole when another version is switched in, so a lookup
+never sees half of two versions."""
 
 from __future__ import annotations
 

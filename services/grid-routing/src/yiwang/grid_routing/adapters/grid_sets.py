@@ -10,6 +10,7 @@ from datetime import datetime
 import asyncpg
 import shapely
 from yiwang.common.departments import Department
+from yiwang.grid_routing.domain.errors import UnknownGridSet
 from yiwang.grid_routing.domain.network import (
     AdminLevel,
     AdminUnit,
@@ -64,11 +65,6 @@ class GridSetRepository(abc.ABC):
 
     @abc.abstractmethod
     async def summaries(self) -> list[GridSetSummary]: ...
-
-
-class UnknownGridSet(LookupError):
-    def __init__(self, version: int) -> None:
-        super().__init__(f"there is no grid set version {version}")
 
 
 class PostgresGridSetRepository(GridSetRepository):

@@ -1,4 +1,5 @@
-"""Routed cases and their routing history, in the handler's transaction."""
+"""Routed cases and their routing history: written in the handler's transaction, and
+read back for the HTTP read side."""
 
 from __future__ import annotations
 
@@ -147,8 +148,25 @@ def _text_array(values: Sequence[str]) -> str:
     return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
+class RoutingHistory(abc.ABC):
+    """The read side: a case's recorded decisions, oldest first, as the API shows them."""
+
+    @abc.abstractmethod
+    async def of_case(self, case_id: str) -> list[dict[str, Any]]: ...
+
+
+class PostgresRoutingHistory(RoutingHistory):
+    """Reads outside any unit of work: each decision was committed whole."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return await routing_history(self._pool, case_id)
+
+
 async def routing_history(pool: asyncpg.Pool, case_id: str) -> list[dict[str, Any]]:
-    """A case's decisions, oldest first, for the HTTP read side."""
+    """A case's decisions, oldest first (empty if it was never routed)."""
     rows = await pool.fetch(
         "SELECT attempt, grid_set, micro_grid_code, township_code, department_units,"
         " lead_department, assisting_departments, tier, sla_class, to_mediation, triage,"

@@ -1,7 +1,8 @@
 """The responsibility matrix (职责清单): who handles each category, at which tier, how fast.
 
-Shipped as versioned JSON in the package and validated on load; every error names the
-entry (its position and category) and what is wrong with it.
+Shipped as versioned JSON beside this module (`domain/responsibility_matrix.json`, package
+data of the wheel) and validated on load; every error names the entry (its position and
+category) and what is wrong with it.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def check_matrix(raw: Any) -> ResponsibilityMatrix:
 
 
 def load_default_matrix() -> ResponsibilityMatrix:
-    text = (files("yiwang.grid_routing") / DEFAULT_MATRIX).read_text(encoding="utf-8")
+    """The shipped matrix, checked; read once, at start-up."""
+    text = (files("yiwang.grid_routing.domain") / DEFAULT_MATRIX).read_text(encoding="utf-8")
     return check_matrix(json.loads(text))
 
 

@@ -18,3 +18,17 @@ class Rule:
     UNKNOWN_CATEGORY = "triage/unknown-category"
     NO_DEPARTMENT_LEFT = "triage/no-department-left"
     ARBITRATION = "arbitration/second-return"
+
+
+# The rules that stand alone in a rule id; matrix and reroute ids name a version and a
+# category after them.
+_WHOLE = frozenset(value for name, value in vars(Rule).items() if name.isupper() and "/" in value)
+
+
+def rule_kind(rule_id: str) -> str:
+    """The rule without its matrix version and category ("matrix", "reroute",
+    "triage/outside-grid", ...): a bounded name to count decisions by."""
+    head = rule_id.split("/", 1)[0]
+    if head in (Rule.MATRIX, Rule.REROUTE):
+        return head
+    return rule_id if rule_id in _WHOLE else "other"

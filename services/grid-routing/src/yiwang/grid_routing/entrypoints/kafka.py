@@ -8,12 +8,12 @@ from typing import Any
 from faststream.kafka import KafkaRouter
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseReceived, CaseReturned
-from yiwang.common.service import Runtime
+from yiwang.common.runtime import Runtime
 from yiwang.common.topics import CASE_RECEIVED, CASE_RETURNED
-from yiwang.grid_routing import handlers
-from yiwang.grid_routing.active_grid import ActiveGrid
+from yiwang.grid_routing.adapters.active_grid import ActiveGrid
 from yiwang.grid_routing.adapters.unit_of_work import RoutingUnitOfWork
 from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
+from yiwang.grid_routing.handlers import routing
 
 
 def kafka_router(
@@ -21,13 +21,13 @@ def kafka_router(
     *,
     active_grid: ActiveGrid,
     matrix: ResponsibilityMatrix,
-    unit_of_work: Callable[[], RoutingUnitOfWork],
+    uow: Callable[[], RoutingUnitOfWork],
 ) -> KafkaRouter:
     router = KafkaRouter()
 
     async def on_case_received(envelopes: Sequence[Envelope[Any]]) -> None:
-        await handlers.route_received_cases(
-            uow=unit_of_work(),
+        await routing.route_received_cases(
+            uow=uow(),
             index=await active_grid.current(),
             matrix=matrix,
             clock=runtime.clock,
@@ -40,8 +40,8 @@ def kafka_router(
     )
 
     async def on_case_returned(envelope: Envelope[Any]) -> None:
-        await handlers.reroute_returned_case(
-            uow=unit_of_work(),
+        await routing.reroute_returned_case(
+            uow=uow(),
             index=await active_grid.current(),
             matrix=matrix,
             clock=runtime.clock,

@@ -1,9 +1,12 @@
-"""Yiwang grid-routing: use cases, one function each."""
+"""Routing use cases: route the cases received, route a returned case again.
+
+Each runs in one unit of work (inbox, routed cases, decisions, outbox) and counts its
+decisions once the transaction committed.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -11,19 +14,16 @@ from typing import Any
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseReceived, CaseReturned
-from yiwang.common.telemetry import handling
 from yiwang.common.logs import get_logger
-from yiwang.common.postgres import handle_once
+from yiwang.common.telemetry import handling
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED
-from yiwang.grid_routing.adapters.grid_sets import GridSetRepository
+from yiwang.grid_routing import metrics
 from yiwang.grid_routing.adapters.routed_cases import RecordedDecision
 from yiwang.grid_routing.adapters.unit_of_work import RoutingUnitOfWork
-from yiwang.grid_routing.domain.generator import generate_county
-from yiwang.grid_routing.domain.grid_import import check_grid_set
+from yiwang.grid_routing.domain.errors import CaseNotRouted
 from yiwang.grid_routing.domain.index import GridIndex
 from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
 from yiwang.grid_routing.domain.placement import place_case, place_cases
-from yiwang.grid_routing.domain.progress import Progress
 from yiwang.grid_routing.domain.route_events import route_events
 from yiwang.grid_routing.domain.routed_case import RoutedCase
 from yiwang.grid_routing.domain.routing import RoutingDecision, decide_arbitration, decide_route
@@ -31,63 +31,6 @@ from yiwang.grid_routing.domain.rules import ARBITRATION_AFTER_RETURNS
 
 CONSUMER = "grid-routing"
 log = get_logger(__name__)
-
-
-class NoGridSet(RuntimeError):
-    def __init__(self) -> None:
-        super().__init__(
-            "no grid set is stored and no bootstrap preset is set; import one with "
-            "'python -m yiwang.grid_routing.cli import <files>' or set "
-            "GRID_ROUTING_BOOTSTRAP_PRESET"
-        )
-
-
-class CaseNotRouted(LookupError):
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"case {case_id} was returned but grid-routing never routed it")
-
-
-async def import_grid_set(
-    *,
-    grid_sets: GridSetRepository,
-    collections: Iterable[tuple[str, Any]],
-    label: str,
-    source: str,
-    repair: bool = False,
-    only_if_empty: bool = False,
-    progress: Progress | None = None,
-) -> int | None:
-    """Validate (and repair on request), overlay, store and switch in a new version."""
-    network, repairs = await asyncio.to_thread(
-        check_grid_set, list(collections), repair=repair, progress=progress
-    )
-    return await grid_sets.add(
-        network,
-        label=label,
-        source=source,
-        repairs=repairs,
-        only_if_empty=only_if_empty,
-        progress=progress,
-    )
-
-
-async def load_active_grid(*, grid_sets: GridSetRepository, bootstrap_preset: str) -> GridIndex:
-    """The active grid set as an index; with none stored, import the bootstrap preset first."""
-    loaded = await grid_sets.active()
-    if loaded is None and bootstrap_preset:
-        version = await import_grid_set(
-            grid_sets=grid_sets,
-            collections=generate_county(bootstrap_preset).items(),
-            label=f"synthetic county, preset {bootstrap_preset}",
-            source=f"generator:{bootstrap_preset}",
-            only_if_empty=True,
-        )
-        log.info("bootstrap grid set imported", preset=bootstrap_preset, version=version)
-        loaded = await grid_sets.active()
-    if loaded is None:
-        raise NoGridSet()
-    version, network = loaded
-    return await asyncio.to_thread(GridIndex, network, version=version)
 
 
 async def route_received_cases(
@@ -122,6 +65,7 @@ async def route_received_cases(
             for envelope, placement in zip(batch, placements, strict=True)
         ]
         await _record_routes(uow, routes, index=index, clock=clock, trigger="received")
+    metrics.count_decisions((r.decision for r in routes), trigger="received")
     return list(firsts)
 
 
@@ -134,36 +78,43 @@ async def reroute_returned_case(
     envelope: Envelope[CaseReturned],
 ) -> bool:
     """Route a returned case again without the departments that returned it; after the
-    second return, send it to the county centre for arbitration."""
+    second return, send it to the county centre for arbitration. False for a redelivery,
+    applied the first time."""
     returned = envelope.payload
-
-    async def effects(_: object) -> None:
+    async with uow:
+        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
+            return False
         known = await uow.cases.get(returned.case_id)
         if known is None:
             raise CaseNotRouted(returned.case_id)
         case = known.returned_by(returned.department, return_count=returned.return_count)
-        facts = case.received.case
-        placement = place_case(
-            facts, index=index, grid_worker_hint=_grid_worker_hint(case.received)
+        decision = _decide_again(case, index=index, matrix=matrix)
+        await _record_routes(
+            uow, [_Route(None, case, decision)], index=index, clock=clock, trigger="returned"
         )
-        attempt = case.attempts + 1
-        if case.returns >= ARBITRATION_AFTER_RETURNS:
-            decision = decide_arbitration(
-                facts,
-                placement=placement,
-                matrix=matrix,
-                excluded=case.excluded,
-                returns=case.returns,
-                attempt=attempt,
-            )
-        else:
-            decision = decide_route(
-                facts, placement=placement, matrix=matrix, excluded=case.excluded, attempt=attempt
-            )
-        route = _Route(None, case, decision)
-        await _record_routes(uow, [route], index=index, clock=clock, trigger="returned")
+    metrics.count_decisions([decision], trigger="returned")
+    return True
 
-    return await handle_once(uow, consumer=CONSUMER, event_id=envelope.id, effects=effects)
+
+def _decide_again(
+    case: RoutedCase, *, index: GridIndex, matrix: ResponsibilityMatrix
+) -> RoutingDecision:
+    """A returned case's next decision: the next department in line, or arbitration."""
+    facts = case.received.case
+    placement = place_case(facts, index=index, grid_worker_hint=_grid_worker_hint(case.received))
+    attempt = case.attempts + 1
+    if case.returns >= ARBITRATION_AFTER_RETURNS:
+        return decide_arbitration(
+            facts,
+            placement=placement,
+            matrix=matrix,
+            excluded=case.excluded,
+            returns=case.returns,
+            attempt=attempt,
+        )
+    return decide_route(
+        facts, placement=placement, matrix=matrix, excluded=case.excluded, attempt=attempt
+    )
 
 
 @dataclass(frozen=True, slots=True)

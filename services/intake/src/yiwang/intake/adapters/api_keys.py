@@ -3,6 +3,9 @@
 A key reads `yw_<key_id>_<secret>`; only the hash of the whole key is stored. Verified keys
 are cached for a short time so that a busy platform does not cost a query per request;
 a revoked key stops working within CACHE_SECONDS.
+
+The store asks for the pool at each call: in the service, the pool opens in its lifespan,
+after the wiring built the store.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,20 +35,24 @@ def hash_key(presented: str) -> str:
     return hashlib.sha256(presented.encode()).hexdigest()
 
 
+def check_scopes(scopes: frozenset[str]) -> None:
+    unknown = scopes - SCOPES
+    if unknown or not scopes:
+        raise ValueError(f"scopes must be a non-empty subset of {sorted(SCOPES)}")
+
+
 class ApiKeyStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
         self._pool = pool
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
 
     async def issue(
         self, *, platform: str, scopes: frozenset[str], now: datetime
     ) -> tuple[ApiKey, str]:
-        unknown = scopes - SCOPES
-        if unknown or not scopes:
-            raise ValueError(f"scopes must be a non-empty subset of {sorted(SCOPES)}")
+        check_scopes(scopes)
         key_id = secrets.token_hex(4)
         presented = f"yw_{key_id}_{secrets.token_urlsafe(24)}"
-        await self._pool.execute(
+        await self._pool().execute(
             "INSERT INTO api_keys (key_id, platform, key_hash, scopes, created_at)"
             " VALUES ($1, $2, $3, $4, $5)",
             key_id,
@@ -56,7 +64,7 @@ class ApiKeyStore:
         return ApiKey(key_id, platform, scopes), presented
 
     async def revoke(self, *, key_id: str, now: datetime) -> bool:
-        status = await self._pool.execute(
+        status = await self._pool().execute(
             "UPDATE api_keys SET revoked_at = $2 WHERE key_id = $1 AND revoked_at IS NULL",
             key_id,
             now,
@@ -66,7 +74,7 @@ class ApiKeyStore:
 
     async def list_keys(self) -> list[asyncpg.Record]:
         return list(
-            await self._pool.fetch(
+            await self._pool().fetch(
                 "SELECT key_id, platform, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at"
             )
         )
@@ -85,7 +93,7 @@ class ApiKeyStore:
         parts = presented.split("_")
         if len(parts) < 3 or parts[0] != "yw":
             return None
-        row = await self._pool.fetchrow(
+        row = await self._pool().fetchrow(
             "SELECT key_id, platform, key_hash, scopes FROM api_keys"
             " WHERE key_id = $1 AND revoked_at IS NULL",
             parts[1],

@@ -4,11 +4,14 @@ The day's counter row would otherwise stay locked until each submission commits,
 every submission in the county would queue behind it. Reserved on its own, a number that
 belongs to a submission which then fails is skipped: numbers are unique and increasing,
 not gapless.
+
+The issuer asks for the pool at each call: it opens in the service's lifespan, after wiring.
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from datetime import date
 
 import asyncpg
@@ -21,12 +24,12 @@ class CaseNumberIssuer(abc.ABC):
 
 
 class PostgresCaseNumberIssuer(CaseNumberIssuer):
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
         self._pool = pool
 
     async def reserve(self, day: date, count: int) -> range:
         last = int(
-            await self._pool.fetchval(
+            await self._pool().fetchval(
                 "INSERT INTO case_number_sequences (day, last_seq) VALUES ($1, $2)"
                 " ON CONFLICT (day) DO UPDATE SET last_seq = case_number_sequences.last_seq + $2"
                 " RETURNING last_seq",

@@ -128,13 +128,15 @@ def decide(
     recorded: Mapping[IdempotencyKey, RecordedKey],
     nearby: Sequence[Sequence[OpenCase]],
     numbers: Iterator[str],
+    case_ids: Iterator[uuid.UUID],
     window: DuplicateWindow,
     now: datetime,
     at: datetime,
 ) -> list[Decision]:
     """One decision per checked submission. `nearby[i]`: stored open cases around the i-th
-    point; `numbers`: case numbers for the cases opened, in order; `now`: when this batch
-    was received; `at`: when the duplicate window is measured (after the locks were held)."""
+    point; `numbers` and `case_ids`: the numbers and ids of the cases opened, in order;
+    `now`: when this batch was received; `at`: when the duplicate window is measured
+    (after the locks were held)."""
     keys = dict(recorded)
     opened_here = _OpenedHere(window)
     decisions: list[Decision] = []
@@ -156,7 +158,7 @@ def decide(
         if point is not None:
             candidates = [*stored, *opened_here.near(category, window.bounding_box(*point))]
             master = find_master(candidates, lon=point[0], lat=point[1], at=at, window=window)
-        opening = Opening(uuid.uuid4(), next(numbers), master)
+        opening = Opening(next(case_ids), next(numbers), master)
         decisions.append(opening)
         if key is not None:
             keys[key] = RecordedKey(

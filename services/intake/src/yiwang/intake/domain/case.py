@@ -32,10 +32,6 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
-def new_case_id() -> uuid.UUID:
-    return uuid.uuid4()
-
-
 @dataclass(frozen=True, slots=True)
 class OpenCase:
     """A candidate master for duplicate linking."""

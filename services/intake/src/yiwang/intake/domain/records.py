@@ -1,5 +1,7 @@
 """What intake writes and announces for an admitted submission: the case row, the sealed
-reporter, and the events. Pure: no I/O, so a batch builds them for the lot in memory."""
+reporter's row, and the events. Pure: no I/O, no topics and no randomness (the handler
+seals the reporter's personal data under a new reporter id, and picks each event's
+topic), so a batch builds them for the lot in memory."""
 
 from __future__ import annotations
 
@@ -13,13 +15,10 @@ from yiwang.common.events import (
     CaseReceived,
     CaseStateChanged,
     DuplicateLinked,
-    Event,
     FieldError,
     SubmissionRejected,
 )
-from yiwang.common.personal_data import PersonalDataVault, mask_id_number, mask_name, mask_phone
 from yiwang.common.states import CaseState
-from yiwang.common.topics import CASE_LIFECYCLE, CASE_RECEIVED
 from yiwang.intake.domain.admission import case_facts, reporter_ref
 from yiwang.intake.domain.case import DuplicateMatch
 from yiwang.intake.domain.submission import CaseSubmission
@@ -56,6 +55,8 @@ class NewCase:
 
 @dataclass(frozen=True, slots=True)
 class SealedReporter:
+    """A reporter's row: masked values to show, the rest sealed (bound to `reporter_id`)."""
+
     reporter_id: uuid.UUID
     case_id: uuid.UUID
     anonymous: bool
@@ -116,27 +117,6 @@ def case_record(
     )
 
 
-def seal_reporter(
-    case_id: uuid.UUID, submission: CaseSubmission, vault: PersonalDataVault, now: datetime
-) -> SealedReporter:
-    reporter = submission.reporter
-    reporter_id = uuid.uuid4()
-    context = reporter_id.bytes
-    return SealedReporter(
-        reporter_id=reporter_id,
-        case_id=case_id,
-        anonymous=reporter.anonymous,
-        name_masked=mask_name(reporter.name),
-        phone_masked=mask_phone(reporter.phone),
-        id_number_masked=mask_id_number(reporter.id_number),
-        name_sealed=vault.seal(reporter.name, context=context),
-        phone_sealed=vault.seal(reporter.phone, context=context),
-        id_number_sealed=vault.seal(reporter.id_number, context=context),
-        email_sealed=vault.seal(submission.email, context=context),
-        created_at=now,
-    )
-
-
 def state_change(
     facts: CaseFacts,
     submission: CaseSubmission,
@@ -160,7 +140,19 @@ def state_change(
     )
 
 
-def announcements(
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """What a new case announces, in this order: its "received" state change (its first
+    timeline entry); the CaseReceived that sends it on to routing, unless it is a
+    duplicate; then the lifecycle entries that follow (a duplicate's own state change and
+    the link on its master's timeline). Which topic each goes to is the handler's call."""
+
+    received: CaseStateChanged
+    to_routing: CaseReceived | None
+    lifecycle: tuple[CaseStateChanged | DuplicateLinked, ...] = ()
+
+
+def announcement(
     *,
     case_id: uuid.UUID,
     case_number: str,
@@ -170,9 +162,9 @@ def announcements(
     master: DuplicateMatch | None,
     reporter_count: int,
     now: datetime,
-) -> tuple[CaseStateChanged, list[tuple[Event, str]]]:
-    """A new case's "received" state change, and what follows it (see `onward`). Events
-    carry the reporter's masked values and reference, never what was sealed."""
+) -> Announcement:
+    """A new case's events. They carry the reporter's masked values and reference, never
+    what was sealed. `reporter_count` is the master's count with this reporter."""
     ref = reporter_ref(
         reporter_id=reporter.reporter_id,
         name=submission.reporter.name,
@@ -183,32 +175,15 @@ def announcements(
         case_id=case_id, case_number=case_number, submission=submission, point=point, reporter=ref
     )
     received = state_change(facts, submission, None, CaseState.RECEIVED, at=now)
-    return received, onward(
-        facts=facts, submission=submission, master=master, reporter_count=reporter_count, now=now
-    )
-
-
-def onward(
-    *,
-    facts: CaseFacts,
-    submission: CaseSubmission,
-    master: DuplicateMatch | None,
-    reporter_count: int,
-    now: datetime,
-) -> list[tuple[Event, str]]:
-    """What follows "received" (with its topic): CaseReceived, which sends a new case on to
-    routing; or, for a duplicate, its own state change and the link on the master's timeline.
-    `reporter_count` is the master's count with this reporter."""
     if master is None:
-        received = CaseReceived(
+        to_routing = CaseReceived(
             case_id=facts.case_id,
             case=facts,
             received_at=now,
             petition=submission.petition,
             grid_worker=submission.grid_worker,
         )
-        return [(received, CASE_RECEIVED)]
-    number = master.master.case_number
+        return Announcement(received, to_routing)
     linked = DuplicateLinked(
         case_id=str(master.master.case_id),
         duplicate_case_id=facts.case_id,
@@ -223,9 +198,9 @@ def onward(
         CaseState.RECEIVED,
         CaseState.DUPLICATE,
         at=now,
-        note=f"duplicate of {number}",
+        note=f"duplicate of {master.master.case_number}",
     )
-    return [(duplicate, CASE_LIFECYCLE), (linked, CASE_LIFECYCLE)]
+    return Announcement(received, None, (duplicate, linked))
 
 
 def rejection(

@@ -62,12 +62,13 @@ class CaseSubmission(BaseModel):
 
 
 class SubmissionInvalid(ValueError):
-    """A submission failed a check; `field` and `reason` are what the sender reads."""
+    """A submission failed a check; `field` and `reason` are what the sender reads (the
+    message is the reason: HTTP's problem details and Kafka's rejections name the field)."""
 
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
         self.reason = reason
-        super().__init__(f"{field}: {reason}")
+        super().__init__(reason)
 
 
 class UnknownServiceCode(SubmissionInvalid):

@@ -42,6 +42,7 @@ def render(fmt: str, *, root: str, item: str | None, payload: Any, status: int =
 
 
 def errors(fmt: str, status: int, description: str) -> Response:
+    """The spec's error list: [{"code": 400, "description": "..."}], as JSON or XML."""
     return render(
         fmt,
         root="errors",

@@ -1,10 +1,13 @@
-"""The native HTTP API: create a case, get one with its timeline, list with filters."""
+"""The native HTTP API: create a case, get one with its timeline, list with filters; the API
+keys every route asks for; and `REFUSALS`, how intake's refusals are answered (problem
+details; Open311's own error list on its paths, see `http_open311`)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,20 +15,61 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from yiwang.common.case import Channel
+from yiwang.common.clock import Clock
 from yiwang.common.envelope import field_errors
+from yiwang.common.personal_data import PersonalDataVault
+from yiwang.common.problems import FieldError, Problem, Refusal, field_problem
 from yiwang.common.states import CaseState
 from yiwang.intake import handlers
-from yiwang.intake.adapters.api_keys import ApiKey
+from yiwang.intake.adapters.api_keys import ApiKey, ApiKeyStore
+from yiwang.intake.adapters.case_numbers import CaseNumberIssuer
 from yiwang.intake.adapters.repository import CaseFilter
-from yiwang.intake.dependencies import IntakeDependencies
-from yiwang.intake.domain.admission import idempotency_key_for
+from yiwang.intake.adapters.unit_of_work import IntakeUnitOfWork
+from yiwang.intake.domain.admission import IntakePolicy, idempotency_key_for
 from yiwang.intake.domain.case import CaseView
-from yiwang.intake.domain.submission import CaseSubmission
+from yiwang.intake.domain.submission import CaseSubmission, SubmissionInvalid
 from yiwang.intake.entrypoints.formats import MalformedXml, parse_xml
-from yiwang.intake.entrypoints.guards import field_errors_response, require_scope
+from yiwang.intake.entrypoints.http_open311 import Open311Error
+
+REFUSALS: dict[type[Exception], Refusal] = {
+    # Every check of a submission; the exception names the field at fault.
+    SubmissionInvalid: Refusal(422),
+    MalformedXml: Refusal(400, field="(body)"),
+    # Its own status (400, 403, 404); rendered as Open311's error list on its paths.
+    Open311Error: Refusal(400),
+}
 
 JSON_TYPES = ("application/json",)
 XML_TYPES = ("application/xml", "text/xml")
+
+
+def presented_key(request: Request) -> str | None:
+    header = request.headers.get("x-api-key")
+    if header:
+        return header
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else None
+
+
+def require_scope(keys: ApiKeyStore, scope: str) -> Callable[[Request], Awaitable[ApiKey]]:
+    """A dependency: the caller's API key, which must hold `scope` (else 401 or 403)."""
+
+    async def dependency(request: Request) -> ApiKey:
+        presented = presented_key(request)
+        if not presented:
+            raise field_problem(
+                401, "api_key", "an API key is required (X-API-Key header or Authorization: Bearer)"
+            )
+        key = await keys.verify(presented)
+        if key is None:
+            raise field_problem(401, "api_key", "the API key is not valid or was revoked")
+        if scope not in key.scopes:
+            raise field_problem(
+                403, "api_key", f"the API key of '{key.platform}' lacks the '{scope}' scope"
+            )
+        return key
+
+    return dependency
 
 
 def case_json(view: CaseView, *, with_timeline: bool = True) -> dict[str, Any]:
@@ -70,6 +114,29 @@ def case_json(view: CaseView, *, with_timeline: bool = True) -> dict[str, Any]:
     return body
 
 
+async def submission_of(request: Request) -> CaseSubmission:
+    """The request's JSON or XML body as a submission; each field at fault named."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    body: Any
+    if content_type in JSON_TYPES:
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise field_problem(400, "(body)", f"malformed JSON: {exc}") from None
+    elif content_type in XML_TYPES:
+        body = parse_xml(raw)
+    else:
+        reason = f"content type '{content_type or '(none)'}' is not accepted; send application/json or application/xml"
+        raise field_problem(415, "Content-Type", reason)
+    try:
+        return CaseSubmission.model_validate(body)
+    except ValidationError as exc:
+        errors = [FieldError(field, reason) for field, reason in field_errors(exc)]
+        detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+        raise Problem(422, detail, errors=errors) from None
+
+
 def _cursor(view: CaseView) -> str:
     return base64.urlsafe_b64encode(
         f"{view.received_at.isoformat()}|{view.case_id}".encode()
@@ -77,14 +144,26 @@ def _cursor(view: CaseView) -> str:
 
 
 def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    at, case_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-    return datetime.fromisoformat(at), uuid.UUID(case_id)
+    try:
+        at, case_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(at), uuid.UUID(case_id)
+    except ValueError:
+        raise field_problem(400, "cursor", "not a cursor this API returned") from None
 
 
-def native_router(deps: IntakeDependencies) -> APIRouter:
+def native_router(
+    *,
+    uow: Callable[[], IntakeUnitOfWork],
+    api_keys: ApiKeyStore,
+    policy: IntakePolicy,
+    vault: PersonalDataVault,
+    numbers: CaseNumberIssuer,
+    clock: Clock,
+    public_base_url: str,
+) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["cases"])
-    can_submit = Depends(require_scope(deps.api_keys, "submit"))
-    can_read = Depends(require_scope(deps.api_keys, "read"))
+    can_submit = Depends(require_scope(api_keys, "submit"))
+    can_read = Depends(require_scope(api_keys, "read"))
 
     @router.post(
         "/cases",
@@ -106,32 +185,14 @@ def native_router(deps: IntakeDependencies) -> APIRouter:
         key: ApiKey = can_submit,
         idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
     ) -> JSONResponse:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        raw = await request.body()
-        if content_type in JSON_TYPES:
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                return field_errors_response([("(body)", f"malformed JSON: {exc}")], 400)
-        elif content_type in XML_TYPES:
-            try:
-                body = parse_xml(raw)
-            except MalformedXml as exc:
-                return field_errors_response([("(body)", str(exc))], 400)
-        else:
-            reason = f"content type '{content_type or '(none)'}' is not accepted; send application/json or application/xml"
-            return field_errors_response([("Content-Type", reason)], 415)
-        try:
-            submission = CaseSubmission.model_validate(body)
-        except ValidationError as exc:
-            return field_errors_response(list(field_errors(exc)))
+        submission = await submission_of(request)
         admitted = await handlers.submit_case(
-            uow=deps.uow(),
+            uow=uow(),
             submission=submission,
-            policy=deps.policy,
-            vault=deps.vault,
-            numbers=deps.numbers(),
-            clock=deps.runtime.clock,
+            policy=policy,
+            vault=vault,
+            numbers=numbers,
+            clock=clock,
             idempotency=idempotency_key_for(submission, idempotency_key, key.key_id),
             api_key_id=key.key_id,
         )
@@ -141,15 +202,15 @@ def native_router(deps: IntakeDependencies) -> APIRouter:
             "case_number": admitted.case_number,
             "status": status.value,
             "duplicate_of": admitted.duplicate_of,
-            "url": f"{deps.settings.public_base_url}/v1/cases/{admitted.case_number}",
+            "url": f"{public_base_url}/v1/cases/{admitted.case_number}",
         }
         return JSONResponse(body_out, status_code=201 if admitted.created else 200)
 
     @router.get("/cases/{ref}", summary="A case with its current status and timeline")
     async def get_case(ref: str, _: ApiKey = can_read) -> JSONResponse:
-        view = await handlers.get_case(uow=deps.uow(), ref=ref)
+        view = await handlers.get_case(uow=uow(), ref=ref)
         if view is None:
-            return field_errors_response([("ref", f"no case '{ref}'")], 404)
+            raise field_problem(404, "ref", f"no case '{ref}'")
         return JSONResponse(case_json(view))
 
     @router.get("/cases", summary="List cases, newest first, with filters and a cursor")
@@ -163,20 +224,16 @@ def native_router(deps: IntakeDependencies) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         cursor: str | None = None,
     ) -> JSONResponse:
-        try:
-            after = _parse_cursor(cursor) if cursor else None
-        except ValueError:
-            return field_errors_response([("cursor", "not a cursor this API returned")], 400)
         case_filter = CaseFilter(
             states=tuple(s.value for s in status or ()),
             categories=tuple(category or ()),
             channel=channel.value if channel else None,
             received_from=received_from,
             received_to=received_to,
-            after=after,
+            after=_parse_cursor(cursor) if cursor else None,
             limit=limit,
         )
-        views = await handlers.list_cases(uow=deps.uow(), case_filter=case_filter)
+        views = await handlers.list_cases(uow=uow(), case_filter=case_filter)
         next_cursor = _cursor(views[-1]) if len(views) == limit else None
         return JSONResponse(
             {

@@ -1,4 +1,5 @@
-"""The interfaces handlers use: mediation cases, the roster, timers; and the unit of work."""
+"""The repositories handlers use (mediation cases, parties, sessions, timers; the roster),
+and the records they return. The unit of work that holds them is in unit_of_work.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import abc
 from dataclasses import dataclass
 from datetime import datetime
 
-from yiwang.common.postgres import UnitOfWork
 from yiwang.mediation.domain.ladder import Committee
 from yiwang.mediation.domain.parties import Party
 from yiwang.mediation.domain.roster import Mediator
@@ -116,15 +116,3 @@ class RosterRepository(abc.ABC):
 
     @abc.abstractmethod
     async def count(self) -> int: ...
-
-
-class MediationUnitOfWork(UnitOfWork):
-    """A unit of work whose transaction also holds the repositories."""
-
-    @property
-    @abc.abstractmethod
-    def mediations(self) -> MediationRepository: ...
-
-    @property
-    @abc.abstractmethod
-    def roster(self) -> RosterRepository: ...

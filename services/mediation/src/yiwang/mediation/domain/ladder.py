@@ -9,6 +9,7 @@ township, as grid-routing placed it (CaseRouted.micro_grid).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from yiwang.common.events import MicroGridRef
@@ -80,6 +81,15 @@ def next_level(level: MediationLevel) -> MediationLevel | None:
     """The rung above, or None at the top (what is left is referral)."""
     index = LADDER.index(level)
     return LADDER[index + 1] if index + 1 < len(LADDER) else None
+
+
+@dataclass(frozen=True)
+class LadderPolicy:
+    """How the ladder is run here: each rung's time limit, and the county whose district
+    rung takes disputes with no micro-grid (both from the service's settings)."""
+
+    time_limit: timedelta  # per rung
+    county_code: str
 
 
 @dataclass(frozen=True, slots=True)

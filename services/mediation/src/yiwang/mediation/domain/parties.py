@@ -38,6 +38,19 @@ class Party:
     id_number_sealed: bytes | None = None
 
 
+class UnknownParty(LookupError):
+    def __init__(self, mediation_id: str, party_id: str) -> None:
+        self.mediation_id = mediation_id
+        self.party_id = party_id
+        super().__init__(f"mediation {mediation_id} has no party '{party_id}'")
+
+
+def check_found_party(party: Party | None, *, mediation_id: str, party_id: str) -> Party:
+    if party is None:
+        raise UnknownParty(mediation_id, party_id)
+    return party
+
+
 def mask(party: Party, details: PartyDetails) -> None:
     """Set the masked values from what was entered (only the fields given change)."""
     if details.name is not None:

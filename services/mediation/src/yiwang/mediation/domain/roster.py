@@ -71,6 +71,26 @@ class TradeNotACommittee(ValueError):
         super().__init__(reason)
 
 
+class MediatorExists(ValueError):
+    def __init__(self, mediator_id: str) -> None:
+        self.mediator_id = mediator_id
+        super().__init__(f"mediator '{mediator_id}' is already on the roster")
+
+
+class CapacityBelowLoad(ValueError):
+    def __init__(self, mediator: Mediator, capacity: int) -> None:
+        super().__init__(
+            f"mediator {mediator.mediator_id} holds {mediator.load} cases; "
+            f"capacity {capacity} is below that"
+        )
+
+
+def check_capacity(mediator: Mediator, capacity: int | None) -> None:
+    """A mediator's capacity may not drop below the cases the mediator holds now."""
+    if capacity is not None and capacity < mediator.load:
+        raise CapacityBelowLoad(mediator, capacity)
+
+
 def check_mediator_serves(mediator: Mediator, committee: Committee) -> None:
     if not mediator.serves(committee):
         raise MediatorDoesNotServe(mediator, committee)

@@ -5,7 +5,6 @@ Callers run the matching check_* first (domain.workflow); these functions assume
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,8 +19,11 @@ from yiwang.mediation.domain.ladder import (
     next_level,
     starting_level,
 )
-from yiwang.mediation.domain.workflow import Agreement, MediationCase
+from yiwang.mediation.domain.workflow import AT_A_RUNG, Agreement, MediationCase
 from yiwang.mediation.domain.workflow import MediationStatus as S
+
+# The durable timers: a rung's time limit, and an agreement's performance deadline.
+LEVEL_EXPIRY, FOLLOW_UP = "level_expiry", "follow_up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +36,13 @@ class Step:
     note: str | None = None
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
-
-
 def open_mediation(
-    routed: CaseRouted, *, now: datetime, time_limit: timedelta, county_code: str
+    routed: CaseRouted,
+    *,
+    mediation_id: str,
+    now: datetime,
+    time_limit: timedelta,
+    county_code: str,
 ) -> tuple[MediationCase, Step]:
     dispute_type = dispute_type_for(routed.case.category)
     level = starting_level(routed.micro_grid)
@@ -47,7 +50,7 @@ def open_mediation(
         level, micro_grid=routed.micro_grid, dispute_type=dispute_type, county_code=county_code
     )
     case = MediationCase(
-        mediation_id=new_id("med"),
+        mediation_id=mediation_id,
         case_id=routed.case_id,
         dispute_type=dispute_type,
         routed=routed,
@@ -139,6 +142,20 @@ def enter_level(
 def follow_up_due(case: MediationCase) -> Step:
     case.follow_up_due = True
     return Step("follow_up_due", case.level, note="the performance deadline has come")
+
+
+def timer_fired(
+    case: MediationCase, *, kind: str, round: int, now: datetime, time_limit: timedelta
+) -> list[Step]:
+    """What a due timer does; nothing (a stale timer) if the case left that round or state."""
+    if case.round != round:
+        return []
+    if kind == LEVEL_EXPIRY and case.status in AT_A_RUNG:
+        reason = f"time limit of {time_limit.days} days passed"
+        return escalate(case, cause="expired", reason=reason, now=now, time_limit=time_limit)
+    if kind == FOLLOW_UP and case.status is S.AGREED:
+        return [follow_up_due(case)]
+    return []
 
 
 def honoured(case: MediationCase, *, note: str | None, now: datetime) -> Step:

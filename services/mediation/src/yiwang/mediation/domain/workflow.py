@@ -7,7 +7,8 @@ r"""The mediation workflow as its own small state machine.
     agreed --not honoured--> pending again at the same rung (reopen) or referred
 
 Every operation has a check_* that raises its own WorkflowRefused subclass, so a forbidden
-transition is refused before anything is written.
+transition is refused before anything is written. Some steps also move the governance case
+(lifecycle_target), recorded as a CaseStateChanged (state_changed).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from yiwang.common.events import CaseRouted
+from yiwang.common.departments import Department
+from yiwang.common.events import CaseRouted, CaseStateChanged
 from yiwang.common.states import CaseState, can_transition
 from yiwang.mediation.domain.ladder import (
     Committee,
@@ -176,6 +178,8 @@ def check_follow_up(case: MediationCase, *, honoured: bool, now: datetime) -> No
         )
 
 
+ACTOR = "mediation"  # who the case lifecycle says moved the case
+
 # Lifecycle entries per outcome, in order of preference: the first one the case state
 # machine allows from mediation's view of the case is recorded. A reopened agreement
 # takes the case back into mediation, from where it can still be closed or referred.
@@ -194,6 +198,36 @@ def lifecycle_target(current: CaseState, step: str) -> CaseState | None:
         if can_transition(current, target):
             return target
     return None
+
+
+def lifecycle_note(case: MediationCase, step: str, outcome: str | None) -> str:
+    """System text only: mediators' free-text reasons may name people, events may not."""
+    return f"mediation {step} at {case.committee.code}" + (
+        f" ({outcome})" if outcome and outcome != step else ""
+    )
+
+
+def state_changed(
+    case: MediationCase, *, to_state: CaseState, at: datetime, note: str | None
+) -> CaseStateChanged:
+    """The case lifecycle entry for a step that changes the governance case's state."""
+    routed, facts = case.routed, case.routed.case
+    return CaseStateChanged(
+        case_id=case.case_id,
+        case_number=facts.case_number,
+        from_state=case.case_state,
+        to_state=to_state,
+        actor=ACTOR,
+        note=note,
+        at=at,
+        # People's mediation committees work under the justice bureau's guidance.
+        department=Department.JUSTICE,
+        township_code=routed.micro_grid.township_code if routed.micro_grid else None,
+        micro_grid=routed.micro_grid.code if routed.micro_grid else None,
+        category=facts.category,
+        channel=facts.channel,
+        priority=facts.priority,
+    )
 
 
 class UnknownMediation(LookupError):

@@ -1,23 +1,58 @@
-"""HTTP API for mediators: routes decode the request and call a handler; nothing else.
+"""HTTP API for mediators: routes decode the request, call a handler and encode the answer.
 
-Refusals come back as {"detail": [{"loc": [...], "msg": ...}]} (entrypoints/errors.py).
+Refusals are RFC 9457 problem details (yiwang.common.problems): each domain exception is
+answered as REFUSALS says, once for the whole app; routes only raise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from yiwang.common.clock import Clock
 from yiwang.common.personal_data import PersonalDataVault
-from yiwang.common.service import Runtime
-from yiwang.mediation import handlers, party_handlers
-from yiwang.mediation.domain.ladder import ReferralVenue
-from yiwang.mediation.domain.parties import PartyDetails, PartyRole
-from yiwang.mediation.domain.workflow import AgreedAmount, MediationStatus
-from yiwang.mediation.entrypoints.kafka import unit_of_work
+from yiwang.common.problems import Problem, Refusal, field_problem
+from yiwang.common.states import IllegalTransition
+from yiwang.mediation import handlers
+from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
+from yiwang.mediation.domain.ladder import LadderPolicy, ReferralVenue
+from yiwang.mediation.domain.parties import PartyDetails, PartyRole, UnknownParty
+from yiwang.mediation.domain.roster import (
+    CapacityBelowLoad,
+    MediatorAtCapacity,
+    MediatorDoesNotServe,
+    MediatorExists,
+    NoMediatorAvailable,
+    TradeNotACommittee,
+    UnknownMediator,
+)
+from yiwang.mediation.domain.workflow import (
+    AgreedAmount,
+    MediationStatus,
+    UnknownMediation,
+    WorkflowRefused,
+)
 from yiwang.mediation.entrypoints.views import mediation_json, party_json
+
+# How each domain exception is answered (status, the field at fault), for every route of
+# the service (the roster's too). WorkflowRefused's subclasses carry their own status and
+# field (409 mediation_id; 422 scheduled_at or performance_deadline).
+REFUSALS: dict[type[Exception], Refusal] = {
+    UnknownMediation: Refusal(404, "mediation_id"),
+    UnknownParty: Refusal(404, "party_id"),
+    UnknownMediator: Refusal(404, "mediator_id"),
+    WorkflowRefused: Refusal(409, "mediation_id"),
+    MediatorDoesNotServe: Refusal(409, "mediator_id"),
+    MediatorAtCapacity: Refusal(409, "mediator_id"),
+    NoMediatorAvailable: Refusal(409, "mediation_id"),
+    IllegalTransition: Refusal(409, "mediation_id"),
+    MediatorExists: Refusal(409, "mediator_id"),
+    CapacityBelowLoad: Refusal(409, "capacity"),
+    TradeNotACommittee: Refusal(422, "trade"),
+}
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 MediatorId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -83,25 +118,21 @@ class Particulars(Body):
     amount_in_dispute: Decimal | None = Field(ge=0, le=Decimal("1e11"), decimal_places=2)
 
 
-def missing(field: str, kind: str) -> HTTPException:
-    return HTTPException(
-        422, detail=[{"loc": ["body", field], "msg": f"'{field}' is required for {kind}"}]
-    )
+def missing(field: str, kind: str) -> Problem:
+    return field_problem(422, field, f"'{field}' is required for {kind}")
 
 
 def http_router(
-    runtime: Runtime, policy: handlers.LadderPolicy, vault: PersonalDataVault
+    *,
+    uow: Callable[[], MediationUnitOfWork],
+    clock: Clock,
+    policy: LadderPolicy,
+    vault: PersonalDataVault,
 ) -> APIRouter:
     router = APIRouter(prefix="/mediations", tags=["mediations"])
-    clock = runtime.clock
-
-    def uow() -> Any:
-        return unit_of_work(runtime)
 
     async def view(mediation_id: str) -> dict[str, Any]:
-        return mediation_json(
-            await party_handlers.view_mediation(uow=uow(), mediation_id=mediation_id)
-        )
+        return mediation_json(await handlers.view_mediation(uow=uow(), mediation_id=mediation_id))
 
     @router.get("", summary="Search mediations")
     async def search(
@@ -109,10 +140,10 @@ def http_router(
         case_id: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> list[dict[str, Any]]:
-        found = await party_handlers.search_mediations(
+        found = await handlers.search_mediations(
             uow=uow(), status=status, case_id=case_id, limit=limit
         )
-        return [mediation_json(party_handlers.MediationView(c, [], [], [])) for c in found]
+        return [mediation_json(handlers.MediationView(c, [], [], [])) for c in found]
 
     @router.get("/{mediation_id}", summary="A mediation with parties (masked), sessions, history")
     async def get(mediation_id: str) -> dict[str, Any]:
@@ -120,7 +151,7 @@ def http_router(
 
     @router.patch("/{mediation_id}", summary="Set the amount in dispute (yuan)")
     async def patch(mediation_id: str, body: Particulars) -> dict[str, Any]:
-        await party_handlers.set_amount_in_dispute(
+        await handlers.set_amount_in_dispute(
             uow=uow(), mediation_id=mediation_id, amount=body.amount_in_dispute
         )
         return await view(mediation_id)
@@ -159,7 +190,7 @@ def http_router(
 
     @router.post("/{mediation_id}/outcome", summary="Record the outcome at this rung")
     async def outcome(mediation_id: str, body: Outcome) -> dict[str, Any]:
-        ids = {"uow": uow(), "mediation_id": mediation_id, "clock": clock}
+        ids: dict[str, Any] = {"uow": uow(), "mediation_id": mediation_id, "clock": clock}
         if body.kind == "agreement":
             if body.terms is None:
                 raise missing("terms", "an agreement")
@@ -199,7 +230,7 @@ def http_router(
 
     @router.post("/{mediation_id}/parties", status_code=201, summary="Add a party (sealed)")
     async def add_party(mediation_id: str, body: NewParty) -> dict[str, Any]:
-        party = await party_handlers.add_party(
+        party = await handlers.add_party(
             uow=uow(),
             vault=vault,
             mediation_id=mediation_id,
@@ -211,7 +242,7 @@ def http_router(
 
     @router.patch("/{mediation_id}/parties/{party_id}", summary="Correct a party's details")
     async def update_party(mediation_id: str, party_id: str, body: PartyUpdate) -> dict[str, Any]:
-        party = await party_handlers.update_party(
+        party = await handlers.update_party(
             uow=uow(),
             vault=vault,
             mediation_id=mediation_id,

@@ -1,16 +1,16 @@
-"""HTTP API for the roster of mediators."""
+"""HTTP API for the roster of mediators (its refusals are in http.py's REFUSALS)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from yiwang.common.service import Runtime
-from yiwang.mediation import roster_handlers
+from yiwang.mediation import handlers
+from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain.ladder import DisputeType, MediationLevel
 from yiwang.mediation.domain.roster import Mediator
-from yiwang.mediation.entrypoints.kafka import unit_of_work
 from yiwang.mediation.entrypoints.views import mediator_json
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -39,31 +39,29 @@ class MediatorUpdate(BaseModel):
     active: bool | None = None
 
 
-def roster_router(runtime: Runtime) -> APIRouter:
+def roster_router(*, uow: Callable[[], MediationUnitOfWork]) -> APIRouter:
     router = APIRouter(prefix="/mediators", tags=["roster"])
 
     @router.get("", summary="The roster, with each mediator's current load")
     async def listing(
         level: MediationLevel | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200
     ) -> list[dict[str, Any]]:
-        found = await roster_handlers.list_mediators(
-            uow=unit_of_work(runtime), level=level, limit=limit
-        )
+        found = await handlers.list_mediators(uow=uow(), level=level, limit=limit)
         return [mediator_json(m) for m in found]
 
     @router.post("", status_code=201, summary="Add a mediator to the roster")
     async def register(body: NewMediator) -> dict[str, Any]:
-        mediator = await roster_handlers.register_mediator(
-            uow=unit_of_work(runtime), mediator=Mediator(**body.model_dump())
+        mediator = await handlers.register_mediator(
+            uow=uow(), mediator=Mediator(**body.model_dump())
         )
         return mediator_json(mediator)
 
     @router.patch("/{mediator_id}", summary="Change specialties, capacity or availability")
     async def update(mediator_id: str, body: MediatorUpdate) -> dict[str, Any]:
-        mediator = await roster_handlers.update_mediator(
-            uow=unit_of_work(runtime),
+        mediator = await handlers.update_mediator(
+            uow=uow(),
             mediator_id=mediator_id,
-            changes=roster_handlers.MediatorChanges(**body.model_dump()),
+            changes=handlers.MediatorChanges(**body.model_dump()),
         )
         return mediator_json(mediator)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from yiwang.mediation.domain.parties import Party
 from yiwang.mediation.domain.roster import Mediator
-from yiwang.mediation.party_handlers import MediationView
+from yiwang.mediation.handlers import MediationView
 
 
 def party_json(party: Party) -> dict[str, Any]:

@@ -1,9 +1,12 @@
-"""Oversight's unit of work: the common one (inbox, outbox) plus the repository."""
+"""Oversight's unit of work: the common one (inbox, outbox) plus the repository.
+
+`app.py` makes them with `runtime.units_of_work(PostgresOversightUnitOfWork)`: one fresh
+unit per use-case call.
+"""
 
 from __future__ import annotations
 
 from yiwang.common.postgres import PostgresUnitOfWork, UnitOfWork
-from yiwang.common.service import Runtime
 from yiwang.oversight.adapters.repository import OversightRepository, PostgresOversightRepository
 
 
@@ -19,12 +22,3 @@ class PostgresOversightUnitOfWork(PostgresUnitOfWork, OversightUnitOfWork):
     @property
     def repository(self) -> OversightRepository:
         return PostgresOversightRepository(self.connection)
-
-
-def unit_of_work(runtime: Runtime) -> PostgresOversightUnitOfWork:
-    return PostgresOversightUnitOfWork(
-        runtime.pool,
-        source=f"/yiwang/{runtime.name}",
-        clock=runtime.clock,
-        topic_prefix=runtime.settings.topic_prefix,
-    )

@@ -1,1 +1,2 @@
-"""Oversight's pure rules: calendar, SLA policies, projection, escalation, KPIs."""
+"""Oversight's pure rules: calendar, SLA policies, projection, escalation, KPIs,
+evaluation checks and reporting periods, each refusal its own exception type."""

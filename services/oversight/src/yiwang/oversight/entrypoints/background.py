@@ -1,25 +1,27 @@
-"""Background loops: the SLA timer sweep and the KPI/ledger gauges.
+"""Oversight's background jobs: the SLA timer sweep and the KPI/ledger gauges.
 
-Both read time from the injectable clock (runtime.clock), so YIWANG_CLOCK_SPEED makes
-deadlines fire within minutes in a demo and tests drive them with a ManualClock.
+`jobs()` hands them to the supervisor in libs/common (`yiwang.common.jobs`), which runs
+each tick, restarts a job whose tick raised (an outage or a fault, with back-off) and
+turns /healthz red if one stops; so nothing here catches exceptions. Both read time from
+the injectable clock, so YIWANG_CLOCK_SPEED makes deadlines fire within minutes in a demo
+and tests drive them with a ManualClock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-import asyncpg
 from yiwang.common.clock import Clock
-from yiwang.common.logs import get_logger
-from yiwang.oversight import handlers, reports
+from yiwang.common.jobs import Job, every
 from yiwang.oversight.adapters.queries import OversightReader
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
+from yiwang.oversight.config import OversightSettings
 from yiwang.oversight.domain.calendar import local_date
 from yiwang.oversight.domain.kpi import GroupBy
+from yiwang.oversight.handlers import reports, timers
 from yiwang.oversight.metrics import (
     CASES_OPEN,
     CASES_OVERDUE,
@@ -29,47 +31,52 @@ from yiwang.oversight.metrics import (
     township_label,
 )
 
-log = get_logger(__name__)
-OUTAGES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+def jobs(
+    *,
+    settings: OversightSettings,
+    uow: Callable[[], OversightUnitOfWork],
+    reader: Callable[[], OversightReader],
+    clock: Clock,
+) -> list[Job]:
+    async def refresh() -> None:
+        await refresh_gauges(
+            reader=reader(),
+            clock=clock,
+            window_days=settings.kpi_window_days,
+            township_limit=settings.max_township_labels,
+        )
+
+    sweep = timer_sweep(uow=uow, clock=clock, replica=replica_name())
+    return [
+        every("sla-timers", settings.timer_poll_seconds, sweep),
+        every("kpi-gauges", settings.metrics_refresh_seconds, refresh),
+    ]
 
 
 def replica_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class TimerLoop:
-    """Sweeps due timers; any number of replicas may run one (SKIP LOCKED shares the work)."""
+def timer_sweep(
+    *,
+    uow: Callable[[], OversightUnitOfWork],
+    clock: Clock,
+    replica: str,
+    batch: int = 100,
+) -> Callable[[], Awaitable[int]]:
+    """One round of the timer sweep: fire what is due now, at most `batch` timers, and
+    return how many alerts were raised (while some were, more may be due: the job goes
+    on at once). Any number of replicas may sweep (SKIP LOCKED shares the work)."""
 
-    def __init__(
-        self,
-        *,
-        uow_factory: Callable[[], OversightUnitOfWork],
-        clock: Clock,
-        replica: str,
-        poll_seconds: float = 1.0,
-        batch: int = 100,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-        self._replica = replica
-        self._poll_seconds = poll_seconds
-        self._batch = batch
-
-    async def tick(self) -> int:
-        """Fire what is due now; return how many alerts were raised."""
-        raised = await handlers.fire_due_timers(
-            uow=self._uow_factory(), now=self._clock.now(), replica=self._replica, limit=self._batch
+    async def tick() -> int:
+        raised = await timers.fire_due_timers(
+            uow=uow(), now=clock.now(), replica=replica, limit=batch
         )
         TIMERS_FIRED.labels("alerted").inc(raised)
         return raised
 
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except OUTAGES as exc:
-                log.warning("timer sweep failed; retrying", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(self._poll_seconds)
+    return tick
 
 
 async def refresh_gauges(
@@ -90,10 +97,10 @@ async def refresh_gauges(
         CASES_OPEN.labels(department, township).set(open_)
         CASES_OVERDUE.labels(department, township).set(overdue)
     today = local_date(now)
-    period = reports.check_period(today - timedelta(days=window_days - 1), today)
+    first = today - timedelta(days=window_days - 1)
     for group_by, gauge in ((GroupBy.DEPARTMENT, DEPARTMENT_KPI), (GroupBy.TOWNSHIP, TOWNSHIP_KPI)):
         report = await reports.report_kpis(
-            reader=reader, period=period, group_by=group_by, as_of=now
+            reader=reader, first=first, last=today, group_by=group_by, as_of=now
         )
         gauge.clear()
         for row in report.rows:
@@ -103,16 +110,3 @@ async def refresh_gauges(
             for kpi, ratio in row.rates.items():
                 if ratio.value is not None:
                     gauge.labels(kpi.value, group).set(ratio.value)
-
-
-async def run_gauges(
-    *, reader: OversightReader, clock: Clock, window_days: int, township_limit: int, every: float
-) -> None:
-    while True:
-        try:
-            await refresh_gauges(
-                reader=reader, clock=clock, window_days=window_days, township_limit=township_limit
-            )
-        except OUTAGES as exc:
-            log.warning("gauge refresh failed; retrying", error=f"{type(exc).__name__}: {exc}")
-        await asyncio.sleep(every)

@@ -1,27 +1,41 @@
 """HTTP routes for cases: the case with its timeline, searches, evaluations, follow-up
-calls and deadline extensions. Routes decode and call a handler; nothing else."""
+calls and deadline extensions. Routes decode, call a handler and encode; nothing else.
+
+`REFUSALS` says how each domain exception is answered (problem details, RFC 9457), for
+these routes and the report routes in `http_reports.py` alike.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 from yiwang.common.case import Code
+from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
 from yiwang.common.events import CaseEvaluated
-from yiwang.common.service import Runtime
-from yiwang.common.states import CaseState
-from yiwang.oversight import handlers, reports
-from yiwang.oversight.adapters.queries import CaseSearch, PostgresOversightReader
+from yiwang.common.problems import Refusal
+from yiwang.common.states import CaseState, IllegalTransition
+from yiwang.oversight.adapters.queries import CaseSearch, OversightReader
 from yiwang.oversight.adapters.repository import FollowUpCall
-from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork, unit_of_work
-from yiwang.oversight.domain.calendar import end_of_local_day
-from yiwang.oversight.entrypoints.errors import refusals
-from yiwang.oversight.reports import Period
+from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
+from yiwang.oversight.domain.evaluation import CaseNotFound, CaseNotResolved
+from yiwang.oversight.domain.periods import BadPeriod
+from yiwang.oversight.domain.sla import ExtensionNotAllowed
+from yiwang.oversight.handlers import evaluations, reports
+
+REFUSALS: dict[type[Exception], Refusal] = {
+    CaseNotFound: Refusal(404, "case_id"),
+    CaseNotResolved: Refusal(409, "case_id"),
+    IllegalTransition: Refusal(409, "case_id"),  # e.g. a second evaluation
+    ExtensionNotAllowed: Refusal(409, "case_id"),
+    BadPeriod: Refusal(422),  # it names its own field: from, to or day
+}
 
 
 class EvaluateCase(BaseModel):
@@ -44,19 +58,17 @@ class ExtendDeadline(BaseModel):
     actor: Code
 
 
-def case_router(runtime: Runtime) -> APIRouter:
+def case_router(
+    *,
+    uow: Callable[[], OversightUnitOfWork],
+    reader: Callable[[], OversightReader],
+    clock: Clock,
+) -> APIRouter:
     router = APIRouter(prefix="/cases", tags=["cases"])
-
-    def uow() -> PostgresOversightUnitOfWork:
-        return unit_of_work(runtime)
-
-    def read() -> PostgresOversightReader:
-        return PostgresOversightReader(runtime.pool)  # the pool opens after wiring
 
     @router.get("/{case_id}", summary="A case with its full timeline, alerts and evaluations")
     async def get_case(case_id: str) -> dict[str, Any]:
-        with refusals():
-            found = await reports.case_file(reader=read(), case_id=case_id, now=runtime.clock.now())
+        found = await reports.case_file(reader=reader(), case_id=case_id, now=clock.now())
         return {
             **found.case,
             "timeline": [asdict(entry) for entry in found.timeline],
@@ -77,25 +89,21 @@ def case_router(runtime: Runtime) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
-        with refusals():
-            period = (
-                reports.check_period(received_from, received_to)
-                if received_from and received_to
-                else None
-            )
         search = CaseSearch(
             state=state.value if state else None,
             department=department.value if department else None,
             township=township,
             category=category,
             overdue=overdue,
-            received_from=period.start if period else _start(received_from),
-            received_to=period.end if period else _end(received_to),
             limit=limit,
             offset=offset,
         )
         total, cases = await reports.search_cases(
-            reader=read(), search=search, now=runtime.clock.now()
+            reader=reader(),
+            search=search,
+            received_from=received_from,
+            received_to=received_to,
+            now=clock.now(),
         )
         return {"total": total, "limit": limit, "offset": offset, "cases": cases}
 
@@ -107,10 +115,7 @@ def case_router(runtime: Runtime) -> APIRouter:
             score=body.score,
             comment=body.comment,
         )
-        with refusals():
-            case = await handlers.evaluate_case(
-                uow=uow(), evaluation=evaluation, now=runtime.clock.now()
-            )
+        case = await evaluations.evaluate_case(uow=uow(), evaluation=evaluation, now=clock.now())
         return {"evaluation_id": evaluation.evaluation_id, "case_id": case_id, "state": case.state}
 
     @router.post("/{case_id}/follow-up-calls", status_code=201, summary="A follow-up call (回访)")
@@ -118,32 +123,25 @@ def case_router(runtime: Runtime) -> APIRouter:
         call = FollowUpCall(
             call_id=body.call_id or uuid.uuid4().hex,
             case_id=case_id,
-            called_at=body.called_at or runtime.clock.now(),
+            called_at=body.called_at or clock.now(),
             operator=body.operator,
             reached=body.reached,
             satisfied=body.satisfied,
             note=body.note,
         )
-        with refusals():
-            await handlers.record_follow_up_call(uow=uow(), call=call)
+        await evaluations.record_follow_up_call(uow=uow(), call=call)
         return asdict(call)
 
     @router.get("/{case_id}/follow-up-calls", summary="The case's follow-up calls")
     async def list_calls(case_id: str) -> list[dict[str, Any]]:
-        with refusals():
-            found = await reports.case_file(reader=read(), case_id=case_id, now=runtime.clock.now())
+        found = await reports.case_file(reader=reader(), case_id=case_id, now=clock.now())
         return found.follow_up_calls
 
     @router.post("/{case_id}/extensions", status_code=201, summary="Extend the resolution deadline")
     async def extend(case_id: str, body: ExtendDeadline) -> dict[str, Any]:
-        with refusals():
-            case = await handlers.extend_resolution_deadline(
-                uow=uow(),
-                case_id=case_id,
-                reason=body.reason,
-                actor=body.actor,
-                now=runtime.clock.now(),
-            )
+        case = await evaluations.extend_resolution_deadline(
+            uow=uow(), case_id=case_id, reason=body.reason, actor=body.actor, now=clock.now()
+        )
         deadlines = case.deadlines
         return {
             "case_id": case_id,
@@ -151,11 +149,3 @@ def case_router(runtime: Runtime) -> APIRouter:
         }
 
     return router
-
-
-def _start(day: date | None) -> datetime | None:
-    return Period(day, day).start if day else None
-
-
-def _end(day: date | None) -> datetime | None:
-    return end_of_local_day(day) if day else None

@@ -1,22 +1,27 @@
-"""HTTP routes for KPIs, rankings, ledgers and the daily dispatch report, as JSON or CSV."""
+"""HTTP routes for KPIs, rankings, ledgers and the daily dispatch report, as JSON or CSV.
+
+The flat rows and the CSV text are made here once (`kpi_columns`, `daily_document`,
+`csv_text`); the operator command `cli.py daily-report` prints the same.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
-from yiwang.common.service import Runtime
-from yiwang.oversight import reports
-from yiwang.oversight.adapters.queries import PostgresOversightReader
+from yiwang.oversight.adapters.queries import OversightReader
 from yiwang.oversight.domain.calendar import local_date
 from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow
-from yiwang.oversight.entrypoints.errors import refusals
+from yiwang.oversight.handlers import reports
+from yiwang.oversight.handlers.reports import DailyReport
 
 
 class Format(StrEnum):
@@ -34,14 +39,29 @@ def kpi_columns(row: KpiRow) -> dict[str, Any]:
     return flat
 
 
-def as_csv(rows: list[dict[str, Any]], filename: str) -> Response:
+def daily_document(report: DailyReport) -> dict[str, Any]:
+    """The daily report as JSON: its `lines` are the CSV's rows."""
+    return {
+        "day": report.day,
+        "as_of": report.as_of,
+        "lines": [asdict(line) for line in report.lines],
+        "alerts": report.alerts,
+    }
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """Rows of one shape as CSV, with a header line; nothing at all for no rows."""
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    return out.getvalue()
+
+
+def as_csv(rows: list[dict[str, Any]], filename: str) -> Response:
     return Response(
-        out.getvalue(),
+        csv_text(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -51,11 +71,8 @@ FromDate = Annotated[date, Query(alias="from", description="first local date (As
 ToDate = Annotated[date, Query(alias="to", description="last local date, included")]
 
 
-def report_router(runtime: Runtime) -> APIRouter:
+def report_router(*, reader: Callable[[], OversightReader], clock: Clock) -> APIRouter:
     router = APIRouter(tags=["reports"])
-
-    def read() -> PostgresOversightReader:
-        return PostgresOversightReader(runtime.pool)
 
     @router.get(
         "/kpis", summary="KPIs per department or township (三率 and more)", response_model=None
@@ -66,10 +83,8 @@ def report_router(runtime: Runtime) -> APIRouter:
         group_by: GroupBy = GroupBy.DEPARTMENT,
         format: Format = Format.JSON,
     ) -> dict[str, Any] | Response:
-        with refusals():
-            period = reports.check_period(first, last)
         report = await reports.report_kpis(
-            reader=read(), period=period, group_by=group_by, as_of=runtime.clock.now()
+            reader=reader(), first=first, last=last, group_by=group_by, as_of=clock.now()
         )
         rows = [kpi_columns(row) for row in [*report.rows, report.overall]]
         if format is Format.CSV:
@@ -91,10 +106,8 @@ def report_router(runtime: Runtime) -> APIRouter:
         by: Kpi = Kpi.SATISFACTION_RATE,
         format: Format = Format.JSON,
     ) -> dict[str, Any] | Response:
-        with refusals():
-            period = reports.check_period(first, last)
         ranked = await reports.rank_groups(
-            reader=read(), period=period, group_by=group_by, by=by, as_of=runtime.clock.now()
+            reader=reader(), first=first, last=last, group_by=group_by, by=by, as_of=clock.now()
         )
         rows = [{"rank": r.rank, **kpi_columns(r.row)} for r in ranked]
         if format is Format.CSV:
@@ -108,9 +121,9 @@ def report_router(runtime: Runtime) -> APIRouter:
         department: Department | None = None,
         format: Format = Format.JSON,
     ) -> dict[str, Any] | Response:
-        now = runtime.clock.now()
+        now = clock.now()
         lines = await reports.ledger(
-            reader=read(), now=now, department=department.value if department else None
+            reader=reader(), now=now, department=department.value if department else None
         )
         rows = [asdict(line) for line in lines]
         if format is Format.CSV:
@@ -122,15 +135,10 @@ def report_router(runtime: Runtime) -> APIRouter:
         day: Annotated[date | None, Query(description="local date; default yesterday")] = None,
         format: Format = Format.JSON,
     ) -> dict[str, Any] | Response:
-        now = runtime.clock.now()
-        chosen = day or local_date(now) - timedelta(days=1)
-        with refusals():
-            if chosen > local_date(now):
-                raise reports.BadPeriod("day", "must not be in the future")
-        report = await reports.daily_report(reader=read(), day=chosen, now=now)
-        rows = [asdict(line) for line in report.lines]
+        report = await reports.daily_report(reader=reader(), day=day, now=clock.now())
+        document = daily_document(report)
         if format is Format.CSV:
-            return as_csv(rows, f"daily-{chosen}.csv")
-        return {"day": chosen, "as_of": report.as_of, "lines": rows, "alerts": report.alerts}
+            return as_csv(document["lines"], f"daily-{report.day}.csv")
+        return document
 
     return router

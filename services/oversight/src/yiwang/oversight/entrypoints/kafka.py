@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from faststream.kafka import KafkaRouter
@@ -14,7 +15,7 @@ from yiwang.common.events import (
     WhistleAttendanceRecorded,
     WhistleBlown,
 )
-from yiwang.common.service import Runtime
+from yiwang.common.runtime import Runtime
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
     CASE_ROUTED,
@@ -22,42 +23,31 @@ from yiwang.common.topics import (
     MEDIATION_EVENTS,
     OVERSIGHT_EVALUATIONS,
 )
-from yiwang.oversight import handlers
-from yiwang.oversight.adapters.unit_of_work import unit_of_work
+from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
+from yiwang.oversight.handlers import evaluations, projection
 
 
-def kafka_router(runtime: Runtime) -> KafkaRouter:
+def kafka_router(runtime: Runtime, *, uow: Callable[[], OversightUnitOfWork]) -> KafkaRouter:
     router = KafkaRouter()
+    clock = runtime.clock
 
     async def on_case_state_changed(envelope: Envelope[Any]) -> None:
-        await handlers.record_state_change(
-            uow=unit_of_work(runtime), envelope=envelope, now=runtime.clock.now()
-        )
+        await projection.record_state_change(uow=uow(), envelope=envelope, now=clock.now())
 
     async def on_case_routed(envelope: Envelope[Any]) -> None:
-        await handlers.record_routing(
-            uow=unit_of_work(runtime), envelope=envelope, now=runtime.clock.now()
-        )
+        await projection.record_routing(uow=uow(), envelope=envelope, now=clock.now())
 
     async def on_whistle_blown(envelope: Envelope[Any]) -> None:
-        await handlers.record_whistle_blown(
-            uow=unit_of_work(runtime), envelope=envelope, now=runtime.clock.now()
-        )
+        await projection.record_whistle_blown(uow=uow(), envelope=envelope, now=clock.now())
 
     async def on_whistle_attendance_recorded(envelope: Envelope[Any]) -> None:
-        await handlers.record_whistle_attendance(
-            uow=unit_of_work(runtime), envelope=envelope, now=runtime.clock.now()
-        )
+        await projection.record_whistle_attendance(uow=uow(), envelope=envelope, now=clock.now())
 
     async def on_mediation_progressed(envelope: Envelope[Any]) -> None:
-        await handlers.record_mediation_progress(
-            uow=unit_of_work(runtime), envelope=envelope, now=runtime.clock.now()
-        )
+        await projection.record_mediation_progress(uow=uow(), envelope=envelope, now=clock.now())
 
     async def on_case_evaluated(envelope: Envelope[Any]) -> None:
-        await handlers.take_evaluation(
-            uow=unit_of_work(runtime), envelope=envelope, now=runtime.clock.now()
-        )
+        await evaluations.take_evaluation(uow=uow(), envelope=envelope, now=clock.now())
 
     runtime.subscribe(
         router, topic=CASE_LIFECYCLE, handlers={CaseStateChanged: on_case_state_changed}

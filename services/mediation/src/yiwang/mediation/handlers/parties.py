@@ -7,21 +7,23 @@ from decimal import Decimal
 
 from yiwang.common.clock import Clock
 from yiwang.common.personal_data import PersonalDataVault
-from yiwang.mediation.adapters.repository import HistoryEntry, MediationUnitOfWork, Session
+from yiwang.mediation.adapters.repository import HistoryEntry, Session
+from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain import transitions as t
-from yiwang.mediation.domain.parties import Party, PartyDetails, PartyRole, mask
+from yiwang.mediation.domain.parties import (
+    Party,
+    PartyDetails,
+    PartyRole,
+    check_found_party,
+    mask,
+)
 from yiwang.mediation.domain.workflow import (
     MediationCase,
     MediationStatus,
     check_found,
     check_open,
 )
-from yiwang.mediation.progress import record_steps
-
-
-class UnknownParty(LookupError):
-    def __init__(self, mediation_id: str, party_id: str) -> None:
-        super().__init__(f"mediation {mediation_id} has no party '{party_id}'")
+from yiwang.mediation.handlers.steps import locked_case, new_id, record_steps
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,9 @@ async def add_party(
 ) -> Party:
     """Record a party; personal data is sealed, only masked values are kept in the clear."""
     async with uow:
-        case = check_found(await uow.mediations.get(mediation_id, lock=True), mediation_id)
+        case = await locked_case(uow, mediation_id)
         check_open(case)
-        party = Party(party_id=t.new_id("pty"), mediation_id=mediation_id, role=role)
+        party = Party(party_id=new_id("pty"), mediation_id=mediation_id, role=role)
         _seal(vault, party, details)
         await uow.mediations.save_party(party)
         step = t.Step("party_added", case.level, note=role.value)
@@ -75,11 +77,13 @@ async def update_party(
     clock: Clock,
 ) -> Party:
     async with uow:
-        case = check_found(await uow.mediations.get(mediation_id, lock=True), mediation_id)
+        case = await locked_case(uow, mediation_id)
         check_open(case)
-        party = await uow.mediations.get_party(mediation_id, party_id)
-        if party is None:
-            raise UnknownParty(mediation_id, party_id)
+        party = check_found_party(
+            await uow.mediations.get_party(mediation_id, party_id),
+            mediation_id=mediation_id,
+            party_id=party_id,
+        )
         if role is not None:
             party.role = role
         _seal(vault, party, details)
@@ -93,7 +97,7 @@ async def set_amount_in_dispute(
     *, uow: MediationUnitOfWork, mediation_id: str, amount: Decimal | None
 ) -> MediationCase:
     async with uow:
-        case = check_found(await uow.mediations.get(mediation_id, lock=True), mediation_id)
+        case = await locked_case(uow, mediation_id)
         check_open(case)
         case.amount_in_dispute = amount
         await uow.mediations.save(case)

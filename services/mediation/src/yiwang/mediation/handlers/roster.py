@@ -5,29 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from yiwang.common.logs import get_logger
-from yiwang.mediation.adapters.repository import MediationUnitOfWork
+from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain.ladder import DisputeType, MediationLevel
 from yiwang.mediation.domain.roster import (
     Mediator,
+    MediatorExists,
+    check_capacity,
     check_found_mediator,
     check_roster_entry,
     synthetic_roster,
 )
 
 log = get_logger(__name__)
-
-
-class MediatorExists(ValueError):
-    def __init__(self, mediator_id: str) -> None:
-        super().__init__(f"mediator '{mediator_id}' is already on the roster")
-
-
-class CapacityBelowLoad(ValueError):
-    def __init__(self, mediator: Mediator, capacity: int) -> None:
-        super().__init__(
-            f"mediator {mediator.mediator_id} holds {mediator.load} cases; "
-            f"capacity {capacity} is below that"
-        )
 
 
 @dataclass(frozen=True)
@@ -51,8 +40,7 @@ async def update_mediator(
 ) -> Mediator:
     async with uow:
         mediator = check_found_mediator(await uow.roster.get(mediator_id, lock=True), mediator_id)
-        if changes.capacity is not None and changes.capacity < mediator.load:
-            raise CapacityBelowLoad(mediator, changes.capacity)
+        check_capacity(mediator, changes.capacity)
         mediator.name = changes.name or mediator.name
         if changes.specialties is not None:
             mediator.specialties = changes.specialties

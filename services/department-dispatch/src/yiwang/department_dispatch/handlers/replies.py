@@ -1,26 +1,29 @@
-"""What an accepted department reply changes, and how a rejected one is audited."""
+"""Department replies: what an accepted one changes, and how a rejected one is audited."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
 from yiwang.common.events import CaseReturned, DepartmentReplied, DepartmentRole, ReplyKind
 from yiwang.common.logs import get_logger
 from yiwang.common.states import CaseState
-from yiwang.common.topics import CASE_LIFECYCLE, CASE_RETURNED, DISPATCH_WHISTLES
-from yiwang.department_dispatch.adapters.repository import DispatchUnitOfWork, RejectionRecord
+from yiwang.common.topics import CASE_LIFECYCLE, CASE_RETURNED
+from yiwang.department_dispatch.adapters.repository import RejectionRecord
+from yiwang.department_dispatch.adapters.unit_of_work import DispatchUnitOfWork
 from yiwang.department_dispatch.domain import replies
 from yiwang.department_dispatch.domain.lifecycle import state_changed
-from yiwang.department_dispatch.domain.model import DispatchCase, WorkOrder, new_id
-from yiwang.department_dispatch.domain.whistles import attendance_recorded, record_report
-from yiwang.department_dispatch.telemetry import (
-    REPLY_REJECTIONS,
-    SECURITY_EVENTS,
-    WHISTLE_ATTENDANCE,
+from yiwang.department_dispatch.domain.model import DispatchCase, WorkOrder
+from yiwang.department_dispatch.handlers.whistles import record_whistle_report
+from yiwang.department_dispatch.handlers.work_orders import (
+    CONSUMER,
+    cancel_work_order,
+    issue_work_order,
+    new_id,
 )
-from yiwang.department_dispatch.work_orders import cancel_work_order, issue_work_order
+from yiwang.department_dispatch.metrics import REPLY_REJECTIONS, SECURITY_EVENTS
 
 log = get_logger(__name__)
 
@@ -28,15 +31,62 @@ log = get_logger(__name__)
 @dataclass(frozen=True)
 class ReplyOutcome:
     applied: bool
-    reason: str | None = None
+    reason: str | None = None  # the rejection's code, or "redelivered"
     detail: str | None = None
     case_state: CaseState | None = None
+    # Why it was refused, already audited: HTTP answers it (entrypoints/http.py REFUSALS).
+    rejection: replies.ReplyRejected | None = None
+
+
+async def take_department_reply(
+    *,
+    uow: DispatchUnitOfWork,
+    reply: DepartmentReplied,
+    department: Department | None,
+    channel: str,
+    clock: Clock,
+    event_id: str | None = None,
+    claimed: str | None = None,
+) -> ReplyOutcome:
+    """Check a reply against the assignment and the state machine; apply it or audit why not.
+
+    `department` comes from a verified credential (None when there was none): never from
+    the reply itself.
+    """
+    async with uow:
+        if event_id is not None and not await uow.first_delivery(
+            consumer=CONSUMER, event_id=event_id
+        ):
+            return ReplyOutcome(applied=False, reason="redelivered")
+        now = clock.now()
+        try:
+            if department is None:
+                raise replies.InvalidCredential(
+                    f"no valid credential for '{claimed}'" if claimed else "no valid credential"
+                )
+            state = await apply_reply(
+                uow=uow, reply=reply, department=department, channel=channel, now=now
+            )
+        except replies.ReplyRejected as rejected:
+            await record_rejection(
+                uow=uow,
+                reply=reply,
+                rejected=rejected,
+                department=department,
+                claimed=claimed,
+                channel=channel,
+                now=now,
+            )
+            return ReplyOutcome(
+                applied=False, reason=rejected.code, detail=rejected.detail, rejection=rejected
+            )
+    return ReplyOutcome(applied=True, case_state=state)
 
 
 async def apply_reply(
+    *,
     uow: DispatchUnitOfWork,
     reply: DepartmentReplied,
-    *,
     department: Department,
     channel: str,
     now: datetime,
@@ -62,7 +112,7 @@ async def apply_reply(
     if reply.kind is ReplyKind.REQUEST_ASSISTANCE:
         await _request_assistance(uow, case, reply, order, now=now)
     if reply.kind is ReplyKind.ACKNOWLEDGE and order.whistle_id is not None:
-        await _record_whistle_report(uow, order, now=now)
+        await record_whistle_report(uow=uow, order=order, now=now)
     return case.state
 
 
@@ -92,7 +142,9 @@ async def _move_case(
         # The next routing decision issues fresh orders; the assistants stop here too.
         for other in await uow.dispatch.work_orders_of(case.case_id):
             if other.is_open and other.whistle_id is None:
-                await cancel_work_order(uow, other, reason=f"returned by {order.department}")
+                await cancel_work_order(
+                    uow=uow, order=other, reason=f"returned by {order.department}"
+                )
     await uow.dispatch.save_case(case)
     await uow.emit(
         state_changed(
@@ -129,37 +181,25 @@ async def _request_assistance(
             deadline=order.deadline,
             issued_at=now,
         )
-        await issue_work_order(uow, case.routed, assisting)
-
-
-async def _record_whistle_report(
-    uow: DispatchUnitOfWork, order: WorkOrder, *, now: datetime
-) -> None:
-    assert order.whistle_id is not None
-    attendance = await uow.dispatch.get_attendance(order.whistle_id, order.department)
-    if attendance is None:
-        return
-    if record_report(attendance, at=now):
-        await uow.dispatch.save_attendance(attendance)
-        await uow.emit(attendance_recorded(attendance), topic=DISPATCH_WHISTLES)
-        WHISTLE_ATTENDANCE.labels(str(attendance.outcome)).inc()
+        await issue_work_order(uow=uow, routed=case.routed, order=assisting)
 
 
 async def record_rejection(
+    *,
     uow: DispatchUnitOfWork,
     reply: DepartmentReplied,
     rejected: replies.ReplyRejected,
-    *,
     department: Department | None,
     claimed: str | None,
     channel: str,
     now: datetime,
 ) -> None:
+    """Audit a rejected reply (reply_rejection), count it, and log security events."""
     await uow.dispatch.add_rejection(
         RejectionRecord(
             at=now,
             channel=channel,
-            reason=rejected.reason,
+            reason=rejected.code,
             detail=rejected.detail,
             security=rejected.security,
             department=department,
@@ -170,12 +210,12 @@ async def record_rejection(
             kind=reply.kind.value,
         )
     )
-    REPLY_REJECTIONS.labels(channel, rejected.reason).inc()
+    REPLY_REJECTIONS.labels(channel, rejected.code).inc()
     if rejected.security:
-        SECURITY_EVENTS.labels(channel, rejected.reason).inc()
+        SECURITY_EVENTS.labels(channel, rejected.code).inc()
         log.warning(
             "security: reply rejected",
-            reason=rejected.reason,
+            reason=rejected.code,
             detail=rejected.detail,
             department=department,
             claimed=claimed,
@@ -183,4 +223,4 @@ async def record_rejection(
             case_id=reply.case_id,
         )
     else:
-        log.info("reply rejected", reason=rejected.reason, detail=rejected.detail, channel=channel)
+        log.info("reply rejected", reason=rejected.code, detail=rejected.detail, channel=channel)

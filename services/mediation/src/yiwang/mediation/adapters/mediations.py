@@ -1,4 +1,5 @@
-"""The mediation repositories on PostgreSQL, inside the unit of work's transaction."""
+"""The mediation repository on PostgreSQL (cases, steps, parties, sessions, timers), inside
+the unit of work's transaction."""
 
 from __future__ import annotations
 
@@ -9,17 +10,13 @@ from typing import Any
 
 import asyncpg
 from yiwang.common.events import CaseRouted
-from yiwang.common.postgres import PostgresUnitOfWork
 from yiwang.common.states import CaseState
 from yiwang.mediation.adapters.repository import (
     DueTimer,
     HistoryEntry,
     MediationRepository,
-    MediationUnitOfWork,
-    RosterRepository,
     Session,
 )
-from yiwang.mediation.adapters.roster import PostgresRosterRepository
 from yiwang.mediation.domain.ladder import Committee, DisputeType, MediationLevel, ReferralVenue
 from yiwang.mediation.domain.parties import Party, PartyRole
 from yiwang.mediation.domain.transitions import Step
@@ -277,13 +274,3 @@ class PostgresMediationRepository(MediationRepository):
             now,
             outcome,
         )
-
-
-class PostgresMediationUnitOfWork(PostgresUnitOfWork, MediationUnitOfWork):
-    @property
-    def mediations(self) -> MediationRepository:
-        return PostgresMediationRepository(self.connection)
-
-    @property
-    def roster(self) -> RosterRepository:
-        return PostgresRosterRepository(self.connection)

@@ -1,6 +1,8 @@
-"""The steps of admitting a batch of submissions inside its transaction: locks and
-lookups for the lot, the decisions, then the writes and the events, each a few
-statements however many submissions the batch holds."""
+"""Opening the cases a batch admits, inside its transaction: seal each reporter, write the
+rows of the lot in a few statements, and announce each case on its topics.
+
+A step of `handlers.admission.admit_submissions`, not a use case of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +10,26 @@ import asyncio
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
-from yiwang.common.telemetry import handling
-from yiwang.common.personal_data import PersonalDataVault
+from yiwang.common.personal_data import (
+    PersonalDataVault,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+)
 from yiwang.common.states import CaseState
-from yiwang.common.topics import CASE_LIFECYCLE, INTAKE_REJECTIONS
+from yiwang.common.telemetry import handling
+from yiwang.common.topics import CASE_LIFECYCLE, CASE_RECEIVED
 from yiwang.intake.adapters.repository import TimelineRow
 from yiwang.intake.adapters.unit_of_work import IntakeUnitOfWork
-from yiwang.intake.domain import admission, records
-from yiwang.intake.domain.admission import IdempotencyKey, IntakePolicy
+from yiwang.intake.domain import records
+from yiwang.intake.domain.admission import IdempotencyKey
 from yiwang.intake.domain.batch import (
     Admitted,
     Checked,
@@ -32,54 +38,16 @@ from yiwang.intake.domain.batch import (
     Refused,
     Repeat,
     SubmissionRequest,
-    decide,
     reporter_counts,
 )
 from yiwang.intake.domain.case import TimelineEntry
-from yiwang.intake.domain.submission import SubmissionInvalid
-
-REJECTIONS_CONSUMER = "intake:rejections"
-
-
-async def lock_and_decide(
-    uow: IntakeUnitOfWork,
-    checked: list[Checked],
-    *,
-    policy: IntakePolicy,
-    numbered: Iterator[str],
-    now: datetime,
-    clock: Clock,
-) -> list[Decision]:
-    """Locks, then what is stored, each in one statement for the lot; then the decisions.
-
-    Idempotency keys first, then duplicate cells, each set sorted: every transaction (an
-    HTTP request, another batch) takes them in the same global order, so none deadlock.
-    """
-    keys = list(dict.fromkeys(c.idempotency for c in checked if c.idempotency is not None))
-    recorded = {}
-    if keys:
-        await uow.cases.lock_keys(sorted(f"idem:{k.scope}:{k.key}" for k in keys))
-        recorded = await uow.cases.find_idempotent(keys)
-    window = policy.duplicates
-    located = [(c.submission.category, p) for c in checked if (p := c.point) is not None]
-    if located:
-        cells = {n for cat, p in located for n in admission.duplicate_lock_names(cat, p, window)}
-        await uow.cases.lock_keys(sorted(cells))
-    at = clock.now()  # after the locks: a case stored while this waited is in the window
-    areas = [(category, window.bounding_box(*point)) for category, point in located]
-    found = iter(
-        await uow.cases.open_cases_near(areas, since=admission.since(at, window)) if areas else []
-    )
-    nearby = [next(found) if c.point is not None else [] for c in checked]
-    return decide(
-        checked, recorded=recorded, nearby=nearby, numbers=numbered, window=window, now=now, at=at
-    )
+from yiwang.intake.domain.submission import CaseSubmission, SubmissionInvalid
 
 
 async def store_and_announce(
     uow: IntakeUnitOfWork,
-    checked: list[tuple[SubmissionRequest, Checked]],
-    decisions: list[Decision],
+    checked: Sequence[tuple[SubmissionRequest, Checked]],
+    decisions: Sequence[Decision],
     *,
     vault: PersonalDataVault,
     now: datetime,
@@ -111,8 +79,30 @@ async def store_and_announce(
     return results
 
 
+def seal_reporter(
+    case_id: uuid.UUID, submission: CaseSubmission, vault: PersonalDataVault, now: datetime
+) -> records.SealedReporter:
+    """The reporter's row under a new reporter id: masked values to show, the personal data
+    sealed with the id bound in as associated data (a row cannot be opened as another's)."""
+    reporter, reporter_id = submission.reporter, uuid.uuid4()
+    context = reporter_id.bytes
+    return records.SealedReporter(
+        reporter_id=reporter_id,
+        case_id=case_id,
+        anonymous=reporter.anonymous,
+        name_masked=mask_name(reporter.name),
+        phone_masked=mask_phone(reporter.phone),
+        id_number_masked=mask_id_number(reporter.id_number),
+        name_sealed=vault.seal(reporter.name, context=context),
+        phone_sealed=vault.seal(reporter.phone, context=context),
+        id_number_sealed=vault.seal(reporter.id_number, context=context),
+        email_sealed=vault.seal(submission.email, context=context),
+        created_at=now,
+    )
+
+
 async def _count_on_stored_masters(
-    uow: IntakeUnitOfWork, decisions: list[Decision], *, now: datetime
+    uow: IntakeUnitOfWork, decisions: Sequence[Decision], *, now: datetime
 ) -> dict[uuid.UUID, int]:
     """Count this batch's duplicates on stored masters; each master's count before them."""
     opened = {d.case_id for d in decisions if isinstance(d, Opening)}
@@ -175,7 +165,7 @@ class _Writes:
                 now=now,
             )
         )
-        reporter = records.seal_reporter(case_id, item.submission, vault, now)
+        reporter = seal_reporter(case_id, item.submission, vault, now)
         self.reporters.append(reporter)
         if item.idempotency is not None:
             self.keys.append((item.idempotency, item.request_hash, case_id))
@@ -217,9 +207,10 @@ async def _store_while_announcing(
 
 
 async def _announce(uow: IntakeUnitOfWork, case: _Opened, *, now: datetime) -> TimelineRow:
-    """Emit the case's events; its "received" entry, for its timeline at once."""
+    """Emit the case's events: its lifecycle on case.lifecycle.v1, and a case that is no
+    duplicate on to routing on case.received.v1. Its "received" entry, for its timeline."""
     opening = case.opening
-    received, onward = records.announcements(
+    announced = records.announcement(
         case_id=opening.case_id,
         case_number=opening.case_number,
         submission=case.item.submission,
@@ -229,37 +220,13 @@ async def _announce(uow: IntakeUnitOfWork, case: _Opened, *, now: datetime) -> T
         reporter_count=case.reporter_count,
         now=now,
     )
-    envelope = await uow.emit(received, topic=CASE_LIFECYCLE)
-    for event, topic in onward:
-        await uow.emit(event, topic=topic)
-    entry = TimelineEntry(now, None, CaseState.RECEIVED.value, received.actor, None)
-    return envelope.id, opening.case_id, entry
-
-
-async def answer_refusals(
-    uow: IntakeUnitOfWork, requests: Sequence[SubmissionRequest], results: list[Admitted | Refused]
-) -> None:
-    """Kafka senders hear of each refused record once, on the rejection topic."""
-    refused = [
-        (request.record, result.error)
-        for request, result in zip(requests, results, strict=True)
-        if request.record is not None and isinstance(result, Refused)
-    ]
-    if not refused:
-        return
-    fresh = await uow.first_deliveries(
-        consumer=REJECTIONS_CONSUMER, event_ids=[record.id for record, _ in refused]
-    )
-    for record, error in refused:
-        if record.id in fresh:
-            fresh.discard(record.id)  # the same record twice in one batch: answered once
-            with handling(record):
-                await uow.emit(
-                    records.rejection(
-                        record.id, record.payload.source, [(error.field, error.reason)]
-                    ),
-                    topic=INTAKE_REJECTIONS,
-                )
+    envelope = await uow.emit(announced.received, topic=CASE_LIFECYCLE)
+    if announced.to_routing is not None:
+        await uow.emit(announced.to_routing, topic=CASE_RECEIVED)
+    for entry in announced.lifecycle:
+        await uow.emit(entry, topic=CASE_LIFECYCLE)
+    received = TimelineEntry(now, None, CaseState.RECEIVED.value, announced.received.actor, None)
+    return envelope.id, opening.case_id, received
 
 
 def _traced(record: Envelope[Any] | None) -> AbstractContextManager[None]:

@@ -1,12 +1,15 @@
 """Open311 GeoReport v2, complete: discovery, services, definitions, requests, tokens.
 
 Every endpoint answers in `.json` and `.xml`; errors use the spec's list of
-code/description with its status codes (400, 403, 404). service_request_id is the case
-number, so a resident can read it over the phone.
+code/description with its status codes (400, 403, 404): routes raise `Open311Error` (or
+any refusal), and `open311_problem`, the app's problem-details alternative for these
+paths, renders it. service_request_id is the case number, so a resident can read it over
+the phone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import parse_qsl
@@ -16,28 +19,53 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from yiwang.common.case import Channel
 from yiwang.common.categories import CATEGORIES
+from yiwang.common.clock import Clock
 from yiwang.common.departments import DEPARTMENTS, Department
 from yiwang.common.envelope import field_errors
+from yiwang.common.personal_data import PersonalDataVault
+from yiwang.common.problems import FieldError
 from yiwang.common.states import CaseState
 from yiwang.intake import handlers
+from yiwang.intake.adapters.api_keys import ApiKeyStore
+from yiwang.intake.adapters.case_numbers import CaseNumberIssuer
 from yiwang.intake.adapters.repository import CaseFilter
-from yiwang.intake.dependencies import IntakeDependencies
+from yiwang.intake.adapters.unit_of_work import IntakeUnitOfWork
+from yiwang.intake.config import IntakeSettings
 from yiwang.intake.domain import open311
+from yiwang.intake.domain.admission import IntakePolicy
 from yiwang.intake.domain.case import CaseView
 from yiwang.intake.domain.submission import CaseSubmission, SubmissionInvalid
-from yiwang.intake.entrypoints.formats import FORMATS, render
+from yiwang.intake.entrypoints.formats import FORMATS, errors, render
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-21T00:00:00Z"
 MAX_RESULTS = 1000
 DEFAULT_DAYS = 90
+PREFIX = "/open311/"
 
 
 class Open311Error(Exception):
+    """A request Open311 refuses, with the spec's status and description."""
+
     def __init__(self, status: int, description: str) -> None:
         self.status = status
         self.description = description
         super().__init__(description)
+
+
+def open311_problem(
+    request: Request, status: int, faults: Sequence[FieldError], detail: str
+) -> Response | None:
+    """Any refusal on an Open311 path as the spec's error list, in the path's format: the
+    first field at fault as "<field>: <reason>", else the detail. Other paths: None (they
+    answer with problem details)."""
+    path = request.url.path
+    if not path.startswith(PREFIX):
+        return None
+    first = faults[0] if faults else None
+    description = f"{first.field}: {first.reason}" if first else detail
+    # GeoReport v2 answers an invalid request with 400, where problem details say 422.
+    return errors(open311_format(path), 400 if status == 422 else status, description)
 
 
 def _w3c(moment: datetime | None) -> str | None:
@@ -156,24 +184,33 @@ async def _read_form(request: Request, content_type: str) -> FormData:
     return FormData(fields)
 
 
-def open311_router(deps: IntakeDependencies) -> APIRouter:
+def open311_router(
+    *,
+    uow: Callable[[], IntakeUnitOfWork],
+    api_keys: ApiKeyStore,
+    policy: IntakePolicy,
+    vault: PersonalDataVault,
+    numbers: CaseNumberIssuer,
+    clock: Clock,
+    settings: IntakeSettings,
+) -> APIRouter:
     router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
     def check(fmt: str, jurisdiction_id: str | None) -> None:
         if fmt not in FORMATS:
             raise Open311Error(404, f"format '.{fmt}' is not supported; use .json or .xml")
-        if jurisdiction_id and jurisdiction_id != deps.settings.open311_jurisdiction:
+        if jurisdiction_id and jurisdiction_id != settings.open311_jurisdiction:
             raise Open311Error(404, f"jurisdiction_id '{jurisdiction_id}' not found")
 
     @router.get("/discovery.{fmt}", summary="Service discovery")
     async def discovery(fmt: str) -> Response:
         check(fmt, None)
-        base = f"{deps.settings.public_base_url}/open311/v2"
+        base = f"{settings.public_base_url}/open311/v2"
         endpoint = {"specification": SPEC, "url": base, "changeset": CHANGESET, "type": "production",
                     "formats": ["text/xml", "application/json"]}  # fmt: skip
         payload = {
             "changeset": CHANGESET,
-            "contact": deps.settings.county_name,
+            "contact": settings.county_name,
             "key_service": f"{base} (keys from the county platform office)",
             "endpoints": [endpoint],
         }
@@ -219,15 +256,14 @@ def open311_router(deps: IntakeDependencies) -> APIRouter:
             )
         form = await _read_form(request, content_type)
         check(fmt, str(form.get("jurisdiction_id") or "") or None)
-        key = await deps.api_keys().verify(str(form.get("api_key") or ""))
+        key = await api_keys.verify(str(form.get("api_key") or ""))
         if key is None or "submit" not in key.scopes:
             raise Open311Error(403, "api_key was not provided, is not valid, or may not submit")
         submission = _submission_from_form(form)
         try:
             admitted = await handlers.submit_case(
-                uow=deps.uow(), submission=submission, policy=deps.policy, vault=deps.vault,
-                numbers=deps.numbers(),
-                clock=deps.runtime.clock, api_key_id=key.key_id, with_token=True,
+                uow=uow(), submission=submission, policy=policy, vault=vault, numbers=numbers,
+                clock=clock, api_key_id=key.key_id, with_token=True,
             )  # fmt: skip
         except SubmissionInvalid as exc:
             raise Open311Error(400, f"{_open311_field(exc.field)}: {exc.reason}") from None
@@ -264,7 +300,7 @@ def open311_router(deps: IntakeDependencies) -> APIRouter:
         service_request_id: str, fmt: str, jurisdiction_id: str | None = None
     ) -> Response:
         check(fmt, jurisdiction_id)
-        view = await handlers.get_case(uow=deps.uow(), ref=service_request_id)
+        view = await handlers.get_case(uow=uow(), ref=service_request_id)
         if view is None:
             raise Open311Error(404, f"service_request_id '{service_request_id}' not found")
         return render(fmt, root="service_requests", item="request", payload=[_request_json(view)])
@@ -272,7 +308,7 @@ def open311_router(deps: IntakeDependencies) -> APIRouter:
     @router.get("/tokens/{token}.{fmt}", summary="The service_request_id behind a token")
     async def token(token: str, fmt: str, jurisdiction_id: str | None = None) -> Response:
         check(fmt, jurisdiction_id)
-        number = await handlers.case_for_token(uow=deps.uow(), token=token)
+        number = await handlers.case_for_token(uow=uow(), token=token)
         if number is None:
             raise Open311Error(404, f"token '{token}' not found")
         return render(
@@ -303,7 +339,7 @@ def open311_router(deps: IntakeDependencies) -> APIRouter:
         views: list[CaseView] = []
         if numbers:
             for number in numbers[:MAX_RESULTS]:
-                view = await handlers.get_case(uow=deps.uow(), ref=number)
+                view = await handlers.get_case(uow=uow(), ref=number)
                 if view is not None:
                     views.append(view)
             views = [v for v in views if not states or v.state in states]
@@ -312,7 +348,7 @@ def open311_router(deps: IntakeDependencies) -> APIRouter:
                 states=tuple(states), categories=tuple(c.strip() for c in codes.split(",")) if codes else (),
                 received_from=start_at, received_to=end_at, limit=MAX_RESULTS,
             )  # fmt: skip
-            views = await handlers.list_cases(uow=deps.uow(), case_filter=case_filter)
+            views = await handlers.list_cases(uow=uow(), case_filter=case_filter)
         return render(
             fmt, root="service_requests", item="request", payload=[_request_json(v) for v in views]
         )

@@ -1,50 +1,27 @@
 """Oversight's read use cases: a case with its timeline, searches, KPIs, rankings,
-ledgers (建账/派账/晒账/对账) and the daily dispatch report."""
+ledgers (建账/派账/晒账/对账) and the daily dispatch report (日调度).
+
+They read through the reader, outside any unit of work: nothing here writes. Periods are
+local dates, checked here (`domain/periods.py`), so every caller gets the same refusals.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from yiwang.oversight.adapters.queries import CaseSearch, LedgerLine, OversightReader
-from yiwang.oversight.domain.calendar import end_of_local_day
+from yiwang.oversight.domain.calendar import local_date
 from yiwang.oversight.domain.evaluation import CaseNotFound
 from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow, Ranked, compute_kpis, overall, rank
+from yiwang.oversight.domain.periods import (
+    Period,
+    check_period,
+    check_report_day,
+    check_search_bounds,
+)
 from yiwang.oversight.domain.projection import TimelineEntry
-
-MAX_PERIOD_DAYS = 366
-
-
-class BadPeriod(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """Local dates, both included, in Asia/Shanghai."""
-
-    first: date
-    last: date
-
-    @property
-    def start(self) -> datetime:
-        return end_of_local_day(self.first - timedelta(days=1))
-
-    @property
-    def end(self) -> datetime:
-        return end_of_local_day(self.last)
-
-
-def check_period(first: date, last: date) -> Period:
-    if last < first:
-        raise BadPeriod("to", f"must not be before 'from' ({first.isoformat()})")
-    if (last - first).days >= MAX_PERIOD_DAYS:
-        raise BadPeriod("to", f"a period covers at most {MAX_PERIOD_DAYS} days")
-    return Period(first, last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +49,17 @@ async def case_file(*, reader: OversightReader, case_id: str, now: datetime) -> 
 
 
 async def search_cases(
-    *, reader: OversightReader, search: CaseSearch, now: datetime
+    *,
+    reader: OversightReader,
+    search: CaseSearch,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    now: datetime,
 ) -> tuple[int, list[dict[str, Any]]]:
-    return await reader.search(search, now=now)
+    """The total and one page of the cases matching `search`, received between the two
+    local dates (both included; either may be left open)."""
+    start, end = check_search_bounds(received_from, received_to)
+    return await reader.search(replace(search, received_from=start, received_to=end), now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +72,10 @@ class KpiReport:
 
 
 async def report_kpis(
-    *, reader: OversightReader, period: Period, group_by: GroupBy, as_of: datetime
+    *, reader: OversightReader, first: date, last: date, group_by: GroupBy, as_of: datetime
 ) -> KpiReport:
+    """Every KPI per group for the cases received from `first` to `last` (local dates)."""
+    period = check_period(first, last)
     cases, calls = await reader.kpi_inputs(start=period.start, end=period.end)
     return KpiReport(
         period=period,
@@ -100,9 +87,17 @@ async def report_kpis(
 
 
 async def rank_groups(
-    *, reader: OversightReader, period: Period, group_by: GroupBy, by: Kpi, as_of: datetime
+    *,
+    reader: OversightReader,
+    first: date,
+    last: date,
+    group_by: GroupBy,
+    by: Kpi,
+    as_of: datetime,
 ) -> list[Ranked]:
-    report = await report_kpis(reader=reader, period=period, group_by=group_by, as_of=as_of)
+    report = await report_kpis(
+        reader=reader, first=first, last=last, group_by=group_by, as_of=as_of
+    )
     return rank(report.rows, by=by)
 
 
@@ -135,9 +130,12 @@ class DailyReport:
     alerts: list[dict[str, Any]]
 
 
-async def daily_report(*, reader: OversightReader, day: date, now: datetime) -> DailyReport:
-    """The day's dispatch figures per department (日调度): flows during the local day,
-    stocks (open, overdue) as of the report's generation."""
+async def daily_report(
+    *, reader: OversightReader, day: date | None = None, now: datetime
+) -> DailyReport:
+    """The day's dispatch figures per department (日调度): flows during the local day
+    (by default yesterday), stocks (open, overdue) as of the report's generation."""
+    day = check_report_day(day, today=local_date(now))
     period = Period(day, day)
     activity = await reader.activity(start=period.start, end=period.end)
     flows: dict[tuple[str, str], int] = {}

@@ -1,0 +1,133 @@
+"""Use cases for a dispute at its rung: open it, accept or decline it, assign a mediator,
+schedule a session. Metrics are counted after the unit of work committed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from yiwang.common.clock import Clock
+from yiwang.common.envelope import Envelope
+from yiwang.common.events import CaseRouted
+from yiwang.common.logs import get_logger
+from yiwang.common.states import CaseState, check_transition
+from yiwang.mediation import metrics
+from yiwang.mediation.adapters.repository import Session
+from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
+from yiwang.mediation.domain import transitions as t
+from yiwang.mediation.domain.ladder import LadderPolicy
+from yiwang.mediation.domain.parties import from_reporter
+from yiwang.mediation.domain.workflow import (
+    MediationCase,
+    check_at_a_rung,
+    check_pending,
+    check_session,
+)
+from yiwang.mediation.handlers.steps import (
+    advance,
+    assign_mediator_to,
+    locked_case,
+    new_id,
+    record_steps,
+    start_level_timer,
+)
+
+log = get_logger(__name__)
+CONSUMER = "mediation"
+
+
+async def open_routed_dispute(
+    *, uow: MediationUnitOfWork, envelope: Envelope[CaseRouted], clock: Clock, policy: LadderPolicy
+) -> MediationCase | None:
+    """A dispute routed to mediation becomes one mediation case at its lowest rung."""
+    routed = envelope.payload
+    async with uow:
+        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
+            return None  # a redelivery: applied the first time
+        if not routed.to_mediation:
+            return None  # department-dispatch takes these
+        if await uow.mediations.open_for_case(routed.case_id) is not None:
+            log.info("dispute already in mediation", case_id=routed.case_id)
+            return None
+        check_transition(
+            case_id=routed.case_id, current=CaseState.ROUTED, target=CaseState.IN_MEDIATION
+        )
+        now = clock.now()
+        case, step = t.open_mediation(
+            routed,
+            mediation_id=new_id("med"),
+            now=now,
+            time_limit=policy.time_limit,
+            county_code=policy.county_code,
+        )
+        if not await uow.mediations.add(case):
+            return None  # a concurrent delivery opened it first
+        for reporter in routed.case.reporters:
+            if not reporter.anonymous:
+                party = from_reporter(
+                    reporter, party_id=new_id("pty"), mediation_id=case.mediation_id
+                )
+                await uow.mediations.save_party(party)
+        await start_level_timer(uow, case)
+        await record_steps(uow, case, [step], now=now)
+    return case
+
+
+async def accept_dispute(
+    *, uow: MediationUnitOfWork, mediation_id: str, mediator_id: str | None, clock: Clock
+) -> MediationCase:
+    """The rung's committee accepts (受理); a mediator is assigned in the same step."""
+    async with uow:
+        case = await locked_case(uow, mediation_id)
+        check_pending(case)
+        steps = [t.accept(case)]
+        if case.mediator_id is None or mediator_id is not None:
+            steps.append(await assign_mediator_to(uow, case, mediator_id))
+        await record_steps(uow, case, steps, now=clock.now())
+    return case
+
+
+async def decline_dispute(
+    *, uow: MediationUnitOfWork, mediation_id: str, reason: str, clock: Clock
+) -> MediationCase:
+    """The committee does not take the dispute (不予受理): it goes back to the hub."""
+    async with uow:
+        case = await locked_case(uow, mediation_id)
+        check_pending(case)
+        now = clock.now()
+        steps = await advance(uow, case, lambda c: [t.decline(c, reason=reason, now=now)], now=now)
+    metrics.observe(case, steps)
+    return case
+
+
+async def assign_mediator(
+    *, uow: MediationUnitOfWork, mediation_id: str, mediator_id: str | None, clock: Clock
+) -> MediationCase:
+    """Assign (or reassign) by level, specialty and load, or the named mediator."""
+    async with uow:
+        case = await locked_case(uow, mediation_id)
+        check_at_a_rung(case)
+        step = await assign_mediator_to(uow, case, mediator_id)
+        await record_steps(uow, case, [step], now=clock.now())
+    return case
+
+
+async def schedule_session(
+    *, uow: MediationUnitOfWork, mediation_id: str, scheduled_at: datetime, place: str, clock: Clock
+) -> Session:
+    async with uow:
+        case = await locked_case(uow, mediation_id)
+        now = clock.now()
+        check_session(case, scheduled_at=scheduled_at, now=now)
+        assert case.mediator_id is not None  # check_session refuses a case without one
+        session = Session(
+            session_id=new_id("ses"),
+            mediation_id=mediation_id,
+            level=case.level.value,
+            mediator_id=case.mediator_id,
+            scheduled_at=scheduled_at,
+            place=place,
+        )
+        await uow.mediations.add_session(session)
+        step = t.schedule_session(case, scheduled_at=scheduled_at)
+        await record_steps(uow, case, [step], now=now)
+    return session

@@ -1,0 +1,118 @@
+"""What several use cases share: recording steps, the mediator's load, the rung's timer.
+
+Every step goes to the mediation's history and to mediation.events.v1; a step that changes
+the governance case's state also goes to case.lifecycle.v1, after check_transition, in the
+same transaction. Callers are inside `async with uow:`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from yiwang.common.events import MediationProgressed
+from yiwang.common.states import check_transition
+from yiwang.common.topics import CASE_LIFECYCLE, MEDIATION_EVENTS
+from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
+from yiwang.mediation.domain import transitions as t
+from yiwang.mediation.domain.roster import (
+    check_found_mediator,
+    check_mediator_serves,
+    choose_mediator,
+)
+from yiwang.mediation.domain.workflow import (
+    MediationCase,
+    MediationStatus,
+    check_found,
+    lifecycle_note,
+    lifecycle_target,
+    state_changed,
+)
+
+
+def new_id(prefix: str) -> str:
+    """A new id for a mediation ("med-"), party ("pty-") or session ("ses-")."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+async def locked_case(uow: MediationUnitOfWork, mediation_id: str) -> MediationCase:
+    """The mediation, locked for this transaction; UnknownMediation if there is none."""
+    return check_found(await uow.mediations.get(mediation_id, lock=True), mediation_id)
+
+
+async def advance(
+    uow: MediationUnitOfWork,
+    case: MediationCase,
+    transition: Callable[[MediationCase], list[t.Step]],
+    *,
+    now: datetime,
+) -> list[t.Step]:
+    """Run a transition with its effects: release the mediator if the case left them, start
+    the timer of the rung the case entered, record the steps. No steps: nothing changed."""
+    released, round_before = case.mediator_id, case.round
+    steps = transition(case)
+    if case.mediator_id != released:
+        await release_mediator(uow, released)
+    if case.round != round_before and case.status is MediationStatus.PENDING:
+        await start_level_timer(uow, case)
+    if steps:
+        await record_steps(uow, case, steps, now=now)
+    return steps
+
+
+async def record_steps(
+    uow: MediationUnitOfWork, case: MediationCase, steps: list[t.Step], *, now: datetime
+) -> None:
+    for step in steps:
+        await uow.mediations.add_step(case.mediation_id, step, at=now)
+        await uow.emit(
+            MediationProgressed(
+                case_id=case.case_id,
+                mediation_id=case.mediation_id,
+                level=step.level.value,
+                step=step.step,
+                outcome=step.outcome,
+            ),
+            topic=MEDIATION_EVENTS,
+        )
+        target = lifecycle_target(case.case_state, step.step)
+        if target is not None:
+            check_transition(case_id=case.case_id, current=case.case_state, target=target)
+            note = lifecycle_note(case, step.step, step.outcome)
+            await uow.emit(
+                state_changed(case, to_state=target, at=now, note=note), topic=CASE_LIFECYCLE
+            )
+            case.case_state = target
+    await uow.mediations.save(case)
+
+
+async def assign_mediator_to(
+    uow: MediationUnitOfWork, case: MediationCase, mediator_id: str | None
+) -> t.Step:
+    """The named mediator (checked), or the one chosen by level, specialty and load."""
+    if mediator_id is None:
+        chosen = choose_mediator(
+            await uow.roster.serving(case.committee),
+            committee=case.committee,
+            dispute_type=case.dispute_type,
+        )
+    else:
+        chosen = check_found_mediator(await uow.roster.get(mediator_id, lock=True), mediator_id)
+        check_mediator_serves(chosen, case.committee)
+    if chosen.mediator_id == case.mediator_id:
+        return t.assign(case, chosen.mediator_id)
+    await release_mediator(uow, case.mediator_id)
+    await uow.roster.adjust_load(chosen.mediator_id, +1)
+    return t.assign(case, chosen.mediator_id)
+
+
+async def release_mediator(uow: MediationUnitOfWork, mediator_id: str | None) -> None:
+    if mediator_id is not None:
+        await uow.roster.adjust_load(mediator_id, -1)
+
+
+async def start_level_timer(uow: MediationUnitOfWork, case: MediationCase) -> None:
+    await uow.mediations.add_timer(
+        case.mediation_id, kind=t.LEVEL_EXPIRY, round=case.round, due_at=case.level_deadline
+    )

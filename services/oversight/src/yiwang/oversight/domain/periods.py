@@ -1,0 +1,66 @@
+"""Reporting periods: local dates (Asia/Shanghai), both included, and their checks (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from yiwang.oversight.domain.calendar import end_of_local_day
+
+MAX_PERIOD_DAYS = 366
+
+
+class BadPeriod(ValueError):
+    """A period or a report day that cannot be reported on; names the parameter at fault."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local dates, both included, in Asia/Shanghai."""
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return end_of_local_day(self.first - timedelta(days=1))
+
+    @property
+    def end(self) -> datetime:
+        return end_of_local_day(self.last)
+
+
+def check_period(first: date, last: date) -> Period:
+    if last < first:
+        raise BadPeriod("to", f"must not be before 'from' ({first.isoformat()})")
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise BadPeriod("to", f"a period covers at most {MAX_PERIOD_DAYS} days")
+    return Period(first, last)
+
+
+def check_search_bounds(
+    first: date | None, last: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """The instants between which a search over local receipt dates runs; either end may
+    be open, and when both are given they must make a period."""
+    if first is not None and last is not None:
+        period = check_period(first, last)
+        return period.start, period.end
+    return (
+        Period(first, first).start if first is not None else None,
+        end_of_local_day(last) if last is not None else None,
+    )
+
+
+def check_report_day(day: date | None, *, today: date) -> date:
+    """The day a daily report covers: the one asked for, by default yesterday; never one
+    still to come."""
+    chosen = day or today - timedelta(days=1)
+    if chosen > today:
+        raise BadPeriod("day", "must not be in the future")
+    return chosen

@@ -1,0 +1,149 @@
+"""The projection: events from the other services become entries on the case's timeline.
+
+Every consumed event goes through the inbox first, and its entry, the refolded case, its
+timers and any alert commit in one transaction. `project` and `raise_alert` are shared
+with the other handler modules: every change to a case goes through them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from yiwang.common.envelope import Envelope
+from yiwang.common.events import (
+    AlertKind,
+    CaseRouted,
+    CaseStateChanged,
+    CommandLevel,
+    MediationProgressed,
+    OversightAlertRaised,
+    WhistleAttendanceRecorded,
+    WhistleBlown,
+)
+from yiwang.common.topics import OVERSIGHT_ALERTS
+from yiwang.oversight.adapters.repository import OversightRepository
+from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
+from yiwang.oversight.domain import entries
+from yiwang.oversight.domain.escalation import is_bounced, timers_for
+from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry, fold
+from yiwang.oversight.metrics import ALERTS_RAISED
+
+CONSUMER = "oversight"
+
+
+async def load_case(repository: OversightRepository, case_id: str) -> CaseProjection | None:
+    timeline = await repository.timeline(case_id)
+    return fold(case_id, timeline) if timeline else None
+
+
+async def raise_alert(
+    uow: OversightUnitOfWork, alert: OversightAlertRaised, *, case: CaseProjection, now: datetime
+) -> bool:
+    """Store, time-line and emit an alert; False if one with its id was raised before."""
+    repository = uow.repository
+    if not await repository.add_alert(alert, township_code=case.township_code, raised_at=now):
+        return False
+    await repository.add_entry(entries.from_alert(alert, at=now))
+    await uow.emit(alert, topic=OVERSIGHT_ALERTS)
+    ALERTS_RAISED.labels(alert.kind.value, alert.command_level.value).inc()
+    return True
+
+
+async def project(uow: OversightUnitOfWork, *new: TimelineEntry, now: datetime) -> CaseProjection:
+    """Add entries, fold the whole timeline again, and bring timers and flags in line."""
+    repository = uow.repository
+    case_id = new[0].case_id
+    await repository.lock_case(case_id)
+    for entry in new:
+        await repository.add_entry(entry)
+    case = fold(case_id, await repository.timeline(case_id))
+    await repository.save_case(case)
+    await repository.sync_timers(case_id, timers_for(case))
+    if is_bounced(case):
+        bounced = OversightAlertRaised(
+            case_id=case_id,
+            alert_id=f"bounced:{case_id}",
+            kind=AlertKind.BOUNCED,
+            command_level=CommandLevel.COUNTY,
+            department=case.lead_department,
+            reason=f"returned {case.return_count} times (by {', '.join(case.returned_by)}); "
+            "the county hub must arbitrate responsibility",
+        )
+        await raise_alert(uow, bounced, case=case, now=now)
+    return case
+
+
+async def record_state_change(
+    *, uow: OversightUnitOfWork, envelope: Envelope[CaseStateChanged], now: datetime
+) -> bool:
+    """Take one lifecycle entry; False if it was taken before."""
+    entry = entries.from_state_change(envelope.payload, event_id=envelope.id)
+    async with uow:
+        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
+            return False
+        await project(uow, entry, now=now)
+    return True
+
+
+async def record_routing(
+    *, uow: OversightUnitOfWork, envelope: Envelope[CaseRouted], now: datetime
+) -> bool:
+    entry = entries.from_routing(envelope.payload, event_id=envelope.id, at=envelope.time)
+    async with uow:
+        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
+            return False
+        await project(uow, entry, now=now)
+    return True
+
+
+async def record_mediation_progress(
+    *, uow: OversightUnitOfWork, envelope: Envelope[MediationProgressed], now: datetime
+) -> bool:
+    entry = entries.from_mediation(envelope.payload, event_id=envelope.id, at=envelope.time)
+    async with uow:
+        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
+            return False
+        await project(uow, entry, now=now)
+    return True
+
+
+async def record_whistle_blown(
+    *, uow: OversightUnitOfWork, envelope: Envelope[WhistleBlown], now: datetime
+) -> bool:
+    """A whistle (吹哨) summons departments: one attendance record for each to report on."""
+    whistle = envelope.payload
+    entry = entries.from_whistle_blown(whistle, event_id=envelope.id, at=envelope.time)
+    async with uow:
+        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
+            return False
+        for department in whistle.departments:
+            await uow.repository.record_whistle_call(
+                whistle_id=whistle.whistle_id,
+                department=department.value,
+                case_id=whistle.case_id,
+                township_code=whistle.township_code,
+                blown_at=envelope.time,
+                report_by=whistle.report_by,
+            )
+        await project(uow, entry, now=now)
+    return True
+
+
+async def record_whistle_attendance(
+    *, uow: OversightUnitOfWork, envelope: Envelope[WhistleAttendanceRecorded], now: datetime
+) -> bool:
+    attendance = envelope.payload
+    entry = entries.from_whistle_attendance(attendance, event_id=envelope.id, at=envelope.time)
+    async with uow:
+        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
+            return False
+        await uow.repository.record_whistle_call(
+            whistle_id=attendance.whistle_id,
+            department=attendance.department.value,
+            case_id=attendance.case_id,
+            township_code=attendance.township_code,
+            reported_at=attendance.reported_at,
+            on_time=attendance.on_time,
+        )
+        await project(uow, entry, now=now)
+    return True
