@@ -35,8 +35,9 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     S.ROUTED: frozenset({S.DISPATCHED, S.IN_MEDIATION, S.ESCALATED, S.ROUTED}),
     # A dispatched case gets a new lead order when the hub rules (终审).
     S.DISPATCHED: frozenset({S.ACKNOWLEDGED, S.RETURNED, S.ESCALATED, S.DISPATCHED}),
-    S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED}),
-    S.IN_PROGRESS: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED}),
+    # The hub's ruling (终审) hands a case it had signed for to the department it names.
+    S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED, S.DISPATCHED}),
+    S.IN_PROGRESS: frozenset({S.IN_PROGRESS, S.RESOLVED, S.RETURNED, S.ESCALATED, S.DISPATCHED}),
     # Closed without an evaluation after the waiting time; back to mediation when an
     # agreement (调解协议) is not honoured.
     S.RESOLVED: frozenset({S.EVALUATED, S.CLOSED, S.IN_PROGRESS, S.IN_MEDIATION}),
