@@ -20,6 +20,7 @@ from .common import (
 )
 from .kafka import kafka_down, kafka_pid, kafka_status, kafka_up
 from .kafka_jars import ensure_jars, find_java, jars_current, kafka_version
+from .keycloak import keycloak_down, keycloak_status, keycloak_up
 from .pg_setup import require_pg_bin_dir
 from .postgres import postgres_down, postgres_status, postgres_up, postmaster_pid
 from .processes import require_free_port, stack_lock
@@ -44,6 +45,8 @@ def cmd_up(s: Settings, only: str | None) -> int:
         lines.append(settings_line("DATABASE_URL", postgres_up(s)))
     if "kafka" in components:
         lines.insert(0, settings_line("KAFKA_BOOTSTRAP_SERVERS", kafka_up(s)))
+    if "keycloak" in components:
+        lines.append(settings_line("YIWANG_OIDC_ISSUER", keycloak_up(s)))
     print("\n".join(lines), flush=True)
     return 0
 
@@ -54,11 +57,13 @@ def cmd_down(s: Settings, only: str | None) -> int:
         kafka_down(s)
     if "postgres" in components:
         postgres_down()
+    if "keycloak" in components:
+        keycloak_down()
     return 0
 
 
 def cmd_status(s: Settings) -> int:
-    results = [kafka_status(s), postgres_status(s)]
+    results = [kafka_status(s), postgres_status(s), keycloak_status(s)]
     for _, line in results:
         print(line)
     return 0 if all(ok for ok, _ in results) else 1
@@ -67,6 +72,7 @@ def cmd_status(s: Settings) -> int:
 def cmd_env(s: Settings) -> int:
     print(settings_line("KAFKA_BOOTSTRAP_SERVERS", s.bootstrap))
     print(settings_line("DATABASE_URL", s.database_url))
+    print(settings_line("YIWANG_OIDC_ISSUER", s.oidc_issuer))
     return 0
 
 
@@ -82,7 +88,7 @@ def cmd_ensure_jars() -> int:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="infra/stack.py", description="Local Kafka + Postgres for Yiwang."
+        prog="infra/stack.py", description="Local Kafka, PostgreSQL and Keycloak for Yiwang."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start what is needed and print the settings")

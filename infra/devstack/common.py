@@ -54,7 +54,7 @@ KAFKA_JVM_FLAGS = [
     "-Djava.awt.headless=true",
 ]
 MIN_JAVA_MAJOR = 17
-COMPONENTS = ("kafka", "postgres")
+COMPONENTS = ("kafka", "postgres", "keycloak")
 
 
 class InfraError(Exception):
@@ -108,6 +108,10 @@ class Settings:
     pg_start_timeout: float
     env_kafka: str | None  # KAFKA_BOOTSTRAP_SERVERS as found in the environment
     env_database_url: str | None  # DATABASE_URL as found in the environment
+    keycloak_port: int = 8180
+    keycloak_management_port: int = 9000
+    keycloak_start_timeout: float = 300
+    env_oidc_issuer: str | None = None  # YIWANG_OIDC_ISSUER as found in the environment
 
     @property
     def local_bootstrap(self) -> str:
@@ -129,6 +133,20 @@ class Settings:
         if self.env_database_url and self.env_database_url != self.local_database_url:
             return self.env_database_url
         return None
+
+    @property
+    def local_oidc_issuer(self) -> str:
+        return f"http://127.0.0.1:{self.keycloak_port}/realms/yiwang"
+
+    @property
+    def external_oidc_issuer(self) -> str | None:
+        if self.env_oidc_issuer and self.env_oidc_issuer != self.local_oidc_issuer:
+            return self.env_oidc_issuer
+        return None
+
+    @property
+    def oidc_issuer(self) -> str:
+        return self.external_oidc_issuer or self.local_oidc_issuer
 
     @property
     def bootstrap(self) -> str:
@@ -154,6 +172,11 @@ def load_settings(timeout_override: float | None = None) -> Settings:
         pg_start_timeout=timeout_override or env_int("PG_START_TIMEOUT", 60),
         env_kafka=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip() or None,
         env_database_url=os.environ.get("DATABASE_URL", "").strip() or None,
+        keycloak_port=env_port("KEYCLOAK_PORT", 8180),
+        keycloak_management_port=env_port("KEYCLOAK_MANAGEMENT_PORT", 9000),
+        # The first start downloads (176 MB) and builds Keycloak: minutes on 2 cores.
+        keycloak_start_timeout=timeout_override or env_int("KEYCLOAK_START_TIMEOUT", 300),
+        env_oidc_issuer=os.environ.get("YIWANG_OIDC_ISSUER", "").strip() or None,
     )
 
 
