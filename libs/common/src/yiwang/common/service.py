@@ -186,8 +186,8 @@ def run_service(definition: ServiceDefinition) -> None:
     configure_tracing(service=definition.name)
     port = settings.http_port or definition.port
     try:
-        check_port_free(settings.http_host, port)
         load_calendar(settings)
+        check_port_free(settings.http_host, port)
         asyncio.run(prepare(definition, settings))
     except StartupError as exc:
         print(f"yiwang-{definition.name}: {exc}", file=sys.stderr)
