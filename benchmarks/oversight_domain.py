@@ -48,26 +48,37 @@ def main() -> None:
         f"fold: {len(cases) / elapsed:,.0f} six-entry timelines/s ({elapsed / len(cases) * 1e6:.0f} µs each)"
     )
     rng = random.Random(1)
-    figures = [
-        CaseFigures(
-            f"c{n}",
-            rng.choice(["urban-management", "health", "housing"]),
-            f"t{n % 40}",
-            ("urban-management",),
-            (),
-            0,
-            T0 + timedelta(hours=rng.randint(0, 48)),
-            T0 + timedelta(days=rng.randint(1, 10)),
-            T0 + timedelta(hours=24),
-            T0 + timedelta(days=7),
-            rng.choice([None, 3, 4, 5]),
+    figures = []
+    for n in range(50_000):
+        score = rng.choice([None, 1, 2, 3, 4, 5])
+        rehandling = rng.choice([0, 0, 0, 1, 2]) if score is not None else 0
+        closed = rng.random() < 0.7
+        figures.append(
+            CaseFigures(
+                case_id=f"c{n}",
+                lead_department=rng.choice(["urban-management", "health", "housing"]),
+                township_code=f"t{n % 40}",
+                lead_history=("urban-management",),
+                returned_by=(),
+                return_count=0,
+                responded_at=T0 + timedelta(hours=rng.randint(0, 48)),
+                resolved_at=T0 + timedelta(days=rng.randint(1, 10)),
+                response_due=T0 + timedelta(hours=24),
+                resolution_due=T0 + timedelta(days=7),
+                score=score,
+                rehandling=rehandling,
+                rehandled_to_hub=rehandling == 2,
+                ruled=rng.random() < 0.02,
+                closed=closed,
+                closed_after_evaluation=closed and score is not None,
+            )
         )
-        for n in range(50_000)
-    ]
     started = time.perf_counter()
     rows = compute_kpis(GroupBy.TOWNSHIP, figures, [], as_of=T0 + timedelta(days=30))
     elapsed = time.perf_counter() - started
-    print(f"kpis: 50,000 cases into {len(rows)} townships in {elapsed * 1000:.0f} ms")
+    print(
+        f"kpis: 50,000 cases into {len(rows)} townships, {len(rows[0].rates)} KPIs each, in {elapsed * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

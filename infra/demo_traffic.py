@@ -224,8 +224,80 @@ async def blow_whistles(
 
 
 async def _township_key(township: str) -> str:
+    return await _dispatch_key(f"township:{township}")
+
+
+# Residents' evaluations of resolved cases: mostly satisfied, some not (不满意重办), and a
+# fifth never answer, so those cases close by themselves after the waiting time.
+SCORES = {5: 50, 4: 22, 3: 10, 2: 6, 1: 6}
+NO_ANSWER = 0.2
+
+
+async def evaluate_resolved(*, oversight_url: str, every_seconds: float, seed: int = 13) -> None:
+    """Residents evaluate resolved cases through their channel (oversight's API)."""
+    rng = random.Random(seed)
+    asked: set[str] = set()
+    async with httpx.AsyncClient(base_url=oversight_url, timeout=10) as http:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                found = (await http.get("/cases", params={"state": "resolved", "limit": 50})).json()
+                for case in found.get("cases", []):
+                    key = f"{case['case_id']}:{case.get('resolved_at')}"
+                    if key in asked:
+                        continue
+                    asked.add(key)
+                    if rng.random() < NO_ANSWER:
+                        continue
+                    score = rng.choices(list(SCORES), weights=list(SCORES.values()))[0]
+                    await http.post(f"/cases/{case['case_id']}/evaluations", json={"score": score})
+            except (httpx.HTTPError, ValueError) as exc:
+                print(f"demo traffic: an evaluation failed: {exc}", flush=True)
+
+
+async def rule_at_the_hub(
+    *, oversight_url: str, dispatch_url: str, every_seconds: float, seed: int = 17
+) -> None:
+    """The county hub rules (终审) on the cases sent to it for triage or arbitration: the
+    department that returned first handles it, or urban management for a case no
+    department has seen. Dispatch refuses cases that are not the hub's; those are passed."""
+    rng = random.Random(seed)
+    key = ""
+    ruled: set[str] = set()
+    async with httpx.AsyncClient(timeout=10) as http:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                if not key:
+                    key = await _dispatch_key("comprehensive-governance")
+                found = (
+                    await http.get(
+                        f"{oversight_url}/cases",
+                        params={"department": "comprehensive-governance", "limit": 50},
+                    )
+                ).json()
+                for case in found.get("cases", []):
+                    if case["case_id"] in ruled or case.get("state") not in (
+                        "dispatched",
+                        "acknowledged",
+                    ):
+                        continue
+                    ruled.add(case["case_id"])
+                    returned = [d for d in case.get("returned_by") or [] if d]
+                    department = returned[0] if returned else "urban-management"
+                    reason = rng.choice(["职责清单明确", "属地管理原则", "首接负责"])
+                    await http.post(
+                        f"{dispatch_url}/cases/{case['case_id']}/ruling",
+                        json={"department": department, "reason": f"综治中心终审：{reason}"},
+                        headers={"Authorization": f"Bearer {key}"},
+                    )
+            except (httpx.HTTPError, ValueError, RuntimeError) as exc:
+                print(f"demo traffic: a ruling failed: {exc}", flush=True)
+
+
+async def _dispatch_key(principal: str) -> str:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "yiwang.department_dispatch.cli", "issue-key", f"township:{township}",
+        sys.executable, "-m", "yiwang.department_dispatch.cli", "issue-key", principal,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await process.communicate()

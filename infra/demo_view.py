@@ -2,8 +2,9 @@
 
     uv run --frozen python infra/demo_view.py [--refresh 2] [--oversight http://127.0.0.1:8005]
 
-It shows cases per stage and per channel, the three rates per department, overdue cases
-and escalations, whistles and mediation outcomes, and where the metrics and dashboards
+It shows cases per stage and per channel, the three rates per department, how cases end
+(closed after an evaluation or without one, reopened for re-handling, the hub's rulings,
+reminders to departments), overdue cases and escalations, whistles and mediation outcomes, and where the metrics and dashboards
 are. It reads only public interfaces: oversight's search, KPIs and daily report,
 mediation's search, and the services' /metrics. A service that does not answer is named
 on screen; the rest of the view keeps working.
@@ -57,6 +58,9 @@ class Snapshot:
     whistle_outcomes: dict[str, float] = field(default_factory=dict)
     mediations: dict[str, int] = field(default_factory=dict)
     mediation_outcomes: dict[tuple[str, str], float] = field(default_factory=dict)
+    overall: dict[str, Any] = field(default_factory=dict)  # the county's KPI row
+    reminders: dict[str, float] = field(default_factory=dict)
+    rulings: float = 0.0
     unreachable: list[str] = field(default_factory=list)
 
 
@@ -112,6 +116,7 @@ async def fetch_snapshot(
         f"{oversight}/kpis", group_by="department", **{"from": since, "to": today}
     ):
         snapshot.departments = list(kpis.json()["rows"])
+        snapshot.overall = dict(kpis.json().get("overall") or {})
     if overdue := await get(f"{oversight}/cases", overdue="true", limit=8):
         snapshot.overdue = list(overdue.json()["cases"])
         snapshot.overdue_total = int(overdue.json()["total"])
@@ -124,6 +129,9 @@ async def fetch_snapshot(
     if dispatch := await get(f"{base_urls['department-dispatch']}/metrics"):
         whistles = summed(dispatch.text, "yiwang_dispatch_whistle_attendance_total", ("outcome",))
         snapshot.whistle_outcomes = {k[0]: v for k, v in whistles.items()}
+        reminders = summed(dispatch.text, "yiwang_dispatch_reminders_total", ("kind",))
+        snapshot.reminders = {k[0]: v for k, v in reminders.items()}
+        snapshot.rulings = sum(summed(dispatch.text, "yiwang_dispatch_rulings_total", ()).values())
     for status in MEDIATION_STATUSES:
         if found := await get(f"{mediation}/mediations", status=status, limit=500):
             snapshot.mediations[status] = len(found.json())
@@ -174,6 +182,16 @@ def render(snapshot: Snapshot, base_urls: dict[str, str]) -> RenderableType:
     for row in snapshot.departments:
         if row.get("whistle_attendance_rate_denominator"):
             whistles.add_row(row["group"], _percent(row, "whistle_attendance_rate"))
+    ending = _table("How cases end", "", "count")
+    stages_seen = snapshot.stages
+    overall = snapshot.overall
+    ending.add_row("closed", str(stages_seen.get("closed", 0)))
+    ending.add_row("  of them after an evaluation", _percent(overall, "evaluated_close_rate"))
+    ending.add_row("reopened for re-handling (不满意重办)", _percent(overall, "rehandling_rate"))
+    ending.add_row("  sent on to the hub", _percent(overall, "rehandled_to_hub_rate"))
+    ending.add_row("hub rulings (终审)", f"{snapshot.rulings:.0f}")
+    shown = ", ".join(f"{k} {v:.0f}" for k, v in sorted(snapshot.reminders.items())) or "none yet"
+    ending.add_row("reminders to departments", shown)
     mediation = _table("Mediation", "status / rung outcome", "count")
     for status, count in snapshot.mediations.items():
         mediation.add_row(status, str(count))
@@ -182,7 +200,7 @@ def render(snapshot: Snapshot, base_urls: dict[str, str]) -> RenderableType:
     top, middle, bottom = Table.grid(expand=True), Table.grid(expand=True), Table.grid(expand=True)
     top.add_row(stages, channels, mediation)
     middle.add_row(rates)
-    bottom.add_row(overdue, Group(alerts, whistles))
+    bottom.add_row(overdue, Group(ending, alerts, whistles))
     metrics = "  ".join(f"{name} {url}/metrics" for name, url in base_urls.items())
     footer = Text.assemble(
         ("Metrics: ", "bold"), metrics, "\n",

@@ -173,7 +173,7 @@ def start_simulators(env: dict[str, str], speed: float) -> dict[str, subprocess.
 async def demo(
     env: dict[str, str], *, api_key: str, rate: float, speed: float, show_view: bool
 ) -> None:
-    from demo_traffic import blow_whistles, run_demo
+    from demo_traffic import blow_whistles, evaluate_resolved, rule_at_the_hub, run_demo
     from yiwang.common.clock import clock_for_speed
     from yiwang.common.settings import CommonSettings
 
@@ -183,6 +183,10 @@ async def demo(
                      api_key=api_key, rate=rate, clock=clock, prefix=settings.topic_prefix, quiet=show_view)]  # fmt: skip
     jobs.append(blow_whistles(oversight_url="http://127.0.0.1:8005", dispatch_url="http://127.0.0.1:8003",
                               every_seconds=max(5.0, 600 / speed)))  # fmt: skip
+    jobs.append(evaluate_resolved(oversight_url="http://127.0.0.1:8005",
+                                  every_seconds=max(2.0, 120 / speed)))  # fmt: skip
+    jobs.append(rule_at_the_hub(oversight_url="http://127.0.0.1:8005", dispatch_url="http://127.0.0.1:8003",
+                                every_seconds=max(3.0, 300 / speed)))  # fmt: skip
     view = importlib.util.find_spec("demo_view") if show_view else None
     if view is not None:
         from demo_view import run_view  # type: ignore[import-not-found]
@@ -214,7 +218,7 @@ def main() -> None:
     env = {**os.environ, **start_infra()}
     env.setdefault("YIWANG_CLOCK_SPEED", str(args.speed))
     env.setdefault("YIWANG_CLOCK_EPOCH", datetime.now(UTC).isoformat())
-    from yiwang.common.topics import main as topics_main
+    from yiwang.common.topic_admin import main as topics_main
 
     os.environ.update(env)
     if topics_main(["create"]) != 0:

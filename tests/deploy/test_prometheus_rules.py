@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+import yaml
 from deploy_support import DEPLOY, tool
 
 PROMETHEUS = DEPLOY / "prometheus"
@@ -37,3 +38,17 @@ def test_every_alert_has_a_unit_test() -> None:
 def test_the_compose_prometheus_config_is_valid() -> None:
     done = promtool("check", "config", "prometheus.yml")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_year_no_calendar_covers_alerts_the_operator_with_what_to_do() -> None:
+    rules = yaml.safe_load((PROMETHEUS / "rules/yiwang.rules.yml").read_text(encoding="utf-8"))
+    [rule] = [
+        r
+        for group in rules["groups"]
+        for r in group["rules"]
+        if r.get("alert") == "YiwangCalendarYearMissing"
+    ]
+    assert rule["expr"].strip() == "max by (year) (yiwang_calendar_year_missing) == 1"
+    assert rule["labels"]["severity"] == "warning"
+    assert "docs/operations.md#calendar" in rule["annotations"]["summary"]
+    assert "State Council" in rule["annotations"]["summary"]

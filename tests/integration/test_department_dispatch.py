@@ -20,16 +20,19 @@ from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import (
     AlertKind,
+    CaseReopened,
     CaseRouted,
     CommandLevel,
     DepartmentReplied,
     HandlingTier,
     MicroGridRef,
     OversightAlertRaised,
+    WorkOrderReminder,
 )
 from yiwang.common.producer import EventProducer
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
+    CASE_REOPENED,
     CASE_RETURNED,
     CASE_ROUTED,
     DEPT_REPLIES,
@@ -38,6 +41,7 @@ from yiwang.common.topics import (
     department_topic,
 )
 from yiwang.department_dispatch.domain.credentials import department_secret, sign
+from yiwang.department_dispatch.domain.model import case_deadlines
 
 pytestmark = pytest.mark.integration
 
@@ -48,11 +52,14 @@ EXAMPLE_CONSUMER = (
 PREFIX = f"t{uuid.uuid4().hex[:8]}."
 SIGNING_KEY = f"test-key-{uuid.uuid4().hex}"
 TOWNSHIP = "140302001"
-CIVIL, HOUSING, URBAN = (
+CIVIL, HOUSING, URBAN, HUB = (
     Department.CIVIL_AFFAIRS,
     Department.HOUSING,
     Department.URBAN_MANAGEMENT,
+    Department.COMPREHENSIVE_GOVERNANCE,
 )
+# When intake received every test case: the SLA clock's start.
+RECEIVED_AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 dispatch_service = service_under_test(
@@ -67,7 +74,7 @@ dispatch_service = service_under_test(
 
 @pytest.fixture(scope="module")
 def dispatch(dispatch_service: ServiceProcess) -> dict[str, Any]:
-    principals = (CIVIL, HOUSING, URBAN, f"township:{TOWNSHIP}")
+    principals = (CIVIL, HOUSING, URBAN, HUB, f"township:{TOWNSHIP}")
     keys = {p: issue_dispatch_key(dispatch_service, p) for p in principals}
     return {"url": dispatch_service.url, "database": dispatch_service.database_url, "keys": keys}
 
@@ -78,6 +85,8 @@ def routed(
     lead: Department = CIVIL,
     assisting: tuple[Department, ...] = (HOUSING,),
     attempt: int = 1,
+    triage: bool = False,
+    excluded: tuple[Department, ...] = (),
 ) -> CaseRouted:
     return CaseRouted(
         case_id=case_id,
@@ -92,6 +101,7 @@ def routed(
             reporters=(
                 ReporterRef(reporter_id="rep-1", name_masked="张*", phone_masked="138****0001"),
             ),
+            received_at=RECEIVED_AT,
         ),
         micro_grid=MicroGridRef(
             code="MG-1",
@@ -109,6 +119,8 @@ def routed(
         rule_id="r1",
         reason="test",
         attempt=attempt,
+        triage=triage,
+        excluded_departments=excluded,
     )
 
 
@@ -417,11 +429,21 @@ async def test_an_escalation_re_dispatches_upward(dispatch: dict[str, Any], kafk
         ("county", "cancelled"),
         ("city", "issued"),
     ]
-    issued = await events_for(kafka, department_topic(CIVIL), case_id, expect=5)
+    # Issued, cancelled, issued, reminded (yellow card), cancelled, issued, reminded (red).
+    issued = await events_for(kafka, department_topic(CIVIL), case_id, expect=7)
     assert [getattr(e, "command_level", None) for e in issued if hasattr(e, "role")] == [
         "township",
         "county",
         "city",
+    ]
+    reminders = [e for e in issued if isinstance(e, WorkOrderReminder)]
+    assert [(r.kind, r.work_order_id) for r in reminders] == [
+        ("yellow_card", orders[1]["work_order_id"]),
+        ("red_card", orders[2]["work_order_id"]),
+    ]
+    # Each escalation step gives the new level half the allowed time more (libs/common sla).
+    assert [o["deadline"] for o in orders] == [
+        case_deadlines(routed(case_id), started_at=RECEIVED_AT).at_level(n) for n in range(3)
     ]
     timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=2)
     assert [e.to_state for e in timeline] == ["dispatched", "escalated"]
@@ -469,3 +491,179 @@ async def test_the_simulator_works_a_case_to_resolution(
         assert state == "resolved"
     timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=4)
     assert [e.actor for e in timeline[1:]] == ["petition"] * 3
+
+
+async def get_work_orders(
+    dispatch: dict[str, Any], as_: str | None, **params: Any
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {dispatch['keys'][as_]}"} if as_ else {}
+    async with httpx.AsyncClient(base_url=dispatch["url"], timeout=10) as client:
+        return await client.get("/work-orders", params=params, headers=headers)
+
+
+async def test_orders_carry_the_sla_deadlines_and_departments_list_their_own(
+    dispatch: dict[str, Any], kafka: str
+) -> None:
+    case_id = await dispatched_case(kafka, dispatch)
+    expected = case_deadlines(routed(case_id), started_at=RECEIVED_AT)
+    [lead] = await events_for(kafka, department_topic(CIVIL), case_id, expect=1)
+    assert (lead.deadline, lead.response_due, lead.sla_policy, lead.rehandling) == (
+        expected.resolution_due,
+        expected.response_due,
+        "hotline-normal",
+        0,
+    )
+
+    listing = await get_work_orders(dispatch, CIVIL, case_id=case_id, open="true")
+    assert listing.status_code == 200, listing.text
+    body = listing.json()
+    assert (body["total"], body["limit"], body["offset"]) == (1, 50, 0)
+    [order] = body["work_orders"]
+    assert order["work_order_id"] == lead.work_order_id
+    assert (order["case_number"], order["role"], order["status"], order["sla_policy"]) == (
+        f"LZ-{case_id}",
+        "lead",
+        "issued",
+        "hotline-normal",
+    )
+    assert datetime.fromisoformat(order["response_due"]) == expected.response_due
+    assert (await get_work_orders(dispatch, HOUSING, case_id=case_id)).json()["work_orders"][0][
+        "role"
+    ] == "assisting"
+    resolved = await get_work_orders(dispatch, CIVIL, case_id=case_id, status="resolved")
+    assert resolved.json()["total"] == 0
+
+    township = await get_work_orders(dispatch, f"township:{TOWNSHIP}")
+    assert (township.status_code, township.json()["errors"][0]["field"]) == (403, "authorization")
+    assert (await get_work_orders(dispatch, None)).status_code == 401
+    too_many = await get_work_orders(dispatch, CIVIL, limit=201)
+    assert (too_many.status_code, too_many.json()["errors"][0]["field"]) == (422, "limit")
+    bad_status = await get_work_orders(dispatch, CIVIL, status="lost")
+    assert bad_status.status_code == 422
+
+
+async def test_the_hub_rules_and_the_named_department_may_not_return_it(
+    dispatch: dict[str, Any], kafka: str
+) -> None:
+    case_id = await dispatched_case(
+        kafka, dispatch, lead=URBAN, assisting=(), triage=True, attempt=3, excluded=(CIVIL, URBAN)
+    )
+    [hub_order] = await work_orders(dispatch["database"], case_id)
+    assert hub_order["department"] == HUB
+    must_rule = await post_reply(
+        dispatch, reply(case_id, hub_order, "return", reason_code="not_our_remit"), HUB
+    )
+    assert (must_rule.status_code, must_rule.json()["code"]) == (409, "hub_must_rule")
+    assert must_rule.json()["errors"][0]["field"] == "kind"
+
+    ruling = {"department": HOUSING.value, "reason": "经研判，属住建部门职责"}
+    not_hub = await post(dispatch, f"/cases/{case_id}/ruling", ruling, CIVIL)
+    assert (not_hub.status_code, not_hub.json()["errors"][0]["field"]) == (403, "authorization")
+    unknown = await post(dispatch, "/cases/nope/ruling", ruling, HUB)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_case")
+    async with httpx.AsyncClient(base_url=dispatch["url"], timeout=10) as client:
+        anonymous = await client.post(f"/cases/{case_id}/ruling", json=ruling)
+    assert anonymous.status_code == 401
+
+    made = await post(dispatch, f"/cases/{case_id}/ruling", ruling, HUB)
+    assert made.status_code == 201, made.text
+    ruled = made.json()
+    assert (ruled["department"], ruled["ruled_by"], ruled["returned_by"]) == (
+        "housing",
+        "comprehensive-governance",
+        ["civil-affairs", "urban-management"],
+    )
+    again = await post(dispatch, f"/cases/{case_id}/ruling", ruling, HUB)
+    assert (again.status_code, again.json()["code"]) == (409, "already_ruled")
+
+    timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=3)
+    assert [type(e).__name__ for e in timeline] == [
+        "CaseStateChanged",
+        "RulingMade",
+        "CaseStateChanged",
+    ]
+    assert timeline[1].ruling_id == ruled["ruling_id"]
+    assert (timeline[2].from_state, timeline[2].to_state, timeline[2].note) == (
+        "dispatched",
+        "dispatched",
+        "hub ruling: housing handles it",
+    )
+    [issued] = await events_for(kafka, department_topic(HOUSING), case_id, expect=1)
+    assert (issued.work_order_id, issued.ruling_id) == (ruled["work_order_id"], ruled["ruling_id"])
+    orders = {o["work_order_id"]: o for o in await work_orders(dispatch["database"], case_id)}
+    assert orders[hub_order["work_order_id"]]["status"] == "cancelled"
+    housing = orders[ruled["work_order_id"]]
+    binding = await post_reply(
+        dispatch, reply(case_id, housing, "return", reason_code="not_our_remit"), HOUSING
+    )
+    assert (binding.status_code, binding.json()["code"]) == (409, "ruling_is_binding")
+    ack = await post_reply(dispatch, reply(case_id, housing, "acknowledge"), HOUSING)
+    assert ack.json()["case_state"] == "acknowledged"
+
+    ordinary = await dispatched_case(kafka, dispatch)
+    not_at_hub = await post(dispatch, f"/cases/{ordinary}/ruling", ruling, HUB)
+    assert (not_at_hub.status_code, not_at_hub.json()["code"]) == (409, "case_not_at_hub")
+
+
+async def test_an_unsatisfied_case_is_handled_again_and_reminders_reach_the_holder(
+    dispatch: dict[str, Any], kafka: str
+) -> None:
+    case_id = await dispatched_case(kafka, dispatch, assisting=())
+    [first] = await work_orders(dispatch["database"], case_id)
+    for kind, extra in (("acknowledge", {}), ("resolve", {"result": "已处理"})):
+        assert (
+            await post_reply(dispatch, reply(case_id, first, kind, **extra), CIVIL)
+        ).status_code == 200
+    reopened_at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    reopening = CaseReopened(
+        case_id=case_id,
+        evaluation_id="ev-1",
+        department=CIVIL,
+        to_hub=False,
+        rehandling=1,
+        reopened_at=reopened_at,
+        reason="resident unsatisfied",
+    )
+    await publish(kafka, reopening, CASE_REOPENED, times=2)
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="dispatched")
+    orders = await work_orders(dispatch["database"], case_id)
+    assert [(o["round"], o["status"], o["rehandling"]) for o in orders] == [
+        ("a1", "resolved", 0),
+        ("h1", "issued", 1),
+    ]
+    expected = case_deadlines(routed(case_id), started_at=reopened_at)
+    assert (orders[1]["deadline"], orders[1]["response_due"]) == (
+        expected.resolution_due,
+        expected.response_due,
+    )
+    timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=4)
+    assert (timeline[-1].from_state, timeline[-1].to_state, timeline[-1].note) == (
+        "evaluated",
+        "dispatched",
+        "re-handling after an unsatisfied evaluation (不满意重办)",
+    )
+
+    warning = OversightAlertRaised(
+        case_id=case_id,
+        alert_id=f"al-{uuid.uuid4().hex[:8]}",
+        kind=AlertKind.WARNING,
+        command_level=CommandLevel.TOWNSHIP,
+        department=CIVIL,
+        reason="即将超期",
+    )
+    await publish(kafka, warning, OVERSIGHT_ALERTS)
+    civil = await events_for(kafka, department_topic(CIVIL), case_id, expect=3)
+    [reminder] = [e for e in civil if isinstance(e, WorkOrderReminder)]
+    assert (reminder.work_order_id, reminder.kind, reminder.deadline, reminder.alert_id) == (
+        orders[1]["work_order_id"],
+        "warning",
+        expected.resolution_due,
+        warning.alert_id,
+    )
+    assert [
+        o["work_order_id"]
+        for o in (await get_work_orders(dispatch, CIVIL, case_id=case_id)).json()["work_orders"]
+    ] == [
+        orders[1]["work_order_id"],
+        orders[0]["work_order_id"],
+    ]

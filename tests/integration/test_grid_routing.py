@@ -18,7 +18,14 @@ from waiting import wait_until
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseReceived, CaseReturned, CaseRouted, CaseStateChanged
+from yiwang.common.events import (
+    CaseLeftMediation,
+    CaseReceived,
+    CaseReturned,
+    CaseRouted,
+    CaseStateChanged,
+    MediationOutcome,
+)
 from yiwang.common.states import CaseState
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_RECEIVED, CASE_RETURNED, CASE_ROUTED
 from yiwang.grid_routing.domain.generator import generate_county
@@ -132,6 +139,42 @@ async def test_a_case_outside_every_grid_goes_to_triage(
     assert routed.triage
     assert routed.rule_id == "triage/outside-grid"
     assert routed.lead_department is Department.COMPREHENSIVE_GOVERNANCE
+
+
+async def test_a_dispute_mediation_declined_goes_to_its_lead_department(
+    routing: ServiceProcess, kafka: str
+) -> None:
+    case_id = f"case-{uuid.uuid4().hex[:8]}"
+    received = _received(case_id, "neighbour-dispute", *_tiny_point(4))
+    await _publish(kafka, (received, CASE_RECEIVED))
+    [to_mediation] = await _events(kafka, CASE_ROUTED, case_id, 1)
+    assert to_mediation.to_mediation
+    left = CaseLeftMediation(case_id=case_id, mediation_id="med-1",
+                             outcome=MediationOutcome.DECLINED,
+                             reason="mediation declined at grid:140302001002001")  # fmt: skip
+    envelope = Envelope(payload=left, source="/yiwang/mediation")
+    await _publish(kafka, (envelope, CASE_RETURNED), (envelope, CASE_RETURNED))  # redelivered
+    routes = await _events(kafka, CASE_ROUTED, case_id, 2)
+    assert len(routes) == 2
+    again = routes[1]
+    assert (again.lead_department, again.to_mediation, again.triage) == (
+        Department.JUSTICE,
+        False,
+        False,
+    )
+    assert again.rule_id == "after-mediation/2026.1/neighbour-dispute"
+    assert again.excluded_departments == ()
+    changes = await _events(kafka, CASE_LIFECYCLE, case_id, 2)
+    assert [(c.from_state, c.to_state) for c in changes] == [
+        (CaseState.RECEIVED, CaseState.ROUTED),
+        (CaseState.RETURNED, CaseState.ROUTED),
+    ]
+    async with httpx.AsyncClient() as client:
+        history = (await client.get(f"{routing.url}/cases/{case_id}/routing")).json()
+        metrics = (await client.get(f"{routing.url}/metrics")).text
+    assert [h["trigger"] for h in history] == ["received", "mediation"]
+    counted = '{rule="after-mediation",tier="township",trigger="mediation"} 1.0'
+    assert f"yiwang_routing_decisions_total{counted}" in metrics
 
 
 def test_cli_import_switches_a_new_version_in_and_keeps_the_previous(

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from service_fixtures import issue_intake_key, service_under_test
 from support import ServiceProcess, publish_events, read_all, read_topic
+from waiting import eventually
 from yiwang.common.case import SourceRef
 from yiwang.common.envelope import Envelope, decode
 from yiwang.common.events import CaseStateChanged, SubmitCase
@@ -287,6 +288,59 @@ async def test_three_reports_nearby_make_one_case_with_three_reporters(
         if e.type == "yiwang.case.duplicate-linked.v1" and e.subject == master["case_id"]
     ]
     assert [e.payload.reporter_count for e in linked] == [2, 3]
+
+
+async def test_duplicates_close_with_their_master(
+    intake: ServiceProcess, client: httpx.AsyncClient, kafka: str
+) -> None:
+    base = (113.80, 38.05)  # away from every other test's points
+    made = []
+    for dx in (0, 0.0004, -0.0005):
+        body = submission("portal", location={"lon": base[0] + dx, "lat": base[1]})
+        made.append((await client.post("/v1/cases", json=body)).json())
+    master, duplicates = made[0], made[1:]
+    assert all(d["duplicate_of"] == master["case_number"] for d in duplicates)
+    received = [e for e in await received_events(kafka, expect=1) if e.subject == master["case_id"]]
+    assert received[0].payload.case.received_at == received[0].payload.received_at
+
+    closed = CaseStateChanged(case_id=master["case_id"], from_state=CaseState.EVALUATED,
+                              to_state=CaseState.CLOSED, actor="oversight",
+                              note="closed after evaluation", at=datetime.now(UTC))  # fmt: skip
+    envelope = Envelope(payload=closed, source="/yiwang/oversight")
+    # Delivered twice, and sent again under another event id: each duplicate closes once.
+    again = Envelope(payload=closed, source="/yiwang/oversight")
+    await publish_events(kafka, *[("case.lifecycle.v1", e) for e in (envelope, envelope, again)],
+                         prefix=PREFIX)  # fmt: skip
+
+    async def states() -> list[str]:
+        return [(await client.get(f"/v1/cases/{d['case_number']}")).json()["status"]
+                for d in duplicates]  # fmt: skip
+
+    assert await eventually(states, until=lambda s: s == ["closed", "closed"], within=20) == [
+        "closed",
+        "closed",
+    ]
+    async with httpx.AsyncClient(base_url=f"{intake.url}/open311/v2") as c:
+        shown = (await c.get(f"/requests/{duplicates[0]['case_number']}.json")).json()[0]
+    assert shown["status"] == "closed"
+    assert shown["status_notes"] == f"已结案 Closed: closed with {master['case_number']}"
+    ids = {d["case_id"] for d in duplicates}
+
+    async def closes() -> list[Any]:
+        records = await read_topic(kafka, f"{PREFIX}case.lifecycle.v1", expect=0, within=1)
+        return [
+            e.payload
+            for e in (decode(r.value, r.headers) for r in records)
+            if e.subject in ids and e.payload.to_state is CaseState.CLOSED
+        ]
+
+    found = await eventually(closes, until=lambda found: len(found) >= 2, within=20)
+    await asyncio.sleep(1.5)  # the later deliveries too
+    found = await closes()
+    assert sorted(e.case_id for e in found) == sorted(ids)
+    assert {(e.from_state, e.actor, e.note) for e in found} == {
+        (CaseState.DUPLICATE, "intake", f"closed with {master['case_number']}")
+    }
 
 
 # --- Open311 --------------------------------------------------------------------------

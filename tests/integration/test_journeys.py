@@ -92,9 +92,9 @@ async def test_1_grid_worker_fire_hazard_to_evaluation_moves_the_three_rates(
         evaluation = await client.post(f"/cases/{case_id}/evaluations", json={"score": 5})
     assert evaluation.status_code == 201, evaluation.text
 
-    case = await oversight_case(county, case_id, lambda c: c["state"] == "evaluated")
+    case = await oversight_case(county, case_id, lambda c: c["state"] == "closed")
     assert states(case) == ["received", "routed", "dispatched", "acknowledged", "resolved",
-                            "evaluated"]  # fmt: skip
+                            "evaluated", "closed"]  # fmt: skip
     assert (case["lead_department"], case["township_code"]) == (EM, TOWNSHIP_2)
     assert case["micro_grid"] == micro_grid["code"]
     assert case["sla_policy"] == "hotline-emergency"
@@ -303,6 +303,7 @@ async def test_3_neighbour_dispute_climbs_the_ladder_to_an_honoured_agreement(
                       ("township", "escalated"), ("township", "agreement"),
                       ("township", "honoured")]  # fmt: skip
     assert wire.events(dept_topic("justice"), case_id) == []  # mediation's, not a work order
-    await oversight_case(
-        county, case_id, lambda c: any(e["kind"] != "state_changed" for e in c["timeline"])
-    )
+    # The honoured agreement ends the case: mediation, which held it, closes it.
+    closed = await oversight_case(county, case_id, lambda c: c["state"] == "closed")
+    assert states(closed) == ["received", "routed", "in_mediation", "resolved", "closed"]
+    assert any(e["kind"] == "mediation" for e in closed["timeline"])

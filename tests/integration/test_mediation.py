@@ -20,8 +20,8 @@ from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location, ReporterRef
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseRouted, HandlingTier, MicroGridRef
-from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED, MEDIATION_EVENTS
+from yiwang.common.events import CaseLeftMediation, CaseRouted, HandlingTier, MicroGridRef
+from yiwang.common.topics import CASE_LIFECYCLE, CASE_RETURNED, CASE_ROUTED, MEDIATION_EVENTS
 
 pytestmark = pytest.mark.integration
 
@@ -234,11 +234,35 @@ async def test_agreement_then_follow_up_at_its_deadline(
     assert [p["role"] for p in case["parties"]] == ["applicant", "respondent"]
     steps = [e.step for e in await payloads(kafka, MEDIATION_EVENTS, "c-agree", expect=8)]
     assert steps[-3:] == ["agreement", "follow_up_due", "honoured"]
-    lifecycle = await payloads(kafka, CASE_LIFECYCLE, "c-agree", expect=2)
+    lifecycle = await payloads(kafka, CASE_LIFECYCLE, "c-agree", expect=3)
     assert [(e.from_state, e.to_state) for e in lifecycle] == [
         ("routed", "in_mediation"),
         ("in_mediation", "resolved"),
+        ("resolved", "closed"),  # the honoured agreement closes the case
     ]
+
+
+async def test_a_declined_dispute_goes_back_to_routing(
+    mediation: ServiceProcess, kafka: str
+) -> None:
+    await publish(kafka, Envelope(payload=routed("c-decline", "consumer-dispute"), source="/t"))
+    async with httpx.AsyncClient(base_url=mediation.url) as client:
+        mid = (await mediation_of(client, "c-decline"))["mediation_id"]
+        case = ok(
+            await client.post(f"/mediations/{mid}/decline", json={"reason": "不属于调解范围"})
+        )
+        again = await client.post(f"/mediations/{mid}/decline", json={"reason": "再次"})
+    assert case["status"] == "declined"
+    assert again.status_code == 409
+    lifecycle = await payloads(kafka, CASE_LIFECYCLE, "c-decline", expect=2)
+    assert [(e.from_state, e.to_state) for e in lifecycle] == [
+        ("routed", "in_mediation"),
+        ("in_mediation", "returned"),
+    ]
+    [back] = await case_payloads(kafka, PREFIX + CASE_RETURNED, "c-decline", expect=1, settle=0.5)
+    assert isinstance(back, CaseLeftMediation)
+    assert (back.mediation_id, back.outcome) == (mid, "declined")
+    assert back.reason == f"mediation declined at {case['committee']}"
 
 
 async def test_personal_data_stays_sealed_and_off_the_wire(
@@ -274,8 +298,11 @@ async def test_personal_data_stays_sealed_and_off_the_wire(
     finally:
         await conn.close()
     await payloads(kafka, MEDIATION_EVENTS, "c-pii", expect=6)
+    await payloads(kafka, CASE_RETURNED, "c-pii", expect=1)  # withdrawn: back to routing
     records = await read_all(
-        kafka, [PREFIX + MEDIATION_EVENTS, PREFIX + CASE_LIFECYCLE], quiet_for=1.0
+        kafka,
+        [PREFIX + MEDIATION_EVENTS, PREFIX + CASE_LIFECYCLE, PREFIX + CASE_RETURNED],
+        quiet_for=1.0,
     )
     assert records
     wire = b"".join(r.value + b"".join(v for _, v in r.headers) for r in records)
@@ -308,4 +335,5 @@ async def test_the_simulator_drives_disputes_to_an_outcome(
             if all(s not in (None, "pending", "accepted") for s in statuses.values()):
                 break
             await asyncio.sleep(0.5)
-    assert set(statuses.values()) <= {"agreed", "withdrawn", "referred", "honoured"}, statuses
+    settled = {"agreed", "withdrawn", "referred", "honoured", "declined"}
+    assert set(statuses.values()) <= settled, statuses

@@ -1,5 +1,11 @@
 """Oversight as its own process, on the real Kafka and PostgreSQL: the projection under
-reordering and repeats, bounce flagging, evaluations, KPIs, metrics and dead letters."""
+reordering and repeats, bounce and stranded flagging, evaluations closing and reopening
+cases, KPIs, metrics and dead letters.
+
+The service's clock is held at Wednesday 4 March 2026, noon in Shanghai (a clock epoch
+then, running ten million times slower than real time), two days after the scripted
+cases were received: their deadlines and timers fall where the tests say, whenever the
+tests run."""
 
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ from yiwang.common.producer import EventProducer
 from yiwang.common.states import CaseState as S
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
+    CASE_REOPENED,
     CASE_ROUTED,
     DISPATCH_WHISTLES,
     OVERSIGHT_ALERTS,
@@ -43,13 +50,20 @@ pytestmark = pytest.mark.integration
 PREFIX = f"t{uuid.uuid4().hex[:8]}."
 RUN = uuid.uuid4().hex[:6]
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Shanghai
+NOW = datetime(2026, 3, 4, 4, 0, tzinfo=UTC)  # the service's clock: Wednesday, noon
 UM, MS = Department.URBAN_MANAGEMENT, Department.MARKET_SUPERVISION
 
 
 oversight = service_under_test(
     "yiwang.oversight.app",
     prefix=PREFIX,
-    env={"OVERSIGHT_METRICS_REFRESH_SECONDS": "0.5", "OVERSIGHT_KPI_WINDOW_DAYS": "366"},
+    env={
+        "OVERSIGHT_METRICS_REFRESH_SECONDS": "0.5",
+        "OVERSIGHT_KPI_WINDOW_DAYS": "366",
+        "OVERSIGHT_STRANDED_AFTER_MINUTES": "60",
+        "YIWANG_CLOCK_EPOCH": NOW.isoformat(),
+        "YIWANG_CLOCK_SPEED": "1e-7",
+    },
 )
 
 
@@ -177,8 +191,13 @@ async def test_reordered_and_repeated_events_give_the_same_projection(
     assert {k: v for k, v in a.items() if k not in VOLATILE} == {
         k: v for k, v in b.items() if k not in VOLATILE
     }
-    shape = [(e["at"], e["kind"], e["to_state"], e["actor"]) for e in a["timeline"]]
-    assert shape == [(e["at"], e["kind"], e["to_state"], e["actor"]) for e in b["timeline"]]
+
+    def shape(case: dict[str, Any]) -> list[tuple[Any, ...]]:
+        # Alerts come on the timers' own schedule: compare the story's entries.
+        story = [e for e in case["timeline"] if e["kind"] != "alert"]
+        return [(e["at"], e["kind"], e["to_state"], e["actor"]) for e in story]
+
+    assert shape(a) == shape(b)
     assert [e["to_state"] for e in a["timeline"] if e["kind"] == "state_changed"] == [
         "received",
         "routed",
@@ -190,6 +209,9 @@ async def test_reordered_and_repeated_events_give_the_same_projection(
     assert a["township_code"] == "tw-east"
     assert a["micro_grid"] == "mg-7"
     assert a["sla_policy"] == "hotline-normal"
+    # Old events without CaseFacts.received_at: the clock starts at the routing's time.
+    assert a["started_at"] == a["clock_started_at"]
+    assert a["started_at"].startswith("2026-03-02T01:01:00")
     # 7 working days from Monday 2 March: due by the end of Wednesday 11 March (Shanghai)
     assert a["resolution_due"] == "2026-03-11T16:00:00Z" or a["resolution_due"].startswith(
         "2026-03-11T16:00:00"
@@ -212,6 +234,24 @@ async def test_a_case_returned_twice_is_flagged_to_the_county_hub(
     ]
     assert len(bounced) == 1
     assert bounced[0]["command_level"] == "county"
+    # Returned 40 minutes after receipt and never routed again: stranded, once.
+    async with httpx.AsyncClient(base_url=url) as client:
+
+        async def alerts() -> list[dict[str, Any]]:
+            return list((await client.get(f"/cases/{C}")).json()["alerts"])
+
+        found = await eventually(alerts, until=lambda a: any(x["kind"] == "stranded" for x in a))
+    stranded = [a for a in found if a["kind"] == "stranded"]
+    assert [(a["command_level"], a["department"]) for a in stranded] == [
+        ("county", "urban-management")
+    ]
+    assert "'returned' since" in stranded[0]["reason"]
+    on_the_wire = await read_topic(kafka, PREFIX + OVERSIGHT_ALERTS, expect=2, settle=1.0)
+    assert [
+        json.loads(r.value)["command_level"]
+        for r in on_the_wire
+        if json.loads(r.value)["case_id"] == C and json.loads(r.value)["kind"] == "stranded"
+    ] == ["county"]
     assert c["overdue"] is True  # received in March, never signed for
     async with httpx.AsyncClient(base_url=url) as client:
         found = (
@@ -253,8 +293,11 @@ async def test_evaluations_only_for_resolved_cases_with_clear_errors(
         assert too_high.json()["errors"][0]["field"] == "score"
         ok = await client.post(f"/cases/{A}/evaluations", json={"score": 5, "comment": "很及时"})
         assert ok.status_code == 201, ok.text
+        assert ok.json()["state"] == "closed"  # satisfied: closed at once
         again = await client.post(f"/cases/{A}/evaluations", json={"score": 4})
         assert again.status_code == 409
+        assert again.json()["code"] == "case_closed"
+        assert again.json()["errors"][0]["field"] == "case_id"
         call = await client.post(
             f"/cases/{A}/follow-up-calls",
             json={"operator": "op-7", "reached": True, "satisfied": True},
@@ -273,24 +316,43 @@ async def test_evaluations_only_for_resolved_cases_with_clear_errors(
             )
         ],
     )
-    b = await wait_for_case(url, B, entries=8, state="evaluated")
+    # Unsatisfied (不满意): reopened for re-handling by its lead; evaluated until dispatch
+    # dispatches it again, its clocks restarted at the reopening.
+    b = await wait_for_case(url, B, entries=9, state="evaluated")
     assert b["score"] == 2
-    a = await wait_for_case(url, A, entries=9, state="evaluated")
+    assert (b["rehandling"], b["is_open"], b["responded_at"], b["resolved_at"]) == (
+        1,
+        True,
+        None,
+        None,
+    )
+    assert b["clock_started_at"] == b["reopened_at"]
+    assert b["clock_started_at"].startswith("2026-03-04T04:00")
+    assert b["resolution_due"].startswith("2026-03-13T16:00:00")  # 7 working days from Wed
+    assert [e["kind"] for e in b["timeline"]][-1] == "reopened"
+    a = await wait_for_case(url, A, entries=10, state="closed")
     assert a["score"] == 5
+    assert a["closed_after_evaluation"] is True
     records = await read_topic(kafka, PREFIX + CASE_LIFECYCLE, expect=1, within=20, settle=0.5)
-    evaluated = [
-        json.loads(r.value)
+    steps = [
+        (json.loads(r.value)["from_state"], json.loads(r.value)["to_state"])
         for r in records
-        if json.loads(r.value)["case_id"] == A and json.loads(r.value)["to_state"] == "evaluated"
+        if json.loads(r.value)["case_id"] == A
+        and json.loads(r.value)["to_state"] in ("evaluated", "closed")
     ]
-    assert len(evaluated) == 1
-    assert evaluated[0]["from_state"] == "resolved"
+    assert steps == [("resolved", "evaluated"), ("evaluated", "closed")]
+    reopened = await read_topic(kafka, PREFIX + CASE_REOPENED, expect=1, within=20, settle=0.5)
+    assert [
+        (r["department"], r["to_hub"], r["rehandling"], r["evaluation_id"])
+        for r in (json.loads(x.value) for x in reopened)
+        if r["case_id"] == B
+    ] == [("urban-management", False, 1, f"ev-{B}")]
 
 
 async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str) -> None:
     url = oversight.url
-    await wait_for_case(url, A, entries=9, state="evaluated")
-    await wait_for_case(url, B, entries=8, state="evaluated")
+    await wait_for_case(url, A, entries=10, state="closed")
+    await wait_for_case(url, B, entries=9, state="evaluated")
     blown = T0 + timedelta(minutes=30)
     await publish(
         kafka,
@@ -334,14 +396,24 @@ async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str)
         ).json()
         rows = {r["group"]: r for r in report["rows"]}
         um, ms = rows["urban-management"], rows["market-supervision"]
-        # UM is lead for A, B (signed for at 60 min, resolved at 600 min, on time) and C
-        # (returned twice, never signed for, its deadlines long passed).
-        assert (um["response_rate_numerator"], um["response_rate_denominator"]) == (2, 3)
-        assert (um["resolution_rate_numerator"], um["resolution_rate_denominator"]) == (2, 3)
-        assert (um["on_time_rate_numerator"], um["on_time_rate_denominator"]) == (2, 3)
+
+        def ratio(row: dict[str, Any], kpi: str) -> tuple[int, int]:
+            return (row[f"{kpi}_numerator"], row[f"{kpi}_denominator"])
+
+        # UM is lead for A (signed for at 60 min, resolved at 600 min, on time, closed after
+        # its evaluation), B (the same, but reopened on Wednesday: its new handling's
+        # deadlines have not come) and C (returned twice, never signed for; its response
+        # deadline has passed, its resolution deadline, 11 March, not yet).
+        assert ratio(um, "response_rate") == (1, 2)
+        assert ratio(um, "resolution_rate") == (1, 1)
+        assert ratio(um, "on_time_rate") == (1, 1)
         assert um["satisfaction_rate"] == 0.5  # A scored 5, B scored 2
-        assert (um["return_rate_numerator"], um["return_rate_denominator"]) == (1, 3)  # C
+        assert ratio(um, "return_rate") == (1, 3)  # C
         assert um["whistle_attendance_rate"] == 1.0
+        assert ratio(um, "rehandling_rate") == (1, 2)  # A and B evaluated, B reopened
+        assert ratio(um, "rehandled_to_hub_rate") == (0, 1)
+        assert ratio(um, "arbitration_rate") == (0, 3)
+        assert ratio(um, "evaluated_close_rate") == (1, 1)  # A
         # MS led C first and returned it; it leads nothing now and missed the whistle.
         assert ms["cases"] == 0
         assert ms["response_rate"] is None
@@ -375,15 +447,18 @@ async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str)
             {
                 "department": "urban-management",
                 "township": "tw-east",
-                "open": 1,
-                "overdue": 1,
-                "resolved": 2,
-                "closed": 0,
+                "open": 2,  # B, reopened, and C
+                "overdue": 1,  # C
+                "resolved": 0,
+                "closed": 1,  # A
             }
         ]
         daily = (await client.get("/reports/daily", params={"day": "2026-03-02"})).json()
         um_day = next(line for line in daily["lines"] if line["department"] == "urban-management")
         assert (um_day["received"], um_day["resolved"], um_day["returned"]) == (3, 2, 1)
+        today = (await client.get("/reports/daily", params={"day": "2026-03-04"})).json()
+        um_today = next(x for x in today["lines"] if x["department"] == "urban-management")
+        assert (um_today["received"], um_today["closed"], um_today["open"]) == (0, 1, 2)
         future = await client.get("/reports/daily", params={"day": "2999-01-01"})
         assert future.status_code == 422
         assert future.json()["errors"][0]["field"] == "day"
@@ -406,6 +481,10 @@ async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str)
         )
         assert (
             'yiwang_oversight_township_kpi_ratio{kpi="return_rate",township="tw-east"}' in metrics
+        )
+        assert (
+            'yiwang_oversight_department_kpi_ratio{department="urban-management",kpi="rehandling_rate"} 0.5'
+            in metrics
         )
 
 

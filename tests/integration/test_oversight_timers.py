@@ -1,5 +1,6 @@
-"""Oversight's durable SLA timers on the real PostgreSQL: two replicas sweeping at once,
-one restart, a ManualClock; every timer fires exactly once and the ladder climbs."""
+"""Oversight's durable timers on the real PostgreSQL: two replicas sweeping at once, one
+restart, a ManualClock; every timer fires exactly once and the ladder climbs; a resolved
+case nobody evaluates closes once, a stranded case is flagged once per stay."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ from yiwang.common.runtime import service_migrations
 from yiwang.common.states import CaseState
 from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork
 from yiwang.oversight.app import DEFINITION
+from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.entrypoints.background import timer_sweep
 from yiwang.oversight.handlers.projection import record_state_change
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+# The ladder tests leave hand-offs alone: nothing is stranded within a week.
+POLICY = OversightPolicy(stranded_after=timedelta(days=7))
 
 
 @pytest.fixture
@@ -38,13 +42,19 @@ async def migrated(database_url: str, schema: str) -> AsyncIterator[str]:
     return schema
 
 
-async def replicas(database_url: str, schema: str, clock: ManualClock, names: list[str]):  # type: ignore[no-untyped-def]
+async def replicas(  # type: ignore[no-untyped-def]
+    database_url: str,
+    schema: str,
+    clock: ManualClock,
+    names: list[str],
+    policy: OversightPolicy = POLICY,
+):
     pool = await open_pool(dsn=database_url, schema=schema, application_name="oversight-test")
 
     def uow() -> PostgresOversightUnitOfWork:
         return PostgresOversightUnitOfWork(pool, source="/yiwang/oversight", clock=clock)
 
-    ticks = [timer_sweep(uow=uow, clock=clock, replica=n, batch=5) for n in names]
+    ticks = [timer_sweep(uow=uow, clock=clock, replica=n, batch=5, policy=policy) for n in names]
     return pool, uow, ticks
 
 
@@ -56,7 +66,7 @@ async def sweep(ticks: list[Callable[[], Awaitable[int]]], rounds: int = 3) -> i
 
 
 def state_change(
-    case_id: str, minutes: int, src: CaseState | None, dst: CaseState
+    case_id: str, minutes: int, src: CaseState | None, dst: CaseState, category: str = "gas-leak"
 ) -> Envelope[CaseStateChanged]:
     return Envelope(
         payload=CaseStateChanged(
@@ -65,7 +75,7 @@ def state_change(
             to_state=dst,
             actor="test",
             at=T0 + timedelta(minutes=minutes),
-            category="gas-leak",
+            category=category,
             priority=Priority.NORMAL,
             channel=Channel.GRID_WORKER,
             department="emergency-management",  # type: ignore[arg-type]
@@ -90,17 +100,24 @@ async def test_timers_fire_exactly_once_across_replicas_and_a_restart(
         # A gas leak (an emergency: resolve within 2 h), signed for after 10 minutes, so
         # only its resolution ladder runs: warning 1h36, yellow 2h, red 3h, red (city) 4h.
         await record_state_change(
-            uow=uow(), envelope=state_change("leak", 0, None, CaseState.RECEIVED), now=T0
+            uow=uow(),
+            envelope=state_change("leak", 0, None, CaseState.RECEIVED),
+            now=T0,
+            policy=POLICY,
         )
         await record_state_change(
             uow=uow(),
             envelope=state_change("leak", 10, CaseState.RECEIVED, CaseState.ACKNOWLEDGED),
             now=T0,
+            policy=POLICY,
         )
         # and 20 more cases, so the two replicas contend for the same due rows
         for n in range(20):
             await record_state_change(
-                uow=uow(), envelope=state_change(f"bulk-{n}", 0, None, CaseState.RECEIVED), now=T0
+                uow=uow(),
+                envelope=state_change(f"bulk-{n}", 0, None, CaseState.RECEIVED),
+                now=T0,
+                policy=POLICY,
             )
         clock.set(T0 + timedelta(minutes=100))
         # each bulk case (response due at 1 h, resolution at 2 h): response warning (48 min),
@@ -155,20 +172,78 @@ async def test_timers_fire_exactly_once_across_replicas_and_a_restart(
         await pool.close()
 
 
-async def test_a_stopped_clock_raises_nothing(database_url: str, migrated: str) -> None:
+async def lifecycle_in_outbox(pool: asyncpg.Pool, case_id: str) -> list[dict[str, object]]:
+    rows = await pool.fetch(
+        "SELECT value FROM outbox WHERE topic = 'case.lifecycle.v1' ORDER BY id"
+    )
+    return [v for v in (json.loads(r["value"]) for r in rows) if v["case_id"] == case_id]
+
+
+async def test_a_resolved_case_raises_nothing_and_closes_once_unevaluated(
+    database_url: str, migrated: str
+) -> None:
     clock = ManualClock(T0)
-    pool, uow, ticks = await replicas(database_url, migrated, clock, ["only"])
+    pool, uow, ticks = await replicas(database_url, migrated, clock, ["one", "two"])
     try:
         await record_state_change(
-            uow=uow(), envelope=state_change("done", 0, None, CaseState.RECEIVED), now=T0
+            uow=uow(),
+            envelope=state_change("done", 0, None, CaseState.RECEIVED, "sanitation"),
+            now=T0,
+            policy=POLICY,
         )
         await record_state_change(
             uow=uow(),
-            envelope=state_change("done", 30, CaseState.RECEIVED, CaseState.RESOLVED),
+            envelope=state_change("done", 30, CaseState.RECEIVED, CaseState.RESOLVED, "sanitation"),
             now=T0,
+            policy=POLICY,
         )
-        clock.set(T0 + timedelta(days=30))
+        # Only the close timer is left: three working days after Monday 2 March.
+        timers = await pool.fetch("SELECT clock, stage, due_at FROM timers WHERE case_id = 'done'")
+        assert [(t["clock"], t["stage"], t["due_at"]) for t in timers] == [
+            ("evaluation", "close", datetime(2026, 3, 5, 16, 0, tzinfo=UTC))
+        ]
+        clock.set(datetime(2026, 3, 5, 15, 59, tzinfo=UTC))
         assert await sweep(ticks) == 0
-        assert await pool.fetchval("SELECT count(*) FROM timers WHERE case_id = 'done'") == 0
+        clock.set(T0 + timedelta(days=30))
+        assert await sweep(ticks) == 1  # two replicas, one close
+        assert await alerts_in_outbox(pool) == []
+        [closed] = [e for e in await lifecycle_in_outbox(pool, "done") if e["to_state"] == "closed"]
+        assert (closed["from_state"], closed["actor"]) == ("resolved", "oversight")
+        assert closed["note"] == "closed without evaluation (未评价)"
+        case = await pool.fetchrow("SELECT * FROM cases WHERE case_id = 'done'")
+        assert (case["state"], case["score"], case["closed_after_evaluation"]) == (
+            "closed",
+            None,
+            False,
+        )
+        assert (
+            await pool.fetchval(
+                "SELECT outcome FROM timers WHERE case_id = 'done' AND stage = 'close'"
+            )
+            == "closed"
+        )
+        assert await sweep(ticks) == 0
+    finally:
+        await pool.close()
+
+
+async def test_a_stranded_case_is_flagged_once_per_stay(database_url: str, migrated: str) -> None:
+    clock = ManualClock(T0)
+    watchful = OversightPolicy(stranded_after=timedelta(minutes=60))
+    pool, uow, ticks = await replicas(database_url, migrated, clock, ["one", "two"], watchful)
+    try:
+        await record_state_change(
+            uow=uow(),
+            envelope=state_change("stuck", 0, None, CaseState.RECEIVED, "sanitation"),
+            now=T0,
+            policy=watchful,
+        )
+        clock.set(T0 + timedelta(minutes=61))
+        assert await sweep(ticks) == 1
+        clock.set(T0 + timedelta(minutes=300))
+        await sweep(ticks)
+        stranded = [a for a in await alerts_in_outbox(pool) if a["kind"] == "stranded"]
+        assert [(a["case_id"], a["command_level"]) for a in stranded] == [("stuck", "county")]
+        assert "'received' since" in str(stranded[0]["reason"])
     finally:
         await pool.close()

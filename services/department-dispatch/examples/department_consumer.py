@@ -8,6 +8,7 @@ Plain aiokafka and the standard library, no Yiwang code. Run it with
 What it shows (see docs/department-dispatch.md for the full contract):
 - work orders arrive on `dept.<code>.cases.v1` as CloudEvents in binary mode: the type is
   the `ce_type` header, the body is JSON, the key is the case id;
+- reminders (`yiwang.dept.work-order-reminder.v1`) come on the same topic;
 - a reply goes to `dept.replies.v1` with the same binding, keyed by the case id, and two
   extra headers: `yiwang-department` (your code) and `yiwang-signature`, the hex
   HMAC-SHA256 of the exact record value keyed with your secret. Unsigned or wrongly
@@ -76,8 +77,16 @@ async def main() -> None:
             event = json.loads(record.value)
             if headers.get("ce_type") == "yiwang.dept.work-order-cancelled.v1":
                 print(f"withdrawn: {event['work_order_id']} ({event['reason']})")
+            elif headers.get("ce_type") == "yiwang.dept.work-order-reminder.v1":
+                # Oversight's warning (催办), yellow or red card for an order you hold.
+                print(f"{event['kind']}: {event['work_order_id']} due {event['deadline']}")
             elif headers.get("ce_type") == "yiwang.dept.work-order.v1":
                 print(f"{event['role']} order {event['work_order_id']}: {event['title']}")
+                print(
+                    f"  sign for it by {event.get('response_due')}, resolve by {event['deadline']}"
+                )
+                if event.get("ruling_id"):
+                    print("  the county hub's ruling (终审) names you: it cannot be returned")
                 # Sign for it (签收). Your staff would later send progress and resolve, e.g.
                 # reply_record(event, "resolve", result="...", evidence_urls=["https://..."]).
                 key, value, headers = reply_record(event, "acknowledge", note="签收")

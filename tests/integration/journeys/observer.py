@@ -19,6 +19,7 @@ from yiwang.common.producer import EventProducer
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
     CASE_RECEIVED,
+    CASE_REOPENED,
     CASE_RETURNED,
     CASE_ROUTED,
     DEPT_REPLIES,
@@ -31,6 +32,7 @@ from yiwang.common.topics import (
 
 WATCHED = (
     CASE_RECEIVED,
+    CASE_REOPENED,
     CASE_ROUTED,
     CASE_RETURNED,
     CASE_LIFECYCLE,

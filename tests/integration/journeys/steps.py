@@ -187,3 +187,48 @@ async def mediation_step(
         response = await client.post(f"/mediations/{mediation_id}/{action}", json=body)
     assert response.status_code == status, f"{action}: {response.text}"
     return dict(response.json())
+
+
+async def evaluate(county: County, case_id: str, score: int) -> dict[str, Any]:
+    """A resident's evaluation of a resolved case, through oversight's API."""
+    async with county.client("oversight") as client:
+        response = await client.post(f"/cases/{case_id}/evaluations", json={"score": score})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def refused_reply(
+    county: County, principal: str, order: WorkOrderIssued, kind: str, **fields: Any
+) -> dict[str, Any]:
+    """A reply that must be refused: the problem details dispatch answered with."""
+    async with county.client(
+        "department-dispatch", Authorization=f"Bearer {county.dispatch_keys[principal]}"
+    ) as client:
+        response = await client.post("/replies", json=reply_json(order, kind, **fields))
+    assert response.status_code >= 400, f"{kind} by {principal} was accepted: {response.text}"
+    assert response.headers["content-type"].startswith("application/problem+json")
+    return {"status": response.status_code, **response.json()}
+
+
+async def rule(
+    county: County, case_id: str, department: str, reason: str, *, principal: str
+) -> Any:
+    """The county hub's final ruling (终审) on who handles a case."""
+    async with county.client(
+        "department-dispatch", Authorization=f"Bearer {county.dispatch_keys[principal]}"
+    ) as client:
+        return await client.post(
+            f"/cases/{case_id}/ruling", json={"department": department, "reason": reason}
+        )
+
+
+async def lifecycle_note(wire: Wire, case_id: str, state: str, *, within: float = 60) -> str:
+    """The note of the case's first lifecycle entry into `state`."""
+    found = await wire.wait(
+        "case.lifecycle.v1",
+        case_id,
+        lambda events: any(getattr(e, "to_state", None) == state for e in events),
+        within=within,
+        what=f"case.lifecycle.v1 -> {state}",
+    )
+    return next(e.note or "" for e in found if getattr(e, "to_state", None) == state)

@@ -33,7 +33,18 @@ DISPATCH_METRICS = """\
 # TYPE yiwang_dispatch_whistle_attendance_total counter
 yiwang_dispatch_whistle_attendance_total{outcome="on_time"} 4.0
 yiwang_dispatch_whistle_attendance_total{outcome="missed"} 1.0
+# TYPE yiwang_dispatch_reminders_total counter
+yiwang_dispatch_reminders_total{kind="warning"} 6.0
+yiwang_dispatch_reminders_total{kind="yellow_card"} 2.0
+# TYPE yiwang_dispatch_rulings_total counter
+yiwang_dispatch_rulings_total{department="health"} 1.0
+yiwang_dispatch_rulings_total{department="housing"} 2.0
 """
+OVERALL = {"group": "all", "cases": 60, "evaluated_close_rate": 0.8,
+           "evaluated_close_rate_numerator": 8, "evaluated_close_rate_denominator": 10,
+           "rehandling_rate": 0.25, "rehandling_rate_numerator": 2,
+           "rehandling_rate_denominator": 8, "rehandled_to_hub_rate": 0.5,
+           "rehandled_to_hub_rate_numerator": 1, "rehandled_to_hub_rate_denominator": 2}  # fmt: skip
 MEDIATION_METRICS = """\
 # TYPE yiwang_mediation_outcomes_total counter
 yiwang_mediation_outcomes_total{dispute_type="neighbour",level="grid",outcome="agreement"} 7.0
@@ -76,10 +87,10 @@ def canned(request: httpx.Request) -> httpx.Response:
     if host == "oversight" and path == "/cases":
         if params.get("overdue") == "true":
             return httpx.Response(200, json={"total": 3, "cases": [OVERDUE]})
-        totals = {"dispatched": 17, "escalated": 2, "in_mediation": 4}
+        totals = {"dispatched": 17, "escalated": 2, "in_mediation": 4, "closed": 10}
         return httpx.Response(200, json={"total": totals.get(params["state"], 0), "cases": []})
     if host == "oversight" and path == "/kpis":
-        return httpx.Response(200, json={"rows": [KPI_ROW], "overall": {}})
+        return httpx.Response(200, json={"rows": [KPI_ROW], "overall": OVERALL})
     if host == "mediation" and path == "/mediations":
         count = {"pending": 2, "agreed": 5, "honoured": 3}.get(params["status"], 0)
         return httpx.Response(200, content=json.dumps([{}] * count))
@@ -124,6 +135,13 @@ async def test_one_frame_from_canned_answers_shows_what_operators_need() -> None
     assert row("grid: agreement", "9")
     assert row("township: failed", "1")
     assert row("honoured", "3")
+    # How cases end: closed, after an evaluation or not, reopened, ruled, reminded.
+    assert row("closed", "10")
+    assert row("of them after an evaluation", "80% (8/10)")
+    assert row("reopened for re-handling", "25% (2/8)")
+    assert row("sent on to the hub", "50% (1/2)")
+    assert row("hub rulings", "3")
+    assert "warning 6, yellow_card 2" in frame
     assert "http://oversight/metrics" in frame
     assert "deploy/grafana/dashboards" in frame
 

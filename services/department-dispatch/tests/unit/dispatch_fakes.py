@@ -11,11 +11,14 @@ from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.department_dispatch.adapters.repository import DispatchRepository, RejectionRecord
 from yiwang.department_dispatch.adapters.unit_of_work import DispatchUnitOfWork
 from yiwang.department_dispatch.domain.model import (
+    OPEN_WORK_ORDER,
     DispatchCase,
     Whistle,
     WhistleAttendance,
     WorkOrder,
 )
+from yiwang.department_dispatch.domain.queries import WorkOrderPage, WorkOrderQuery
+from yiwang.department_dispatch.domain.rulings import Ruling
 
 
 class FakeDispatchRepository(DispatchRepository):
@@ -27,6 +30,7 @@ class FakeDispatchRepository(DispatchRepository):
         self.whistles: dict[str, Whistle] = {}
         self.attendance: dict[tuple[str, Department], WhistleAttendance] = {}
         self.keys: dict[str, str] = {}
+        self.rulings: dict[str, Ruling] = {}
 
     async def get_case(self, case_id: str, *, lock: bool = False) -> DispatchCase | None:
         case = self.cases.get(case_id)
@@ -53,6 +57,29 @@ class FakeDispatchRepository(DispatchRepository):
 
     async def work_orders_of(self, case_id: str) -> list[WorkOrder]:
         return [copy.deepcopy(o) for o in self.orders.values() if o.case_id == case_id]
+
+    async def list_work_orders(
+        self, department: Department, query: WorkOrderQuery
+    ) -> WorkOrderPage:
+        found = [
+            o
+            for o in self.orders.values()
+            if o.department == department
+            and (not query.statuses or o.status in query.statuses)
+            and (query.open is None or (o.status in OPEN_WORK_ORDER) == query.open)
+            and (query.case_id is None or o.case_id == query.case_id)
+        ]
+        found.sort(key=lambda o: (o.issued_at, o.work_order_id), reverse=True)
+        page = found[query.offset : query.offset + query.limit]
+        return WorkOrderPage(total=len(found), orders=[copy.deepcopy(o) for o in page])
+
+    async def add_ruling(self, ruling: Ruling) -> None:
+        if any(
+            (r.case_id, r.attempt) == (ruling.case_id, ruling.attempt)
+            for r in self.rulings.values()
+        ):
+            raise RuntimeError("unique violation: one ruling per routing decision")
+        self.rulings[ruling.ruling_id] = ruling
 
     async def reply_applied(self, department: Department, reply_id: str) -> bool:
         return (department, reply_id) in self.replies

@@ -14,6 +14,7 @@ from yiwang.common.events import (
     HandlingTier,
     ReplyKind,
 )
+from yiwang.common.sla import Deadlines, deadlines_for, policy_for
 from yiwang.common.states import CaseState
 from yiwang.department_dispatch.domain import replies
 from yiwang.department_dispatch.domain.credentials import (
@@ -25,7 +26,9 @@ from yiwang.department_dispatch.domain.model import (
     WorkOrder,
     WorkOrderStatus,
     assignments,
-    deadline_for,
+    case_deadlines,
+    clock_start,
+    escalated_round,
     next_level_up,
     plan_dispatch,
 )
@@ -73,6 +76,7 @@ def order(**kwargs: object) -> WorkOrder:
     fields: dict[str, object] = {
         "work_order_id": "wo1",
         "case_id": "c1",
+        "case_number": "N1",
         "department": CIVIL,
         "role": DepartmentRole.LEAD,
         "command_level": CommandLevel.TOWNSHIP,
@@ -97,8 +101,15 @@ def test_lead_and_assisting_without_repeating_the_lead() -> None:
     ]
 
 
+def deadlines(decision: CaseRouted | None = None, started_at: datetime = NOW) -> Deadlines:
+    return case_deadlines(decision or routed(), started_at=started_at)
+
+
 def test_triage_goes_to_the_county_hub() -> None:
-    plan = plan_dispatch(routed(triage=True), existing=[], now=NOW, new_id=new_id)
+    decision = routed(triage=True)
+    plan = plan_dispatch(
+        decision, existing=[], deadlines=deadlines(decision), now=NOW, new_id=new_id
+    )
     lead = plan.orders[0]
     assert (lead.department, lead.role, lead.command_level) == (
         HUB,
@@ -108,20 +119,75 @@ def test_triage_goes_to_the_county_hub() -> None:
 
 
 def test_a_second_attempt_cancels_the_first_rounds_open_orders() -> None:
-    first = plan_dispatch(routed(), existing=[], now=NOW, new_id=new_id).orders
+    first = plan_dispatch(routed(), existing=[], deadlines=deadlines(), now=NOW, new_id=new_id)
     second = plan_dispatch(
         routed(attempt=2, lead_department=HOUSING, assisting_departments=()),
-        existing=first,
+        existing=first.orders,
+        deadlines=deadlines(),
         now=NOW,
         new_id=new_id,
     )
     assert [o.department for o in second.orders] == [HOUSING]
-    assert {o.work_order_id for o in second.cancel} == {o.work_order_id for o in first}
+    assert {o.work_order_id for o in second.cancel} == {o.work_order_id for o in first.orders}
 
 
-def test_deadlines_by_priority() -> None:
-    assert deadline_for(Priority.EMERGENCY, issued_at=NOW) == NOW + timedelta(hours=2)
-    assert deadline_for(Priority.COMPLEX, issued_at=NOW) == NOW + timedelta(days=15)
+def facts(**kwargs: object) -> CaseFacts:
+    fields: dict[str, object] = {
+        "case_id": "c1",
+        "case_number": "N1",
+        "category": "sanitation",
+        "title": "t",
+        "description": "d",
+        "channel": Channel.HOTLINE,
+        "location": Location(address="somewhere"),
+    }
+    fields.update(kwargs)
+    return CaseFacts.model_validate(fields)
+
+
+def test_orders_carry_the_one_sla_policys_deadlines_from_receipt() -> None:
+    received = NOW - timedelta(hours=1)
+    decision = routed(case=facts(priority=Priority.EMERGENCY, received_at=received))
+    start = clock_start(decision, routed_at=NOW)
+    assert start == received
+    expected = deadlines_for(
+        policy_for(
+            category="sanitation",
+            priority=Priority.EMERGENCY,
+            channel=Channel.HOTLINE,
+            sla_class="normal",
+        ),
+        started_at=received,
+    )
+    plan = plan_dispatch(
+        decision, existing=[], deadlines=deadlines(decision, start), now=NOW, new_id=new_id
+    )
+    for order in plan.orders:
+        assert (order.deadline, order.response_due, order.sla_policy) == (
+            received + timedelta(hours=2),
+            received + timedelta(hours=1),
+            "hotline-emergency",
+        )
+        assert order.deadline == expected.resolution_due
+    # The matrix's class raises a normal case; escalations push the deadline out by half
+    # the allowed span each.
+    urgent = routed(sla_class="emergency")
+    again = plan_dispatch(
+        urgent, existing=[], deadlines=deadlines(urgent), escalations=2, now=NOW, new_id=new_id
+    )
+    assert again.orders[0].deadline == NOW + timedelta(hours=4)
+    assert again.orders[0].sla_policy == "hotline-emergency"
+
+
+def test_an_old_decision_without_receipt_starts_the_clock_when_routed() -> None:
+    assert clock_start(routed(), routed_at=NOW) == NOW
+
+
+def test_an_escalated_round_keeps_its_handling() -> None:
+    assert escalated_round("a1", CommandLevel.COUNTY) == "a1:county"
+    assert escalated_round("a1:county", CommandLevel.CITY) == "a1:city"
+    assert escalated_round("h2", CommandLevel.CITY) == "h2:city"
+    assert escalated_round("r:ru-1", CommandLevel.COUNTY) == "r:ru-1:county"
 
 
 def test_only_a_lead_that_calls_back_sees_the_masked_reporter() -> None:

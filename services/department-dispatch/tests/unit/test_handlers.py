@@ -143,14 +143,14 @@ async def test_escalation_moves_the_lead_order_up_one_level() -> None:
         command_level=CommandLevel.TOWNSHIP,
         reason="overdue",
     )
-    await handlers.escalate_case(
+    await handlers.take_oversight_alert(
         uow=uow, envelope=Envelope(payload=alert, source="/t"), clock=clock
     )
     issued = uow.committed_of(WorkOrderIssued)
     assert [e.command_level for e in issued] == ["township", "county"]  # type: ignore[attr-defined]
     assert uow.repository.cases["c1"].state == "escalated"
     warning = alert.model_copy(update={"alert_id": "a2", "kind": AlertKind.WARNING})
-    await handlers.escalate_case(
+    await handlers.take_oversight_alert(
         uow=uow, envelope=Envelope(payload=warning, source="/t"), clock=clock
     )
     assert len(uow.committed_of(WorkOrderIssued)) == 2

@@ -9,7 +9,7 @@ import shapely
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseReceived, CaseReturned
+from yiwang.common.events import CaseLeftMediation, CaseReceived, CaseReturned, MediationOutcome
 from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.grid_routing.adapters.routed_cases import RecordedDecision, RoutedCaseRepository
 from yiwang.grid_routing.adapters.unit_of_work import RoutingUnitOfWork
@@ -78,4 +78,18 @@ def returned(department: Department, count: int) -> Envelope[CaseReturned]:
             return_count=count,
         ),
         source="/yiwang/department-dispatch",
+    )
+
+
+def left_mediation(
+    outcome: MediationOutcome = MediationOutcome.DECLINED, *, case_id: str = "case-7"
+) -> Envelope[CaseLeftMediation]:
+    return Envelope(
+        payload=CaseLeftMediation(
+            case_id=case_id,
+            mediation_id="med-1",
+            outcome=outcome,
+            reason="mediation declined at grid:140302001002001",
+        ),
+        source="/yiwang/mediation",
     )

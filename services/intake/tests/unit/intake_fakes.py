@@ -14,7 +14,7 @@ from yiwang.intake.adapters.unit_of_work import IntakeUnitOfWork
 from yiwang.intake.domain.admission import IdempotencyKey
 from yiwang.intake.domain.batch import RecordedKey
 from yiwang.intake.domain.case import NOT_OPEN, CaseView, OpenCase, TimelineEntry
-from yiwang.intake.domain.lifecycle import StateUpdate
+from yiwang.intake.domain.lifecycle import ClosedDuplicate, StateUpdate, closed_with_master_note
 from yiwang.intake.domain.records import NewCase, SealedReporter
 
 
@@ -26,6 +26,7 @@ class FakeCaseRepository(CaseRepository):
         self.counts: dict[uuid.UUID, int] = {}
         self.timeline: dict[str, tuple[uuid.UUID, TimelineEntry]] = {}
         self.tokens: dict[str, uuid.UUID] = {}
+        self.notes: dict[uuid.UUID, str | None] = {}  # status notes the lifecycle set
         self.locks: list[list[str]] = []  # the names of each lock_keys call
         self.calls: list[str] = []  # one per statement a Postgres repository would send
 
@@ -99,7 +100,7 @@ class FakeCaseRepository(CaseRepository):
         return CaseView(
             case_id=case.case_id, case_number=case.case_number, channel=case.channel, category=case.category,
             title=case.title, description=case.description, priority=case.priority, state=case.state,
-            status_note=None, lead_department=None, lon=case.lon, lat=case.lat, address=case.address,
+            status_note=self.notes.get(case.case_id), lead_department=None, lon=case.lon, lat=case.lat, address=case.address,
             admin_code=case.admin_code, media_urls=list(case.media_urls), master_case_id=case.master_case_id,
             master_case_number=master.case_number if master else None,
             reporter_count=self.counts[case.case_id], received_at=case.received_at,
@@ -115,6 +116,35 @@ class FakeCaseRepository(CaseRepository):
         self._call("apply_states")
         for update in updates:  # the stored case's own time is not kept here: no guard
             self.cases[update.case_id] = replace(self.cases[update.case_id], state=update.state)
+            self.notes[update.case_id] = update.note
+
+    async def masters_located(
+        self, case_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[str, tuple[float, float]]]:
+        self._call("masters_located")
+        return [
+            (c.category, (c.lon, c.lat))
+            for case_id in case_ids
+            if (c := self.cases.get(case_id)) is not None
+            and c.master_case_id is None and c.lon is not None and c.lat is not None
+        ]  # fmt: skip
+
+    async def close_duplicates(
+        self, closed: Sequence[tuple[uuid.UUID, datetime]]
+    ) -> list[ClosedDuplicate]:
+        self._call("close_duplicates")
+        done = []
+        for master_id, at in closed:
+            master = self.cases.get(master_id)
+            for case in sorted(self.cases.values(), key=lambda c: c.case_id):
+                if master is None or case.master_case_id != master_id or case.state != "duplicate":
+                    continue
+                self.cases[case.case_id] = replace(case, state="closed")
+                self.notes[case.case_id] = closed_with_master_note(master.case_number)
+                done.append(ClosedDuplicate(case.case_id, case.case_number, master.case_number,
+                                            case.category, case.channel, case.priority,
+                                            max(at, case.received_at)))  # fmt: skip
+        return done
 
     async def add_timeline(self, rows: Sequence[TimelineRow]) -> None:
         self._call("add_timeline")

@@ -24,6 +24,7 @@ POLICY = IntakePolicy.of(
     window_hours=24,
 )
 VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
+W = POLICY.duplicates
 
 
 def submission(lon: float = 113.58, **changes: object) -> CaseSubmission:
@@ -139,9 +140,11 @@ async def test_the_lifecycle_moves_intakes_view_on(clock: ManualClock) -> None:
     change = CaseStateChanged(case_id=str(admitted.case_id), from_state=CaseState.RECEIVED, to_state=CaseState.ROUTED,
                               actor="grid-routing", at=clock.now())  # fmt: skip
     routed = Envelope(payload=change, source="/t")
-    assert await handlers.record_state_changes(uow=uow, envelopes=[routed]) == 1
+    assert await handlers.record_state_changes(uow=uow, envelopes=[routed], window=W) == 1
     assert uow.cases.cases[admitted.case_id].state == "routed"
-    assert await handlers.record_state_changes(uow=uow, envelopes=[routed]) == 0  # redelivered
+    assert (
+        await handlers.record_state_changes(uow=uow, envelopes=[routed], window=W) == 0
+    )  # redelivered
     foreign = CaseStateChanged(
         case_id="not-a-uuid",
         from_state=None,
@@ -151,6 +154,6 @@ async def test_the_lifecycle_moves_intakes_view_on(clock: ManualClock) -> None:
     )
     own = Envelope(payload=change, source=OWN_SOURCE)
     assert not await handlers.record_state_changes(
-        uow=uow, envelopes=[Envelope(payload=foreign, source="/t"), own]
+        uow=uow, envelopes=[Envelope(payload=foreign, source="/t"), own], window=W
     )
     assert uuid.UUID(str(admitted.case_id))

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.departments import Department
-from yiwang.common.events import CaseRouted, HandlingTier, MicroGridRef
+from yiwang.common.events import CaseRouted, HandlingTier, MediationOutcome, MicroGridRef
 from yiwang.common.personal_data import mask_id_number, mask_phone
-from yiwang.common.states import CaseState
+from yiwang.common.states import CaseState, IllegalTransition
 from yiwang.mediation.domain import transitions as t
 from yiwang.mediation.domain.ladder import (
     DisputeType,
@@ -36,8 +36,10 @@ from yiwang.mediation.domain.workflow import (
     check_accepted,
     check_agreement,
     check_follow_up,
+    check_lifecycle,
     check_pending,
     check_session,
+    left_mediation,
     lifecycle_target,
 )
 
@@ -164,11 +166,54 @@ def test_not_honoured_only_after_the_performance_deadline() -> None:
 
 
 def test_lifecycle_targets_follow_the_case_state_machine() -> None:
-    assert lifecycle_target(CaseState.ROUTED, "opened") is CaseState.IN_MEDIATION
-    assert lifecycle_target(CaseState.IN_MEDIATION, "agreement") is CaseState.RESOLVED
-    assert lifecycle_target(CaseState.IN_MEDIATION, "referred") is CaseState.CLOSED
-    assert lifecycle_target(CaseState.IN_PROGRESS, "referred") is CaseState.ESCALATED
-    assert lifecycle_target(CaseState.IN_MEDIATION, "escalated") is None
+    assert lifecycle_target("opened") is CaseState.IN_MEDIATION
+    assert lifecycle_target("agreement") is CaseState.RESOLVED
+    assert lifecycle_target("declined") is CaseState.RETURNED
+    assert lifecycle_target("withdrawn") is CaseState.RETURNED
+    assert lifecycle_target("referred") is CaseState.CLOSED
+    assert lifecycle_target("honoured") is CaseState.CLOSED
+    assert lifecycle_target("reopened") is CaseState.IN_MEDIATION
+    assert lifecycle_target("escalated") is None
+    assert lifecycle_target("not_honoured") is None
+
+
+def test_the_lifecycle_is_checked_step_by_step_from_mediations_view() -> None:
+    case, _ = t.open_mediation(
+        routed(), mediation_id="m1", now=NOW, time_limit=LIMIT, county_code="140302"
+    )
+    case.case_state = CaseState.RESOLVED  # an agreement was recorded
+    assert check_lifecycle(case, ["not_honoured", "reopened", "withdrawn"]) == [
+        None,
+        CaseState.IN_MEDIATION,
+        CaseState.RETURNED,
+    ]
+    assert check_lifecycle(case, ["honoured"]) == [CaseState.CLOSED]
+    case.case_state = CaseState.EVALUATED  # evaluated by the resident meanwhile
+    assert check_lifecycle(case, ["not_honoured", "referred"]) == [None, CaseState.CLOSED]
+    case.case_state = CaseState.IN_MEDIATION
+    with pytest.raises(IllegalTransition, match="cannot go from 'in_mediation' to 'in_mediation'"):
+        check_lifecycle(case, ["reopened"])
+    case.case_state = CaseState.CLOSED
+    with pytest.raises(IllegalTransition, match="case c1: cannot go from 'closed' to 'closed'"):
+        check_lifecycle(case, ["honoured"])
+
+
+def test_only_a_declined_or_withdrawn_dispute_goes_back_to_routing() -> None:
+    case, _ = t.open_mediation(
+        routed(), mediation_id="m1", now=NOW, time_limit=LIMIT, county_code="140302"
+    )
+    declined = left_mediation(case, step="declined")
+    assert declined is not None
+    assert (declined.case_id, declined.mediation_id, declined.outcome) == (
+        "c1",
+        "m1",
+        MediationOutcome.DECLINED,
+    )
+    assert declined.reason == f"mediation declined at {case.committee.code}"
+    withdrawn = left_mediation(case, step="withdrawn")
+    assert withdrawn is not None
+    assert withdrawn.outcome is MediationOutcome.WITHDRAWN
+    assert left_mediation(case, step="referred") is None
 
 
 def test_assignment_prefers_specialty_then_lowest_load() -> None:

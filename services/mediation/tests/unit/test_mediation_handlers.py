@@ -120,7 +120,9 @@ async def test_accept_assigns_and_agreement_resolves_then_follow_up(
     assert lifecycle(uow) == [
         (CaseState.ROUTED, CaseState.IN_MEDIATION),
         (CaseState.IN_MEDIATION, CaseState.RESOLVED),
+        (CaseState.RESOLVED, CaseState.CLOSED),
     ]
+    assert uow.repository.cases[mid].case_state is CaseState.CLOSED
     steps = [e.step for e in uow.committed_of(MediationProgressed)]  # type: ignore[attr-defined]
     assert steps == [
         "opened",
@@ -181,7 +183,7 @@ async def test_a_refused_transition_writes_nothing(
         )
     assert len(uow.committed) == before
     assert uow.repository.session_rows == []
-    assert lifecycle(uow)[-1] == (CaseState.IN_MEDIATION, CaseState.CLOSED)
+    assert lifecycle(uow)[-1] == (CaseState.IN_MEDIATION, CaseState.RETURNED)
 
 
 async def test_parties_are_sealed_and_only_masked_values_are_shown(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from yiwang.oversight.domain.kpi import (
     CaseFigures,
@@ -32,6 +33,7 @@ def case(
     score: int | None = None,
     history: tuple[str, ...] | None = None,
     returned_by: tuple[str, ...] = (),
+    **ending: Any,
 ) -> CaseFigures:
     """Times in hours after T0; the response is due at 24 h."""
     return CaseFigures(
@@ -46,6 +48,7 @@ def case(
         response_due=T0 + 24 * H,
         resolution_due=T0 + resolution_due * H,
         score=score,
+        **ending,
     )
 
 
@@ -65,9 +68,22 @@ CALLS = [
 ]
 
 
-def rates(rows: list, group: str) -> dict[Kpi, tuple[int, int]]:  # type: ignore[type-arg]
+THREE_RATES_AND_MORE = {
+    Kpi.RESPONSE_RATE,
+    Kpi.RESOLUTION_RATE,
+    Kpi.SATISFACTION_RATE,
+    Kpi.ON_TIME_RATE,
+    Kpi.RETURN_RATE,
+    Kpi.WHISTLE_ATTENDANCE_RATE,
+}
+ENDING = set(Kpi) - THREE_RATES_AND_MORE
+
+
+def rates(
+    rows: list, group: str, kpis: set[Kpi] = THREE_RATES_AND_MORE
+) -> dict[Kpi, tuple[int, int]]:  # type: ignore[type-arg]
     row = next(r for r in rows if r.group == group)
-    return {k: (v.numerator, v.denominator) for k, v in row.rates.items()}
+    return {k: (v.numerator, v.denominator) for k, v in row.rates.items() if k in kpis}
 
 
 def test_department_kpis() -> None:
@@ -110,7 +126,7 @@ def test_township_kpis_and_overall() -> None:
         Kpi.WHISTLE_ATTENDANCE_RATE: (0, 1),
     }
     total = overall(CASES, CALLS, AS_OF)
-    assert {k: (v.numerator, v.denominator) for k, v in total.rates.items()} == {
+    assert rates([total], "all") == {
         Kpi.RESPONSE_RATE: (3, 5),
         Kpi.RESOLUTION_RATE: (3, 4),
         Kpi.ON_TIME_RATE: (2, 4),
@@ -132,3 +148,81 @@ def test_rankings_best_first_and_returns_lowest_first() -> None:
 def test_an_empty_denominator_is_no_value() -> None:
     assert Ratio(0, 0).value is None
     assert compute_kpis(GroupBy.DEPARTMENT, [], [], as_of=AS_OF) == []
+
+
+CG, HEALTH = "comprehensive-governance", "health"
+
+# How cases end: evaluated, reopened (to the hub the second time), ruled on, closed.
+ENDINGS = [
+    case(
+        "e1", UM, "A", responded=1, resolved=5, score=5, closed=True, closed_after_evaluation=True
+    ),
+    case("e2", UM, "A", responded=1, resolved=5, score=2, rehandling=1),  # reopened once
+    case(
+        "e3",
+        CG,
+        "A",
+        responded=1,
+        resolved=5,
+        score=1,
+        rehandling=2,
+        rehandled_to_hub=True,
+        history=(UM, CG),
+    ),
+    case("e4", MS, "B", responded=1, resolved=5, closed=True),  # closed without evaluation
+    case(
+        "e5",
+        MS,
+        "B",
+        responded=1,
+        resolved=None,
+        ruled=True,
+        history=(UM, HEALTH, MS),
+        returned_by=(UM, HEALTH),
+    ),
+    case(
+        "e6", MS, "B", responded=1, resolved=5, score=4, closed=True, closed_after_evaluation=True
+    ),
+]
+
+
+def test_how_cases_end_per_department() -> None:
+    rows = compute_kpis(GroupBy.DEPARTMENT, ENDINGS, [], as_of=AS_OF)
+    assert rates(rows, UM, ENDING) == {
+        Kpi.REHANDLING_RATE: (1, 2),  # e1 and e2 evaluated, e2 reopened (e3 is the hub's now)
+        Kpi.REHANDLED_TO_HUB_RATE: (0, 1),  # e2 reopened, not (yet) to the hub
+        Kpi.ARBITRATION_RATE: (1, 4),  # lead at some time for e1, e2, e3, e5; e5 ruled on
+        Kpi.EVALUATED_CLOSE_RATE: (1, 1),  # e1
+    }
+    assert rates(rows, MS, ENDING) == {
+        Kpi.REHANDLING_RATE: (0, 1),  # e6
+        Kpi.REHANDLED_TO_HUB_RATE: (0, 0),
+        Kpi.ARBITRATION_RATE: (1, 3),  # the ruling named it for e5
+        Kpi.EVALUATED_CLOSE_RATE: (1, 2),  # e6 after evaluation, e4 without
+    }
+    assert rates(rows, CG, ENDING)[Kpi.REHANDLED_TO_HUB_RATE] == (1, 1)
+    assert rates(rows, HEALTH, ENDING)[Kpi.ARBITRATION_RATE] == (1, 1)
+    assert rates(rows, CG, ENDING)[Kpi.REHANDLING_RATE] == (1, 1)
+
+
+def test_how_cases_end_per_township_and_overall() -> None:
+    rows = compute_kpis(GroupBy.TOWNSHIP, ENDINGS, [], as_of=AS_OF)
+    assert rates(rows, "A", ENDING) == {
+        Kpi.REHANDLING_RATE: (2, 3),
+        Kpi.REHANDLED_TO_HUB_RATE: (1, 2),
+        Kpi.ARBITRATION_RATE: (0, 3),
+        Kpi.EVALUATED_CLOSE_RATE: (1, 1),
+    }
+    assert rates([overall(ENDINGS, [], AS_OF)], "all", ENDING) == {
+        Kpi.REHANDLING_RATE: (2, 4),
+        Kpi.REHANDLED_TO_HUB_RATE: (1, 2),
+        Kpi.ARBITRATION_RATE: (1, 6),
+        Kpi.EVALUATED_CLOSE_RATE: (2, 3),
+    }
+
+
+def test_fewer_rehandlings_and_arbitrations_rank_first() -> None:
+    rows = compute_kpis(GroupBy.DEPARTMENT, ENDINGS, [], as_of=AS_OF)
+    ranked = rank(rows, by=Kpi.REHANDLING_RATE)
+    # 0 of 1, 1 of 2, 1 of 1; health leads no case of its own: no value, last
+    assert [(r.rank, r.row.group) for r in ranked] == [(1, MS), (2, UM), (3, CG), (4, HEALTH)]

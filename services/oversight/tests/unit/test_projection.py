@@ -8,10 +8,24 @@ from datetime import UTC, datetime, timedelta
 
 from yiwang.common.case import CaseFacts, Channel, Location, Priority
 from yiwang.common.departments import Department
-from yiwang.common.events import CaseRouted, CaseStateChanged, HandlingTier, MicroGridRef
+from yiwang.common.events import (
+    CaseReopened,
+    CaseRouted,
+    CaseStateChanged,
+    HandlingTier,
+    MicroGridRef,
+    RulingMade,
+)
+from yiwang.common.sla import deadlines_for, policy_for
 from yiwang.common.states import CaseState as S
 from yiwang.oversight.domain import entries
-from yiwang.oversight.domain.escalation import SlaClock, Stage, is_bounced, timers_for
+from yiwang.oversight.domain.escalation import (
+    OversightPolicy,
+    SlaClock,
+    Stage,
+    is_bounced,
+    timers_for,
+)
 from yiwang.oversight.domain.projection import TimelineEntry, fold
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
@@ -122,7 +136,7 @@ def test_reopening_a_resolved_case_restarts_its_resolution_clock() -> None:
     case = fold(CASE, [*TIMELINE, reopened])
     assert case.resolved_at is None
     assert case.resolution_running
-    clocks = {(t.clock, t.stage) for t in timers_for(case)}
+    clocks = {(t.clock, t.stage) for t in timers_for(case, policy=OversightPolicy())}
     assert (SlaClock.RESOLUTION, Stage.YELLOW_CARD) in clocks
     assert not any(c is SlaClock.RESPONSE for c, _ in clocks)  # it was signed for
 
@@ -131,3 +145,122 @@ def test_ties_in_event_time_break_the_same_way_in_every_order() -> None:
     same_time = [change(1, 0, None, S.RECEIVED), change(2, 0, S.RECEIVED, S.ROUTED, department=UM)]
     for order in itertools.permutations(same_time):
         assert fold(CASE, order).state is S.ROUTED
+
+
+def test_the_deadlines_are_the_ones_dispatch_computes_from_the_same_inputs() -> None:
+    received = T0 - timedelta(minutes=3)
+    facts_routed = entries.from_routing(
+        CaseRouted(
+            case_id=CASE,
+            case=CaseFacts(
+                case_id=CASE,
+                case_number="LZ-1",
+                category="noise",
+                title="噪音",
+                description="夜间施工",
+                channel=Channel.PORTAL,
+                priority=Priority.NORMAL,
+                location=Location(address="x"),
+                received_at=received,
+            ),
+            micro_grid=None,
+            lead_department=UM,
+            tier=HandlingTier.TOWNSHIP,
+            sla_class="urgent",  # the matrix raises the floor
+            rule_id="r1",
+            reason="matrix",
+        ),
+        event_id="r9",
+        at=T0 + timedelta(minutes=1),
+    )
+    case = fold(CASE, [change(1, -3, None, S.RECEIVED), facts_routed])
+    expected = deadlines_for(
+        policy_for(
+            category="noise", priority=Priority.NORMAL, channel=Channel.PORTAL, sla_class="urgent"
+        ),
+        started_at=received,
+    )
+    assert case.deadlines == expected
+    assert expected.policy == "hotline-urgent"
+    assert case.received_at == case.started_at == received
+
+
+def test_a_reopening_restarts_both_clocks_and_may_hand_the_lead_to_the_hub() -> None:
+    evaluated = change(9, 700, S.RESOLVED, S.EVALUATED, department=UM)
+    reopened_at = T0 + timedelta(minutes=700)
+    reopen = entries.from_reopening(
+        CaseReopened(
+            case_id=CASE,
+            evaluation_id="ev-1",
+            department=UM,
+            to_hub=False,
+            rehandling=1,
+            reopened_at=reopened_at,
+            reason="unsatisfied",
+        )
+    )
+    case = fold(CASE, [*TIMELINE, evaluated, reopen])
+    assert (case.state, case.rehandling, case.awaiting_rehandling) == (S.EVALUATED, 1, True)
+    assert (case.responded_at, case.resolved_at) == (None, None)
+    assert case.received_at == T0  # the cohort does not move
+    assert case.deadlines is not None
+    assert case.deadlines.started_at == reopened_at
+    assert {t.clock for t in timers_for(case, policy=OversightPolicy())} >= {
+        SlaClock.RESPONSE,
+        SlaClock.RESOLUTION,
+    }
+    redispatched = change(10, 710, S.EVALUATED, S.DISPATCHED, department=UM)
+    assert fold(CASE, [*TIMELINE, evaluated, reopen, redispatched]).awaiting_rehandling is False
+    to_hub = entries.from_reopening(
+        CaseReopened(
+            case_id=CASE,
+            evaluation_id="ev-2",
+            department=None,
+            to_hub=True,
+            rehandling=2,
+            reopened_at=reopened_at + timedelta(days=3),
+            reason="unsatisfied again",
+        )
+    )
+    hub = fold(CASE, [*TIMELINE, evaluated, reopen, redispatched, to_hub])
+    assert (hub.lead_department, hub.rehandled_to_hub) == (
+        Department.COMPREHENSIVE_GOVERNANCE,
+        True,
+    )
+    assert hub.lead_history == (MS, UM, Department.COMPREHENSIVE_GOVERNANCE)
+
+
+def test_how_a_case_was_closed_and_closed_duplicates_stay_duplicates() -> None:
+    closed = change(9, 700, S.RESOLVED, S.CLOSED, actor="oversight")
+    case = fold(CASE, [*TIMELINE, closed])
+    assert (case.state, case.closed_after_evaluation, case.is_open) == (S.CLOSED, False, False)
+    evaluated = change(9, 700, S.RESOLVED, S.EVALUATED)
+    after = change(10, 700, S.EVALUATED, S.CLOSED, actor="oversight")
+    assert fold(CASE, [*TIMELINE, after, evaluated]).closed_after_evaluation is True
+    duplicate = fold(
+        CASE,
+        [
+            change(1, 0, None, S.RECEIVED),
+            change(2, 1, S.RECEIVED, S.DUPLICATE),
+            change(3, 90, S.DUPLICATE, S.CLOSED, actor="intake"),
+        ],
+    )
+    assert (duplicate.state, duplicate.duplicate) == (S.CLOSED, True)
+
+
+def test_a_ruling_names_the_lead_whatever_routing_said() -> None:
+    ruling = entries.from_ruling(
+        RulingMade(
+            case_id=CASE,
+            ruling_id="ru-1",
+            department=MS,
+            reason="经营场所属市场监管",
+            ruled_by="comprehensive-governance",
+            ruled_at=T0 + timedelta(minutes=45),
+            returned_by=(MS, UM),
+        ),
+        event_id="ru-e",
+    )
+    case = fold(CASE, [*TIMELINE[:7], ruling])
+    assert (case.lead_department, case.ruled) == (MS, True)
+    assert case.last_activity_at == T0 + timedelta(minutes=45)

@@ -10,7 +10,8 @@ from yiwang.common.service import run_service
 from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
 from yiwang.department_dispatch.config import DEV_SIGNING_KEY, DispatchSettings
 from yiwang.department_dispatch.entrypoints.background import jobs
-from yiwang.department_dispatch.entrypoints.http import REFUSALS, http_router
+from yiwang.department_dispatch.entrypoints.http import AUTH_DOC, REFUSALS, http_router
+from yiwang.department_dispatch.entrypoints.http_work_orders import work_orders_router
 from yiwang.department_dispatch.entrypoints.kafka import kafka_router
 
 log = get_logger(__name__)
@@ -24,7 +25,10 @@ def wire(runtime: Runtime) -> Wiring:
     uow = runtime.units_of_work(PostgresDispatchUnitOfWork)
     return Wiring(
         kafka_routers=[kafka_router(runtime, uow=uow, settings=settings)],
-        http_routers=[http_router(uow=uow, clock=runtime.clock)],
+        http_routers=[
+            http_router(uow=uow, clock=runtime.clock),
+            work_orders_router(uow=uow, clock=runtime.clock, auth_doc=AUTH_DOC),
+        ],
         jobs=jobs(uow=uow, clock=runtime.clock, settings=settings),
         refusals=REFUSALS,
     )
@@ -38,7 +42,8 @@ DEFINITION = ServiceDefinition(
     migrations=files("yiwang.department_dispatch") / "migrations",
     settings_factory=DispatchSettings,
     title="Yiwang department-dispatch",
-    description="Work orders on department topics, department replies, whistle-and-report.",
+    description="Work orders on department topics, department replies, whistle-and-report, "
+    "the hub's rulings, re-handling and reminders.",
 )
 
 

@@ -1,4 +1,5 @@
-"""Dispatch's own Prometheus metrics, with bounded labels (channel, reason code, outcome)."""
+"""Dispatch's own Prometheus metrics, with bounded labels (channel, reason code, outcome,
+alert kind, department)."""
 
 from __future__ import annotations
 
@@ -17,5 +18,20 @@ SECURITY_EVENTS = Counter(
 WHISTLE_ATTENDANCE = Counter(
     "yiwang_dispatch_whistle_attendance_total",
     "Whistle attendance recorded, by outcome",
+    ["outcome"],
+)
+RULINGS = Counter(
+    "yiwang_dispatch_rulings_total",
+    "The county hub's final rulings (终审), by the department named",
+    ["department"],
+)
+REMINDERS = Counter(
+    "yiwang_dispatch_reminders_total",
+    "Reminders (催办) sent to departments for their open lead orders, by alert kind",
+    ["kind"],
+)
+REHANDLINGS = Counter(
+    "yiwang_dispatch_rehandlings_total",
+    "Cases reopened after an unsatisfied evaluation: dispatched again, or why not",
     ["outcome"],
 )

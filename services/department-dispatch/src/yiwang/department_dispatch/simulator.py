@@ -4,7 +4,9 @@
 
 Each work order gets a signed acknowledgement after a few (simulated) minutes, progress,
 and a resolution after hours; some lead orders are returned (退单) with a reason code and
-some ask for assistance. Delays are in simulated time, divided by --speed.
+some ask for assistance. Orders a hub ruling (终审) binds, and the hub's own lead orders
+(it rules rather than returns), are never returned. Reminders (催办) are logged. Delays are
+in simulated time, divided by --speed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from yiwang.common.events import (
     ReplyKind,
     WorkOrderCancelled,
     WorkOrderIssued,
+    WorkOrderReminder,
 )
 from yiwang.common.logs import configure_logging, get_logger
 from yiwang.common.topics import DEPT_REPLIES, department_topic
@@ -34,6 +37,7 @@ from yiwang.department_dispatch.domain.credentials import (
     department_secret,
     sign,
 )
+from yiwang.department_dispatch.domain.model import HUB
 from yiwang.department_dispatch.domain.replies import RETURN_REASONS
 
 log = get_logger("department-simulator")
@@ -81,10 +85,20 @@ class DepartmentSimulator:
         )
         log.info("replied", department=order.department, case_id=order.case_id, kind=kind)
 
+    @staticmethod
+    def may_return(order: WorkOrderIssued) -> bool:
+        """A ruling binds its department, and the hub rules instead of returning: both
+        returns would be refused (ruling_is_binding, hub_must_rule)."""
+        return (
+            order.role is DepartmentRole.LEAD
+            and order.ruling_id is None
+            and order.department is not HUB
+        )
+
     async def handle(self, order: WorkOrderIssued) -> None:
         rnd = self.random
         await self.wait(rnd.uniform(2, 20))
-        if order.role is DepartmentRole.LEAD and rnd.random() < self.args.return_rate:
+        if self.may_return(order) and rnd.random() < self.args.return_rate:
             code = rnd.choice([c for c in RETURN_REASONS if c != "other"])
             await self.reply(order, ReplyKind.RETURN, reason_code=code, note=RETURN_REASONS[code])
             return
@@ -115,6 +129,14 @@ class DepartmentSimulator:
             self.tasks[event.work_order_id] = asyncio.create_task(self.handle(event))
         elif isinstance(event, WorkOrderCancelled) and event.work_order_id in self.tasks:
             self.tasks.pop(event.work_order_id).cancel()
+        elif isinstance(event, WorkOrderReminder):
+            log.info(
+                "reminded",
+                department=event.department,
+                case_id=event.case_id,
+                kind=event.kind,
+                deadline=event.deadline.isoformat() if event.deadline else None,
+            )
 
     async def run(self) -> None:
         prefix = self.settings.topic_prefix

@@ -1,4 +1,4 @@
-"""grid-routing's own metrics. Labels are bounded: 2 triggers x ~10 rule kinds x 3 tiers.
+"""grid-routing's own metrics. Labels are bounded: 3 triggers x ~11 rule kinds x 3 tiers.
 
 How cases leave routing (PromQL, see docs/grid-routing.md): the share sent to triage,
     sum(rate(yiwang_routing_decisions_total{rule=~"triage/.*"}[1h]))
@@ -15,8 +15,9 @@ from yiwang.grid_routing.domain.rules import rule_kind
 
 ROUTING_DECISIONS = Counter(
     "yiwang_routing_decisions_total",
-    "Routing decisions committed, by what asked for them (received, returned), the kind of "
-    "rule that made them (matrix, reroute, triage/..., arbitration/...) and the tier",
+    "Routing decisions committed, by what asked for them (received, returned, mediation), "
+    "the kind of rule that made them (matrix, reroute, after-mediation, triage/..., "
+    "arbitration/...) and the tier",
     ["trigger", "rule", "tier"],
 )
 

@@ -6,8 +6,10 @@ Pending disputes are accepted (a mediator is assigned by level, specialty and lo
 session is scheduled, then the rung records an outcome with the odds below: most
 disputes settle at the grid or community rung, a few fail all the way up and are
 referred to court or arbitration, about 99% are settled overall (the reported 7,666 of
-7,735). Agreements that fall due for follow-up are mostly honoured. Committees take their time:
-delays are in simulated time, divided by --speed (the demo clock's speed).
+7,735). A few disputes are declined (不予受理) or withdrawn: mediation hands them back to
+routing, which sends them to their lead department. Agreements that fall due for
+follow-up are mostly honoured. Committees take their time: delays are in simulated time,
+divided by --speed (the demo clock's speed).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ ODDS = {
     "township": (0.75, 0.01, 0.005),
     "district": (0.80, 0.01, 0.03),
 }
+DECLINED = 0.01  # a pending dispute the committee does not take (不予受理)
 HONOURED = 0.97
 REOPEN_WHEN_NOT_HONOURED = 0.5
 
@@ -85,6 +88,9 @@ class MediatorSimulator:
         if status == "agreed" and not summary["follow_up_due"]:
             return  # nothing to do until the performance deadline
         if not self.ready(mid, first_wait_minutes=self.rng.uniform(30, 240)):
+            return
+        if status == "pending" and self.rng.random() < DECLINED:
+            await self.post(f"/mediations/{mid}/decline", {"reason": "不属于人民调解受理范围"})
             return
         if status == "pending":
             await self.post(f"/mediations/{mid}/accept", {})

@@ -9,6 +9,7 @@ from yiwang.common.service import run_service
 from yiwang.oversight.adapters.queries import PostgresOversightReader
 from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork
 from yiwang.oversight.config import OversightSettings
+from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.entrypoints.background import jobs
 from yiwang.oversight.entrypoints.http import REFUSALS, case_router
 from yiwang.oversight.entrypoints.http_reports import report_router
@@ -19,18 +20,22 @@ def wire(runtime: Runtime) -> Wiring:
     settings = runtime.settings
     assert isinstance(settings, OversightSettings)
     uow = runtime.units_of_work(PostgresOversightUnitOfWork)
+    policy = OversightPolicy.of(
+        close_after_working_days=settings.close_after_working_days,
+        stranded_after_minutes=settings.stranded_after_minutes,
+    )
 
     def reader() -> PostgresOversightReader:
         return PostgresOversightReader(runtime.pool)  # the pool opens after wiring
 
     clock = runtime.clock
     return Wiring(
-        kafka_routers=[kafka_router(runtime, uow=uow)],
+        kafka_routers=[kafka_router(runtime, uow=uow, policy=policy)],
         http_routers=[
-            case_router(uow=uow, reader=reader, clock=clock),
+            case_router(uow=uow, reader=reader, clock=clock, policy=policy),
             report_router(reader=reader, clock=clock),
         ],
-        jobs=jobs(settings=settings, uow=uow, reader=reader, clock=clock),
+        jobs=jobs(settings=settings, uow=uow, reader=reader, clock=clock, policy=policy),
         refusals=REFUSALS,
     )
 
@@ -43,7 +48,8 @@ DEFINITION = ServiceDefinition(
     migrations=files("yiwang.oversight") / "migrations",
     settings_factory=OversightSettings,
     title="Yiwang oversight",
-    description="Timelines, SLA clocks in working days, escalation and the three rates.",
+    description="Timelines, SLA clocks in working days, escalation, closing cases and the "
+    "three rates.",
 )
 
 

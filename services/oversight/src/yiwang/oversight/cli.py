@@ -1,10 +1,17 @@
 """Oversight's operator commands.
 
     python -m yiwang.oversight.cli daily-report [--day YYYY-MM-DD] [--format json|csv]
+    python -m yiwang.oversight.cli calendar [--years YYYY ...]
 
 `daily-report` prints the daily dispatch report (日调度) of a local day (Asia/Shanghai;
 by default yesterday): per department the day's flows and the open and overdue cases now,
 the same document and CSV as `GET /reports/daily`.
+
+`calendar` prints, for each year (by default this year and next, on the service clock),
+where its working days come from: a calendar file (YIWANG_CALENDAR_FILES), the
+chinese-calendar tables, or MISSING (Monday-Friday, holidays and make-up working days
+unknown). It exits 1 if any year is missing: add the State Council's notice for it as a
+calendar file (docs/operations.md, "Calendar").
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from datetime import date
 
 from fastapi.encoders import jsonable_encoder
 from yiwang.common.cli import CommandContext, CommandRefused, run_command
+from yiwang.common.working_days import WorkingCalendar, installed_calendar, local_date
 from yiwang.oversight.adapters.queries import PostgresOversightReader
 from yiwang.oversight.app import DEFINITION
 from yiwang.oversight.domain.periods import BadPeriod
@@ -29,10 +37,42 @@ def main(argv: list[str] | None = None) -> int:
     daily = commands.add_parser("daily-report", help="print the daily dispatch report (日调度)")
     daily.add_argument("--day", type=_local_day, help="local date, YYYY-MM-DD; default yesterday")
     daily.add_argument("--format", choices=[f.value for f in Format], default=Format.JSON.value)
+    coverage = commands.add_parser(
+        "calendar", help="where each year's working days come from; exit 1 if one is missing"
+    )
+    coverage.add_argument(
+        "--years", type=_year, nargs="+", metavar="YYYY", help="default: this year and next"
+    )
     args = parser.parse_args(argv)
+    if args.command == "calendar":
+        return run_command(DEFINITION, lambda ctx: print_calendar(ctx, years=args.years))
     return run_command(
         DEFINITION, lambda ctx: print_daily_report(ctx, day=args.day, format=Format(args.format))
     )
+
+
+MISSING = "MISSING: Monday-Friday, holidays and make-up working days unknown"
+
+
+def calendar_coverage(calendar: WorkingCalendar, years: list[int]) -> list[tuple[int, str | None]]:
+    """Each year and where its working days come from; None for a year nothing covers."""
+    return [(year, calendar.source_of(year)) for year in years]
+
+
+async def print_calendar(ctx: CommandContext, *, years: list[int] | None) -> int:
+    """One line per year; exit 1 if a year is missing (its deadlines count Mon-Fri)."""
+    this_year = local_date(ctx.clock.now()).year
+    coverage = calendar_coverage(installed_calendar(), years or [this_year, this_year + 1])
+    for year, source in coverage:
+        print(f"{year}  {source or MISSING}")
+    missing = [year for year, source in coverage if source is None]
+    if missing:
+        print(
+            f"add the State Council's holiday notice for {', '.join(map(str, missing))} as a "
+            "calendar file (YIWANG_CALENDAR_FILES; docs/operations.md#calendar)",
+            file=sys.stderr,
+        )
+    return 1 if missing else 0
 
 
 async def print_daily_report(ctx: CommandContext, *, day: date | None, format: Format) -> int:
@@ -48,6 +88,16 @@ async def print_daily_report(ctx: CommandContext, *, day: date | None, format: F
     else:
         print(json.dumps(jsonable_encoder(document), ensure_ascii=False, indent=2))
     return 0
+
+
+def _year(text: str) -> int:
+    try:
+        year = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a year (YYYY)") from None
+    if not 2000 <= year <= 2100:
+        raise argparse.ArgumentTypeError(f"{year} is not a year between 2000 and 2100")
+    return year
 
 
 def _local_day(text: str) -> date:

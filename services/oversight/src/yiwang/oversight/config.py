@@ -1,4 +1,5 @@
-"""Oversight's settings: the common ones plus its background jobs and label bounds."""
+"""Oversight's settings: the common ones plus its background jobs, how cases end and label
+bounds."""
 
 from __future__ import annotations
 
@@ -16,3 +17,13 @@ class OversightSettings(CommonSettings):
     kpi_window_days: int = Field(default=30, alias="OVERSIGHT_KPI_WINDOW_DAYS", ge=1, le=366)
     # Townships get their own label value up to this many; the rest count as "other".
     max_township_labels: int = Field(default=100, alias="OVERSIGHT_MAX_TOWNSHIP_LABELS", ge=1)
+    # A resolved case nobody evaluates is closed this many working days after it was
+    # resolved (未评价).
+    close_after_working_days: int = Field(
+        default=3, alias="OVERSIGHT_CLOSE_AFTER_WORKING_DAYS", ge=1, le=60
+    )
+    # A case in a hand-off state (received, routed, returned) this long, on the service
+    # clock, is stranded: flagged to the county once per stay.
+    stranded_after_minutes: int = Field(
+        default=60, alias="OVERSIGHT_STRANDED_AFTER_MINUTES", ge=1, le=525_600
+    )

@@ -4,8 +4,8 @@ Cardinality is bounded: departments are an enum (14 codes); townships come from 
 county's own admin tree (a county has tens of townships and streets, Lizhou district 7),
 and at most `OversightSettings.max_township_labels` of them get their own label value;
 any further township is counted under "other". KPI gauges are labelled by department or
-by township, never by both, so a county of T townships has at most 6 x (14 + T) KPI series
-and 2 x 15 x (T + 1) open/overdue series.
+by township, never by both, so a county of T townships has at most 10 x (15 + T) KPI
+series and 2 x 15 x (T + 1) open/overdue series.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ NO_DEPARTMENT = "unassigned"
 
 CASES_OPEN = Gauge(
     "yiwang_oversight_cases_open",
-    "Open cases (not resolved, evaluated, closed, rejected or duplicate)",
+    "Open cases (not resolved, evaluated, closed, rejected or duplicate; a case reopened "
+    "for re-handling is open)",
     ["department", "township"],
 )
 CASES_OVERDUE = Gauge(
@@ -38,11 +39,13 @@ TOWNSHIP_KPI = Gauge(
 )
 ALERTS_RAISED = Counter(
     "yiwang_oversight_alerts_raised_total",
-    "Alerts raised: warnings, yellow and red cards, bounced and stagnant cases",
+    "Alerts raised: warnings, yellow and red cards, bounced, stagnant and stranded cases",
     ["kind", "command_level"],
 )
 TIMERS_FIRED = Counter(
-    "yiwang_oversight_timers_fired_total", "SLA timers fired, by outcome", ["outcome"]
+    "yiwang_oversight_timers_fired_total",
+    "Timers fired, by outcome: alerted, closed (a resolved case nobody evaluated), stopped",
+    ["outcome"],
 )
 
 

@@ -11,6 +11,7 @@ from yiwang.common.events import CaseRouted, CommandLevel, DepartmentReplied, De
 from yiwang.common.states import CaseState
 from yiwang.department_dispatch.adapters.repository import DispatchRepository, RejectionRecord
 from yiwang.department_dispatch.domain.model import (
+    OPEN_WORK_ORDER,
     Attendance,
     DispatchCase,
     Whistle,
@@ -18,12 +19,22 @@ from yiwang.department_dispatch.domain.model import (
     WorkOrder,
     WorkOrderStatus,
 )
+from yiwang.department_dispatch.domain.queries import WorkOrderPage, WorkOrderQuery
+from yiwang.department_dispatch.domain.rulings import Ruling
 
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 WORK_ORDER_COLUMNS = (
     "work_order_id, case_id, department, role, command_level, round, status, deadline,"
-    " issued_at, whistle_id"
+    " issued_at, whistle_id, case_number, response_due, sla_policy, ruling_id, rehandling"
+)
+# A department's listing: $1 department, $2 statuses (NULL: any), $3 open (NULL: either),
+# $4 the open statuses, $5 case id (NULL: any).
+LISTING_FILTER = (
+    " FROM work_order WHERE department = $1"
+    " AND ($2::text[] IS NULL OR status = ANY($2::text[]))"
+    " AND ($3::boolean IS NULL OR (status = ANY($4::text[])) = $3::boolean)"
+    " AND ($5::text IS NULL OR case_id = $5::text)"
 )
 
 
@@ -39,6 +50,11 @@ def _work_order(row: Any) -> WorkOrder:
         deadline=row["deadline"],
         issued_at=row["issued_at"],
         whistle_id=row["whistle_id"],
+        case_number=row["case_number"],
+        response_due=row["response_due"],
+        sla_policy=row["sla_policy"],
+        ruling_id=row["ruling_id"],
+        rehandling=row["rehandling"],
     )
 
 
@@ -72,15 +88,22 @@ class PostgresDispatchRepository(DispatchRepository):
             command_level=CommandLevel(row["command_level"]),
             lead_department=Department(row["lead_department"]),
             routed=CaseRouted.model_validate_json(row["routed"]),
+            clock_started_at=row["clock_started_at"],
             return_count=row["return_count"],
+            escalations=row["escalations"],
+            ruling_id=row["ruling_id"],
+            rehandling=row["rehandling"],
         )
 
     async def save_case(self, case: DispatchCase) -> None:
         await self._conn.execute(
             "INSERT INTO dispatch_case (case_id, state, attempt, command_level, lead_department,"
-            " return_count, routed) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
+            " return_count, routed, clock_started_at, escalations, ruling_id, rehandling)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)"
             " ON CONFLICT (case_id) DO UPDATE SET state = $2, attempt = $3, command_level = $4,"
-            " lead_department = $5, return_count = $6, routed = $7::jsonb, updated_at = now()",
+            " lead_department = $5, return_count = $6, routed = $7::jsonb,"
+            " clock_started_at = $8, escalations = $9, ruling_id = $10, rehandling = $11,"
+            " updated_at = now()",
             case.case_id,
             case.state.value,
             case.attempt,
@@ -88,12 +111,16 @@ class PostgresDispatchRepository(DispatchRepository):
             case.lead_department.value,
             case.return_count,
             case.routed.model_dump_json(),
+            case.clock_started_at,
+            case.escalations,
+            case.ruling_id,
+            case.rehandling,
         )
 
     async def add_work_order(self, order: WorkOrder) -> bool:
         inserted = await self._conn.fetchval(
             f"INSERT INTO work_order ({WORK_ORDER_COLUMNS})"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
             " ON CONFLICT (case_id, department, round) DO NOTHING RETURNING true",
             order.work_order_id,
             order.case_id,
@@ -105,6 +132,11 @@ class PostgresDispatchRepository(DispatchRepository):
             order.deadline,
             order.issued_at,
             order.whistle_id,
+            order.case_number,
+            order.response_due,
+            order.sla_policy,
+            order.ruling_id,
+            order.rehandling,
         )
         return bool(inserted)
 
@@ -127,6 +159,40 @@ class PostgresDispatchRepository(DispatchRepository):
             case_id,
         )
         return [_work_order(r) for r in rows]
+
+    async def list_work_orders(
+        self, department: Department, query: WorkOrderQuery
+    ) -> WorkOrderPage:
+        args = (
+            department.value,
+            sorted(s.value for s in query.statuses) or None,
+            query.open,
+            sorted(s.value for s in OPEN_WORK_ORDER),
+            query.case_id,
+        )
+        total = await self._conn.fetchval("SELECT count(*)" + LISTING_FILTER, *args)
+        rows = await self._conn.fetch(
+            f"SELECT {WORK_ORDER_COLUMNS}" + LISTING_FILTER + " ORDER BY issued_at DESC,"
+            " work_order_id DESC LIMIT $6 OFFSET $7",
+            *args,
+            query.limit,
+            query.offset,
+        )
+        return WorkOrderPage(total=total, orders=[_work_order(r) for r in rows])
+
+    async def add_ruling(self, ruling: Ruling) -> None:
+        await self._conn.execute(
+            "INSERT INTO ruling (ruling_id, case_id, attempt, department, reason, ruled_by,"
+            " ruled_at, returned_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            ruling.ruling_id,
+            ruling.case_id,
+            ruling.attempt,
+            ruling.department.value,
+            ruling.reason,
+            ruling.ruled_by,
+            ruling.ruled_at,
+            [d.value for d in ruling.returned_by],
+        )
 
     async def reply_applied(self, department: Department, reply_id: str) -> bool:
         return bool(

@@ -14,6 +14,8 @@ from yiwang.department_dispatch.domain.model import (
     WhistleAttendance,
     WorkOrder,
 )
+from yiwang.department_dispatch.domain.queries import WorkOrderPage, WorkOrderQuery
+from yiwang.department_dispatch.domain.rulings import Ruling
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,15 @@ class DispatchRepository(abc.ABC):
 
     @abc.abstractmethod
     async def work_orders_of(self, case_id: str) -> list[WorkOrder]: ...
+
+    @abc.abstractmethod
+    async def list_work_orders(
+        self, department: Department, query: WorkOrderQuery
+    ) -> WorkOrderPage:
+        """The department's orders matching the query, newest first, and how many match."""
+
+    @abc.abstractmethod
+    async def add_ruling(self, ruling: Ruling) -> None: ...
 
     @abc.abstractmethod
     async def reply_applied(self, department: Department, reply_id: str) -> bool: ...

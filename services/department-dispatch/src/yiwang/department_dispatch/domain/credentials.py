@@ -21,6 +21,13 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def bearer(authorization: str | None) -> str | None:
+    """The API key of an `Authorization: Bearer <key>` header."""
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip() or None
+    return None
+
+
 def department_of(principal: str | None) -> Department | None:
     """The department an API key belongs to; None for a township's key or no key."""
     return Department(principal) if principal in set(Department) else None

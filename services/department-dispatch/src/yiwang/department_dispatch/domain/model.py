@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
-from yiwang.common.case import Priority
 from yiwang.common.departments import Department
 from yiwang.common.events import (
     CaseRouted,
@@ -17,18 +16,11 @@ from yiwang.common.events import (
     HandlingTier,
     WorkOrderIssued,
 )
+from yiwang.common.sla import Deadlines, deadlines_for, policy_for
 from yiwang.common.states import CaseState
 from yiwang.department_dispatch.domain.personal_data import reporter_for
 
-# A simple default per priority (Beijing 12345 feedback times); oversight owns the real
-# SLA clocks and their working-day calendar.
-DEADLINES: dict[Priority, timedelta] = {
-    Priority.EMERGENCY: timedelta(hours=2),
-    Priority.URGENT: timedelta(hours=24),
-    Priority.NORMAL: timedelta(days=7),
-    Priority.COMPLEX: timedelta(days=15),
-}
-
+HUB = Department.COMPREHENSIVE_GOVERNANCE  # the county hub (综治中心): triage and rulings
 LEVELS = (CommandLevel.COMMUNITY, CommandLevel.TOWNSHIP, CommandLevel.COUNTY, CommandLevel.CITY)
 
 
@@ -54,25 +46,73 @@ class DispatchCase:
     command_level: CommandLevel
     lead_department: Department
     routed: CaseRouted  # the routing decision this dispatch round was built from
+    # When the SLA clock of this handling started: intake's receipt, or the moment oversight
+    # reopened the case for re-handling.
+    clock_started_at: datetime
     return_count: int = 0
+    escalations: int = 0  # times dispatch escalated it up the command since the clock started
+    ruling_id: str | None = None  # the hub's final ruling (终审) on this routing decision
+    rehandling: int = 0  # 1, 2: re-handlings after an unsatisfied evaluation (不满意重办)
 
     @property
     def township_code(self) -> str | None:
         return self.routed.micro_grid.township_code if self.routed.micro_grid else None
+
+    @property
+    def case_number(self) -> str:
+        return self.routed.case.case_number
+
+    def deadlines(self) -> Deadlines:
+        """The one SLA policy's deadlines for this handling (libs/common sla.py)."""
+        return case_deadlines(self.routed, started_at=self.clock_started_at)
+
+    def lead_order(
+        self,
+        *,
+        department: Department,
+        level: CommandLevel,
+        round_: str,
+        now: datetime,
+        new_id: NewId,
+        ruling_id: str | None = None,
+    ) -> WorkOrder:
+        """A lead order with the deadline of the case's escalations so far."""
+        deadlines = self.deadlines()
+        return WorkOrder(
+            work_order_id=new_id("wo"),
+            case_id=self.case_id,
+            case_number=self.case_number,
+            department=department,
+            role=DepartmentRole.LEAD,
+            command_level=level,
+            round=round_,
+            deadline=deadlines.at_level(self.escalations),
+            issued_at=now,
+            response_due=deadlines.response_due,
+            sla_policy=deadlines.policy,
+            ruling_id=ruling_id,
+            rehandling=self.rehandling,
+        )
 
 
 @dataclass
 class WorkOrder:
     work_order_id: str
     case_id: str
+    case_number: str
     department: Department
     role: DepartmentRole
     command_level: CommandLevel
-    round: str  # one dispatch round: "a1", "a2:county", "w:<whistle id>"
-    deadline: datetime
+    # One dispatch round: "a1", "a2:county", "w:<whistle id>", "r:<ruling id>", "h1".
+    round: str
+    deadline: datetime  # resolve by (a whistle summons: report by)
     issued_at: datetime
     status: WorkOrderStatus = WorkOrderStatus.ISSUED
     whistle_id: str | None = None
+    response_due: datetime | None = None  # sign for it by (None for a whistle summons)
+    sla_policy: str | None = None
+    ruling_id: str | None = None  # the hub's ruling named this department: no return
+    rehandling: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -112,8 +152,22 @@ class WhistleAttendance:
 NewId = Callable[[str], str]
 
 
-def deadline_for(priority: Priority, *, issued_at: datetime) -> datetime:
-    return issued_at + DEADLINES[priority]
+def clock_start(routed: CaseRouted, *, routed_at: datetime) -> datetime:
+    """The SLA clock of the first handling starts when intake received the case; for an
+    old event without `received_at`, when it was routed (the envelope's time)."""
+    return routed.case.received_at or routed_at
+
+
+def case_deadlines(routed: CaseRouted, *, started_at: datetime) -> Deadlines:
+    """The same call oversight makes, so the order's deadlines are the ones it measures."""
+    facts = routed.case
+    policy = policy_for(
+        category=facts.category,
+        priority=facts.priority,
+        channel=facts.channel,
+        sla_class=routed.sla_class,
+    )
+    return deadlines_for(policy, started_at=started_at)
 
 
 def initial_command_level(routed: CaseRouted) -> CommandLevel:
@@ -125,7 +179,7 @@ def initial_command_level(routed: CaseRouted) -> CommandLevel:
 
 def lead_of(routed: CaseRouted) -> Department:
     # Triage and arbitration belong to the county hub, whatever routing named.
-    return Department.COMPREHENSIVE_GOVERNANCE if routed.triage else routed.lead_department
+    return HUB if routed.triage else routed.lead_department
 
 
 def assignments(routed: CaseRouted) -> list[tuple[Department, DepartmentRole]]:
@@ -140,6 +194,14 @@ def next_level_up(current: CommandLevel, *, at_least: CommandLevel) -> CommandLe
         return None
     one_up = LEVELS[LEVELS.index(current) + 1]
     return max(one_up, at_least, key=LEVELS.index)
+
+
+def escalated_round(round_: str, level: CommandLevel) -> str:
+    """The round of an escalated lead order: its handling's round and the level ("a1" and
+    "a1:county" give "a1:city"; "h1" gives "h1:county"), so one order per level per handling."""
+    head, _, last = round_.rpartition(":")
+    base = head if head and last in set(CommandLevel) else round_
+    return f"{base}:{level}"
 
 
 def work_order_issued(routed: CaseRouted, order: WorkOrder) -> WorkOrderIssued:
@@ -165,6 +227,10 @@ def work_order_issued(routed: CaseRouted, order: WorkOrder) -> WorkOrderIssued:
         deadline=order.deadline,
         reporter=reporter_for(order.department, order.role, case.reporters, order.whistle_id),
         whistle_id=order.whistle_id,
+        response_due=order.response_due,
+        sla_policy=order.sla_policy,
+        ruling_id=order.ruling_id,
+        rehandling=order.rehandling,
     )
 
 
@@ -177,8 +243,17 @@ class DispatchPlan:
 
 
 def plan_dispatch(
-    routed: CaseRouted, *, existing: list[WorkOrder], now: datetime, new_id: NewId
+    routed: CaseRouted,
+    *,
+    existing: list[WorkOrder],
+    deadlines: Deadlines,
+    escalations: int = 0,
+    rehandling: int = 0,
+    now: datetime,
+    new_id: NewId,
 ) -> DispatchPlan:
+    """One order per assigned department for this routing decision's round, with the SLA
+    deadline after the case's escalations so far; open orders of earlier rounds withdrawn."""
     round_ = f"a{routed.attempt}"
     level = initial_command_level(routed)
     taken = {(o.department, o.round) for o in existing}
@@ -190,12 +265,16 @@ def plan_dispatch(
             WorkOrder(
                 work_order_id=new_id("wo"),
                 case_id=routed.case_id,
+                case_number=routed.case.case_number,
                 department=department,
                 role=role,
                 command_level=level,
                 round=round_,
-                deadline=deadline_for(routed.case.priority, issued_at=now),
+                deadline=deadlines.at_level(escalations),
                 issued_at=now,
+                response_due=deadlines.response_due,
+                sla_policy=deadlines.policy,
+                rehandling=rehandling,
             )
         )
     plan.cancel = [o for o in existing if o.is_open and o.whistle_id is None and o.round != round_]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from yiwang.common.departments import Department
 from yiwang.common.events import DepartmentReplied, DepartmentRole, ReplyKind
 from yiwang.common.states import CaseState, IllegalTransition, check_transition
-from yiwang.department_dispatch.domain.model import WorkOrder, WorkOrderStatus
+from yiwang.department_dispatch.domain.model import HUB, WorkOrder, WorkOrderStatus
 
 # 退单 reason codes a department may give; the hub reads them when it re-routes.
 RETURN_REASONS: dict[str, str] = {
@@ -86,6 +86,21 @@ class IllegalForState(ReplyRejected):
     field = "kind"
 
 
+class RulingIsBinding(ReplyRejected):
+    """The hub's final ruling (终审) named this department: it may not return the case."""
+
+    code = "ruling_is_binding"
+    field = "kind"
+
+
+class HubMustRule(ReplyRejected):
+    """The hub holds a disputed case: it rules (POST /cases/{id}/ruling) or handles it
+    itself; returning it would start the arbitration loop again."""
+
+    code = "hub_must_rule"
+    field = "kind"
+
+
 class InvalidReply(ReplyRejected):
     """A field of the reply is missing or wrong; `field` names it."""
 
@@ -147,6 +162,27 @@ def check_work_order_step(order: WorkOrder, kind: ReplyKind) -> WorkOrderStatus:
     return order.status  # request_assistance leaves the order where it is
 
 
+def check_return_allowed(order: WorkOrder, kind: ReplyKind, *, triage: bool) -> None:
+    """No return (退单) of an order a ruling bound, nor of the hub's own triage or
+    arbitration order (`triage`: the case's routing decision sent it to the hub) or of
+    its re-handling (the second, the hub's: its handling stands)."""
+    if kind is not ReplyKind.RETURN:
+        return
+    if order.ruling_id is not None:
+        raise RulingIsBinding(
+            f"work order {order.work_order_id} follows the hub's ruling {order.ruling_id}; "
+            f"{order.department} handles the case and may not return it"
+        )
+    hub_lead = (
+        order.department is HUB and order.role is DepartmentRole.LEAD and order.whistle_id is None
+    )
+    if hub_lead and (triage or order.rehandling >= 2):
+        raise HubMustRule(
+            f"the hub holds case {order.case_id}: rule on it (POST /cases/{order.case_id}/ruling)"
+            " or handle it, do not return it"
+        )
+
+
 LEAD_TARGETS: dict[ReplyKind, CaseState] = {
     ReplyKind.ACKNOWLEDGE: CaseState.ACKNOWLEDGED,
     ReplyKind.PROGRESS: CaseState.IN_PROGRESS,
@@ -177,10 +213,13 @@ def check_reply(
     *,
     department: Department,
     case_state: CaseState,
+    triage: bool = False,
 ) -> ReplyEffect:
-    """All the rules in order: who holds the order, content, the order's and the case's steps."""
+    """All the rules in order: who holds the order, content, the order's step, whether it
+    may be returned, and the case's step. `triage`: the case is at the hub's triage."""
     check_assignment_holder(order, department=department)
     check_reply_content(reply)
     status = check_work_order_step(order, reply.kind)
+    check_return_allowed(order, reply.kind, triage=triage)
     target = check_case_step(order, reply.kind, case_id=reply.case_id, current=case_state)
     return ReplyEffect(order_status=status, case_state=target)

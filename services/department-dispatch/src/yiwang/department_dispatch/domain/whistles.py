@@ -77,6 +77,7 @@ def check_whistle_allowed(case: DispatchCase | None, *, case_id: str, township_c
 def new_whistle(
     *,
     case_id: str,
+    case_number: str,
     township_code: str,
     departments: tuple[Department, ...],
     report_within: timedelta,
@@ -97,6 +98,7 @@ def new_whistle(
         WorkOrder(
             work_order_id=new_id("wo"),
             case_id=case_id,
+            case_number=case_number,
             department=department,
             role=DepartmentRole.ASSISTING,
             command_level=CommandLevel.TOWNSHIP,

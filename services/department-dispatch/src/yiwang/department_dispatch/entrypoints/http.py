@@ -1,8 +1,9 @@
-"""HTTP routes: replies from departments and whistles from townships (API key auth).
+"""HTTP routes: replies from departments and whistles from townships (API key auth);
+a department's listing and the hub's ruling are in http_work_orders.py.
 
 Refusals are domain exceptions, answered as problem details through REFUSALS: each
 carries its stable `code`, its `status` and the `field` at fault (domain/replies.py,
-domain/whistles.py).
+domain/whistles.py, domain/rulings.py, domain/queries.py).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from yiwang.common.postgres import UnitOfWorkFactory
 from yiwang.common.problems import Refusal
 from yiwang.department_dispatch import handlers
 from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
-from yiwang.department_dispatch.domain.credentials import department_of
+from yiwang.department_dispatch.domain.credentials import bearer, department_of
+from yiwang.department_dispatch.domain.queries import ListingRefused
 from yiwang.department_dispatch.domain.replies import ReplyRejected
+from yiwang.department_dispatch.domain.rulings import RulingRefused
 from yiwang.department_dispatch.domain.whistles import WhistleRefused, check_whistler
 
 # The fallback status; each subclass refines it with its own status, field and code
@@ -29,6 +32,8 @@ from yiwang.department_dispatch.domain.whistles import WhistleRefused, check_whi
 REFUSALS: Mapping[type[Exception], Refusal] = {
     ReplyRejected: Refusal(409),
     WhistleRefused: Refusal(409),
+    RulingRefused: Refusal(409, field="case_id"),
+    ListingRefused: Refusal(403, field="authorization"),
 }
 
 AUTH_DOC = "`Authorization: Bearer <API key>` (issued with `cli issue-key <department>`)"
@@ -56,12 +61,6 @@ class WhistleAccepted(BaseModel):
     case_id: str
     departments: tuple[Department, ...]
     report_by: str
-
-
-def bearer(authorization: str | None) -> str | None:
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip() or None
-    return None
 
 
 def http_router(*, uow: UnitOfWorkFactory[PostgresDispatchUnitOfWork], clock: Clock) -> APIRouter:

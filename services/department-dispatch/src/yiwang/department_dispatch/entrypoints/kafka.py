@@ -6,11 +6,16 @@ from typing import Any
 
 from faststream.kafka import KafkaRouter
 from yiwang.common.envelope import Envelope, header_map
-from yiwang.common.events import CaseRouted, DepartmentReplied, OversightAlertRaised
+from yiwang.common.events import (
+    CaseReopened,
+    CaseRouted,
+    DepartmentReplied,
+    OversightAlertRaised,
+)
 from yiwang.common.postgres import UnitOfWorkFactory
 from yiwang.common.runtime import Runtime
 from yiwang.common.subscriber import CONSUMED_RECORD
-from yiwang.common.topics import CASE_ROUTED, DEPT_REPLIES, OVERSIGHT_ALERTS
+from yiwang.common.topics import CASE_REOPENED, CASE_ROUTED, DEPT_REPLIES, OVERSIGHT_ALERTS
 from yiwang.department_dispatch import handlers
 from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
 from yiwang.department_dispatch.config import DispatchSettings
@@ -55,7 +60,10 @@ def kafka_router(
         )
 
     async def on_oversight_alert_raised(envelope: Envelope[Any]) -> None:
-        await handlers.escalate_case(uow=uow(), envelope=envelope, clock=clock)
+        await handlers.take_oversight_alert(uow=uow(), envelope=envelope, clock=clock)
+
+    async def on_case_reopened(envelope: Envelope[Any]) -> None:
+        await handlers.rehandle_case(uow=uow(), envelope=envelope, clock=clock)
 
     runtime.subscribe(router, topic=CASE_ROUTED, handlers={CaseRouted: on_case_routed})
     runtime.subscribe(
@@ -64,4 +72,5 @@ def kafka_router(
     runtime.subscribe(
         router, topic=OVERSIGHT_ALERTS, handlers={OversightAlertRaised: on_oversight_alert_raised}
     )
+    runtime.subscribe(router, topic=CASE_REOPENED, handlers={CaseReopened: on_case_reopened})
     return router

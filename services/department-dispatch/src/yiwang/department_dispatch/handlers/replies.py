@@ -103,7 +103,9 @@ async def apply_reply(
         raise replies.UnknownWorkOrder(
             f"work order {reply.work_order_id} does not exist for case {reply.case_id}"
         )
-    effect = replies.check_reply(reply, order, department=department, case_state=case.state)
+    effect = replies.check_reply(
+        reply, order, department=department, case_state=case.state, triage=case.routed.triage
+    )
     order.status = effect.order_status
     await repo.save_work_order(order)
     await repo.add_reply(reply, department=department, channel=channel, at=now)
@@ -174,12 +176,16 @@ async def _request_assistance(
         assisting = WorkOrder(
             work_order_id=new_id("wo"),
             case_id=case.case_id,
+            case_number=case.case_number,
             department=department,
             role=DepartmentRole.ASSISTING,
             command_level=order.command_level,
             round=order.round,
             deadline=order.deadline,
             issued_at=now,
+            response_due=order.response_due,
+            sla_policy=order.sla_policy,
+            rehandling=order.rehandling,
         )
         await issue_work_order(uow=uow, routed=case.routed, order=assisting)
 

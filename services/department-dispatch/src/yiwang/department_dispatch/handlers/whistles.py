@@ -39,6 +39,7 @@ async def blow_whistle(
         assert case is not None
         whistle, orders = new_whistle(
             case_id=case_id,
+            case_number=case.case_number,
             township_code=township_code,
             departments=departments,
             report_within=report_within,

@@ -22,7 +22,7 @@ from yiwang.grid_routing.domain.routing import RoutingDecision
 class RecordedDecision:
     decision: RoutingDecision
     grid_set: int | None
-    trigger: str  # "received" or "returned"
+    trigger: str  # "received", "returned" or "mediation"
     decided_at: datetime
 
 
@@ -42,7 +42,7 @@ class RoutedCaseRepository(abc.ABC):
         """Append to the cases' routing histories: (case_id, decision) pairs."""
 
 
-_CASE_COLUMNS = "case_id, received, state, returns, excluded_departments, attempts"
+_CASE_COLUMNS = "case_id, received, state, returns, excluded_departments, attempts, mediated"
 
 
 class PostgresRoutedCaseRepository(RoutedCaseRepository):
@@ -69,6 +69,7 @@ class PostgresRoutedCaseRepository(RoutedCaseRepository):
                 returns=row["returns"],
                 excluded=tuple(Department(d) for d in row["excluded_departments"]),
                 attempts=row["attempts"],
+                mediated=row["mediated"],
             )
             for row in rows
         }
@@ -81,18 +82,20 @@ class PostgresRoutedCaseRepository(RoutedCaseRepository):
         await self._conn.execute(
             f"INSERT INTO routed_cases ({_CASE_COLUMNS})"
             " SELECT c.case_id, c.received, c.state, c.returns,"
-            " c.excluded::text[], c.attempts"
-            " FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::int[], $5::text[], $6::int[])"
-            " AS c(case_id, received, state, returns, excluded, attempts)"
+            " c.excluded::text[], c.attempts, c.mediated"
+            " FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::int[], $5::text[], $6::int[],"
+            " $7::bool[])"
+            " AS c(case_id, received, state, returns, excluded, attempts, mediated)"
             " ON CONFLICT (case_id) DO UPDATE SET state = excluded.state,"
             " returns = excluded.returns, excluded_departments = excluded.excluded_departments,"
-            " attempts = excluded.attempts, updated_at = now()",
+            " attempts = excluded.attempts, mediated = excluded.mediated, updated_at = now()",
             [c.case_id for c in cases],
             [c.received.model_dump_json() for c in cases],
             [c.state.value for c in cases],
             [c.returns for c in cases],
             [_text_array(c.excluded) for c in cases],
             [c.attempts for c in cases],
+            [c.mediated for c in cases],
         )
 
     async def add_decisions(self, decisions: Sequence[tuple[str, RecordedDecision]]) -> None:

@@ -35,6 +35,18 @@ class CaseNotRouted(LookupError):
         super().__init__(f"case {case_id} was returned but grid-routing never routed it")
 
 
+class CaseNotInMediation(ValueError):
+    """Mediation handed back a case grid-routing did not send to mediation (or that came
+    back already): routing it again would route it twice."""
+
+    def __init__(self, case_id: str, state: str) -> None:
+        self.case_id, self.state = case_id, state
+        super().__init__(
+            f"case {case_id} came back from mediation, but grid-routing did not send it there"
+            f" (routing last left it {state})"
+        )
+
+
 class NoRoutingHistory(LookupError):
     """Asked for the routing history of a case grid-routing has not routed."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from yiwang.common.case import CaseFacts
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.departments import Department
-from yiwang.common.events import HandlingTier, MicroGridRef
+from yiwang.common.events import HandlingTier, MediationOutcome, MicroGridRef
 from yiwang.grid_routing.domain.matrix import MatrixEntry, ResponsibilityMatrix, SlaClass
 from yiwang.grid_routing.domain.placement import Placement, Unplaced
 from yiwang.grid_routing.domain.rules import HUB, Rule
@@ -42,7 +42,9 @@ def decide_route(
     matrix: ResponsibilityMatrix,
     excluded: tuple[Department, ...] = (),
     attempt: int = 1,
+    mediation: bool = True,
 ) -> RoutingDecision:
+    """`mediation`: False for a dispute mediation handed back, never sent there again."""
     entry = matrix.entry(case.category)
     if entry is None:
         reason = (
@@ -78,6 +80,7 @@ def decide_route(
     lead, assisting = candidates[0], tuple(candidates[1:])
     tier = _tier(entry, placement, attempt)
     rule = Rule.MATRIX if lead is entry.lead else Rule.REROUTE
+    to_mediation = entry.mediation and mediation
     return RoutingDecision(
         micro_grid=placement.micro_grid,
         township_code=placement.township_code,
@@ -86,9 +89,11 @@ def decide_route(
         assisting_departments=assisting,
         tier=tier,
         sla_class=entry.sla_class,
-        to_mediation=entry.mediation,
+        to_mediation=to_mediation,
         rule_id=f"{rule}/{matrix.version}/{case.category}",
-        reason=_explain(case, entry, lead, assisting, tier, placement, matrix, excluded),
+        reason=_explain(
+            case, entry, lead, assisting, tier, placement, matrix, excluded, to_mediation
+        ),
         excluded_departments=excluded,
         attempt=attempt,
     )
@@ -114,6 +119,53 @@ def decide_arbitration(
         reason=reason,
         sla_class=entry.sla_class if entry else SlaClass.GENERAL,
         excluded=excluded,
+        attempt=attempt,
+    )
+
+
+LEFT_MEDIATION = {
+    MediationOutcome.DECLINED: "the mediation committee declined the dispute",
+    MediationOutcome.WITHDRAWN: "a party withdrew from mediation",
+}
+
+
+def decide_after_mediation(
+    case: CaseFacts,
+    *,
+    placement: Placement | Unplaced,
+    matrix: ResponsibilityMatrix,
+    outcome: MediationOutcome,
+    attempt: int,
+) -> RoutingDecision:
+    """A dispute mediation handed back (declined or withdrawn) goes to its category's lead
+    department per the matrix, with its assisting ones, and never to mediation again. No
+    department returned it, so nobody is excluded. A case that can no longer be placed or
+    matched goes to triage, as any other."""
+    entry = matrix.entry(case.category)
+    if entry is None or isinstance(placement, Unplaced):
+        return decide_route(case, placement=placement, matrix=matrix, attempt=attempt)
+    tier = _tier(entry, placement, attempt)
+    category = CATEGORIES[case.category]
+    parts = [
+        f"{LEFT_MEDIATION[outcome]}; {category.name_en} ({category.name_zh}) is led by "
+        f"{entry.lead} at {tier} tier under responsibility matrix {matrix.version}"
+    ]
+    if entry.assisting:
+        parts.append(f"assisted by {', '.join(entry.assisting)}")
+    if tier is not entry.tier:
+        parts.append(f"raised from {entry.tier} tier")
+    parts.append(f"located by {placement.how}")
+    return RoutingDecision(
+        micro_grid=placement.micro_grid,
+        township_code=placement.township_code,
+        department_units=placement.department_units,
+        lead_department=entry.lead,
+        assisting_departments=entry.assisting,
+        tier=tier,
+        sla_class=entry.sla_class,
+        to_mediation=False,
+        rule_id=f"{Rule.AFTER_MEDIATION}/{matrix.version}/{case.category}",
+        reason="; ".join(parts),
         attempt=attempt,
     )
 
@@ -159,6 +211,7 @@ def _explain(
     placement: Placement,
     matrix: ResponsibilityMatrix,
     excluded: tuple[Department, ...],
+    to_mediation: bool,
 ) -> str:
     category = CATEGORIES[case.category]
     parts = [
@@ -171,7 +224,9 @@ def _explain(
         parts.append(f"assisted by {', '.join(assisting)}")
     if tier is not entry.tier:
         parts.append(f"raised from {entry.tier} tier")
-    if entry.mediation:
+    if to_mediation:
         parts.append("a dispute, so it goes to mediation")
+    elif entry.mediation:
+        parts.append("a dispute mediation handed back, so not to mediation again")
     parts.append(f"located by {placement.how}")
     return "; ".join(parts)

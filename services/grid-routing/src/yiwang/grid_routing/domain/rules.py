@@ -11,6 +11,9 @@ ARBITRATION_AFTER_RETURNS = 2
 class Rule:
     MATRIX = "matrix"  # matrix/<version>/<category>
     REROUTE = "reroute"  # reroute/<version>/<category>: lead excluded, next in line leads
+    # after-mediation/<version>/<category>: mediation declined it or a party withdrew; the
+    # category's lead handles it, never mediation again
+    AFTER_MEDIATION = "after-mediation"
     OUTSIDE_GRID = "triage/outside-grid"
     UNLOCATED = "triage/unlocated"
     UNKNOWN_PLACE = "triage/unknown-location-code"
@@ -20,15 +23,16 @@ class Rule:
     ARBITRATION = "arbitration/second-return"
 
 
-# The rules that stand alone in a rule id; matrix and reroute ids name a version and a
-# category after them.
+# The rules that stand alone in a rule id; matrix, reroute and after-mediation ids name a
+# version and a category after them.
+_VERSIONED = frozenset({Rule.MATRIX, Rule.REROUTE, Rule.AFTER_MEDIATION})
 _WHOLE = frozenset(value for name, value in vars(Rule).items() if name.isupper() and "/" in value)
 
 
 def rule_kind(rule_id: str) -> str:
     """The rule without its matrix version and category ("matrix", "reroute",
-    "triage/outside-grid", ...): a bounded name to count decisions by."""
+    "after-mediation", "triage/outside-grid", ...): a bounded name to count decisions by."""
     head = rule_id.split("/", 1)[0]
-    if head in (Rule.MATRIX, Rule.REROUTE):
+    if head in _VERSIONED:
         return head
     return rule_id if rule_id in _WHOLE else "other"

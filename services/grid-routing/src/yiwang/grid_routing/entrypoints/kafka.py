@@ -7,7 +7,7 @@ from typing import Any
 
 from faststream.kafka import KafkaRouter
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseReceived, CaseReturned
+from yiwang.common.events import CaseLeftMediation, CaseReceived, CaseReturned
 from yiwang.common.runtime import Runtime
 from yiwang.common.topics import CASE_RECEIVED, CASE_RETURNED
 from yiwang.grid_routing.adapters.active_grid import ActiveGrid
@@ -48,7 +48,20 @@ def kafka_router(
             envelope=envelope,
         )
 
+    async def on_case_left_mediation(envelope: Envelope[Any]) -> None:
+        await routing.route_after_mediation(
+            uow=uow(),
+            index=await active_grid.current(),
+            matrix=matrix,
+            clock=runtime.clock,
+            envelope=envelope,
+        )
+
     # One at a time: a case returned twice in one poll must be re-routed in order.
-    runtime.subscribe(router, topic=CASE_RETURNED, handlers={CaseReturned: on_case_returned})
+    runtime.subscribe(
+        router,
+        topic=CASE_RETURNED,
+        handlers={CaseReturned: on_case_returned, CaseLeftMediation: on_case_left_mediation},
+    )
 
     return router

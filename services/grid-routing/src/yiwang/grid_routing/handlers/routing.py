@@ -1,4 +1,5 @@
-"""Routing use cases: route the cases received, route a returned case again.
+"""Routing use cases: route the cases received, route a returned case again, route a
+dispute mediation handed back.
 
 Each runs in one unit of work (inbox, routed cases, decisions, outbox) and counts its
 decisions once the transaction committed.
@@ -13,7 +14,7 @@ from typing import Any
 
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseReceived, CaseReturned
+from yiwang.common.events import CaseLeftMediation, CaseReceived, CaseReturned
 from yiwang.common.logs import get_logger
 from yiwang.common.telemetry import handling
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED
@@ -26,7 +27,12 @@ from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
 from yiwang.grid_routing.domain.placement import place_case, place_cases
 from yiwang.grid_routing.domain.route_events import route_events
 from yiwang.grid_routing.domain.routed_case import RoutedCase
-from yiwang.grid_routing.domain.routing import RoutingDecision, decide_arbitration, decide_route
+from yiwang.grid_routing.domain.routing import (
+    RoutingDecision,
+    decide_after_mediation,
+    decide_arbitration,
+    decide_route,
+)
 from yiwang.grid_routing.domain.rules import ARBITRATION_AFTER_RETURNS
 
 CONSUMER = "grid-routing"
@@ -96,6 +102,40 @@ async def reroute_returned_case(
     return True
 
 
+async def route_after_mediation(
+    *,
+    uow: RoutingUnitOfWork,
+    index: GridIndex,
+    matrix: ResponsibilityMatrix,
+    clock: Clock,
+    envelope: Envelope[CaseLeftMediation],
+) -> bool:
+    """Route a dispute mediation declined, or a party withdrew from, to its category's lead
+    department, never to mediation again; not a department's return. False for a
+    redelivery, applied the first time."""
+    left = envelope.payload
+    async with uow:
+        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
+            return False
+        known = await uow.cases.get(left.case_id)
+        if known is None:
+            raise CaseNotRouted(left.case_id)
+        case = known.left_mediation()
+        facts = case.received.case
+        placement = place_case(
+            facts, index=index, grid_worker_hint=_grid_worker_hint(case.received)
+        )
+        decision = decide_after_mediation(
+            facts, placement=placement, matrix=matrix, outcome=left.outcome,
+            attempt=case.attempts + 1,
+        )  # fmt: skip
+        await _record_routes(
+            uow, [_Route(None, case, decision)], index=index, clock=clock, trigger="mediation"
+        )
+    metrics.count_decisions([decision], trigger="mediation")
+    return True
+
+
 def _decide_again(
     case: RoutedCase, *, index: GridIndex, matrix: ResponsibilityMatrix
 ) -> RoutingDecision:
@@ -113,7 +153,12 @@ def _decide_again(
             attempt=attempt,
         )
     return decide_route(
-        facts, placement=placement, matrix=matrix, excluded=case.excluded, attempt=attempt
+        facts,
+        placement=placement,
+        matrix=matrix,
+        excluded=case.excluded,
+        attempt=attempt,
+        mediation=not case.mediated,
     )
 
 
@@ -159,7 +204,8 @@ async def _record_routes(
     """The cases, their decisions and their events, a few statements for the lot."""
     if not routes:
         return
-    routed = [r.case.routed() for r in routes]  # checks transitions before anything is written
+    # Checks the transitions before anything is written.
+    routed = [r.case.routed(to_mediation=r.decision.to_mediation) for r in routes]
     now = clock.now()
     await uow.cases.save_many(routed)
     await uow.cases.add_decisions(

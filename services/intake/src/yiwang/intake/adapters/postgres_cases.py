@@ -14,7 +14,7 @@ from yiwang.intake.adapters.repository import CaseFilter, CaseRepository, Timeli
 from yiwang.intake.domain.admission import IdempotencyKey
 from yiwang.intake.domain.batch import RecordedKey
 from yiwang.intake.domain.case import CaseView, OpenCase, TimelineEntry
-from yiwang.intake.domain.lifecycle import StateUpdate
+from yiwang.intake.domain.lifecycle import ClosedDuplicate, StateUpdate, closed_with_master_note
 from yiwang.intake.domain.records import NewCase, SealedReporter
 
 _VIEW = """
@@ -218,6 +218,45 @@ class PostgresCaseRepository(CaseRepository):
             " WHERE c.case_id = u.case_id AND c.state_at <= u.at",
             *_columns([(u.case_id, u.state, u.note, u.at, u.lead, u.lead_at) for u in updates], 6),
         )
+
+    async def masters_located(
+        self, case_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[str, tuple[float, float]]]:
+        rows = await self._conn.fetch(
+            "SELECT category, lon, lat FROM cases WHERE case_id = ANY($1::uuid[])"
+            " AND master_case_id IS NULL AND lon IS NOT NULL AND lat IS NOT NULL",
+            list(case_ids),
+        )
+        return [(r["category"], (r["lon"], r["lat"])) for r in rows]
+
+    async def close_duplicates(
+        self, closed: Sequence[tuple[uuid.UUID, datetime]]
+    ) -> list[ClosedDuplicate]:
+        # Row locks in case id order (ORDER BY in the locking subquery): concurrent polls
+        # closing overlapping sets cannot deadlock. The state test is re-checked on the
+        # locked row, so a duplicate is closed once however many transactions try.
+        note = closed_with_master_note("")
+        rows = await self._conn.fetch(
+            "WITH m(master_id, at) AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[])),"
+            " d AS (SELECT c.case_id FROM cases c JOIN m ON c.master_case_id = m.master_id"
+            " WHERE c.state = 'duplicate' ORDER BY c.case_id FOR UPDATE OF c)"
+            " UPDATE cases c SET state = 'closed', status_note = $3 || master.case_number,"
+            " state_at = GREATEST(c.state_at, m.at), updated_at = GREATEST(c.updated_at, m.at)"
+            " FROM d, m, cases master"
+            " WHERE c.case_id = d.case_id AND c.master_case_id = m.master_id"
+            " AND master.case_id = m.master_id AND c.state = 'duplicate'"
+            " RETURNING c.case_id, c.case_number, master.case_number AS master_case_number,"
+            " c.category, c.channel, c.priority, c.state_at",
+            *_columns(closed, 2),
+            note,
+        )
+        return [
+            ClosedDuplicate(
+                r["case_id"], r["case_number"], r["master_case_number"], r["category"],
+                r["channel"], r["priority"], r["state_at"],
+            )
+            for r in sorted(rows, key=lambda r: r["case_id"])
+        ]  # fmt: skip
 
     async def add_timeline(self, rows: Sequence[TimelineRow]) -> None:
         await self._conn.execute(

@@ -12,7 +12,7 @@ from typing import Any
 from yiwang.intake.domain.admission import IdempotencyKey
 from yiwang.intake.domain.batch import RecordedKey
 from yiwang.intake.domain.case import CaseView, OpenCase, TimelineEntry
-from yiwang.intake.domain.lifecycle import StateUpdate
+from yiwang.intake.domain.lifecycle import ClosedDuplicate, StateUpdate
 from yiwang.intake.domain.records import NewCase, SealedReporter
 
 
@@ -80,6 +80,21 @@ class CaseRepository(abc.ABC):
     @abc.abstractmethod
     async def apply_states(self, updates: Sequence[StateUpdate]) -> None:
         """Each case takes its update unless its state is newer (see StateUpdate)."""
+
+    @abc.abstractmethod
+    async def masters_located(
+        self, case_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[str, tuple[float, float]]]:
+        """(category, point) of each of these cases that can be a master and has a point: where
+        admission takes its duplicate-cell locks for submissions near it."""
+
+    @abc.abstractmethod
+    async def close_duplicates(
+        self, closed: Sequence[tuple[uuid.UUID, datetime]]
+    ) -> list[ClosedDuplicate]:
+        """For each (master case id, when it closed): close its duplicates still open (state
+        duplicate), noting the master's number; the ones closed now. A duplicate already
+        closed is left as it is, so a master's close redelivered closes nothing twice."""
 
     @abc.abstractmethod
     async def add_timeline(self, rows: Sequence[TimelineRow]) -> None:

@@ -115,7 +115,10 @@ def case_facts(
     submission: CaseSubmission,
     point: tuple[float, float] | None,
     reporter: ReporterRef,
+    received_at: datetime,
 ) -> CaseFacts:
+    """`received_at`: when intake received it, the SLA clock's start (the `at` of the case's
+    "received" lifecycle entry)."""
     location = submission.location
     normalised = Location(
         lon=point[0] if point else None,
@@ -137,6 +140,7 @@ def case_facts(
         location=normalised,
         source=submission.source,
         reporters=(reporter,),
+        received_at=received_at,
     )
 
 

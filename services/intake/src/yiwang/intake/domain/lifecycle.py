@@ -1,4 +1,5 @@
-"""Intake's view of where each case stands, from case.lifecycle.v1, a poll at a time."""
+"""Intake's view of where each case stands, from case.lifecycle.v1, a poll at a time; and
+the duplicates that close with their master (a duplicate is intake's to end)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from yiwang.common.case import Channel, Priority
 from yiwang.common.events import CaseStateChanged
-from yiwang.common.states import CaseState
+from yiwang.common.states import CaseState, check_transition
+
+ACTOR = "intake"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +58,50 @@ def latest_states(changes: Sequence[tuple[uuid.UUID, CaseStateChanged]]) -> list
             change.at if lead else before.lead_at if before else None,
         )
     return list(latest.values())
+
+
+def closed_masters(
+    changes: Sequence[tuple[uuid.UUID, CaseStateChanged]],
+) -> dict[uuid.UUID, datetime]:
+    """The cases a poll saw closed, each with when: their duplicates close with them.
+    (Closed is terminal: a case closes once, whatever else the poll says of it.)"""
+    closed: dict[uuid.UUID, datetime] = {}
+    for case_id, change in changes:
+        if change.to_state is CaseState.CLOSED:
+            closed[case_id] = min(change.at, closed.get(case_id, change.at))
+    return closed
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedDuplicate:
+    """A duplicate closed with its master: its row has moved; its lifecycle entry follows."""
+
+    case_id: uuid.UUID
+    case_number: str
+    master_case_number: str
+    category: str
+    channel: str
+    priority: str
+    at: datetime  # the master's close, or the duplicate's own last change if later
+
+
+def closed_with_master_note(master_case_number: str) -> str:
+    return f"closed with {master_case_number}"
+
+
+def closed_with_master(duplicate: ClosedDuplicate) -> CaseStateChanged:
+    """The duplicate's own lifecycle entry: duplicate -> closed, by intake."""
+    case_id = str(duplicate.case_id)
+    check_transition(case_id=case_id, current=CaseState.DUPLICATE, target=CaseState.CLOSED)
+    return CaseStateChanged(
+        case_id=case_id,
+        case_number=duplicate.case_number,
+        from_state=CaseState.DUPLICATE,
+        to_state=CaseState.CLOSED,
+        actor=ACTOR,
+        note=closed_with_master_note(duplicate.master_case_number),
+        at=duplicate.at,
+        category=duplicate.category,
+        channel=Channel(duplicate.channel),
+        priority=Priority(duplicate.priority),
+    )

@@ -172,7 +172,12 @@ def announcement(
         anonymous=submission.reporter.anonymous,
     )
     facts = case_facts(
-        case_id=case_id, case_number=case_number, submission=submission, point=point, reporter=ref
+        case_id=case_id,
+        case_number=case_number,
+        submission=submission,
+        point=point,
+        reporter=ref,
+        received_at=now,
     )
     received = state_change(facts, submission, None, CaseState.RECEIVED, at=now)
     if master is None:

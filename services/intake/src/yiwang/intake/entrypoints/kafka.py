@@ -75,7 +75,9 @@ def kafka_router(
     async def on_case_state_changed(envelopes: Sequence[Envelope[CaseStateChanged]]) -> None:
         """A poll's lifecycle: intake's own entries come back too (most of them, at a high
         intake rate), so one transaction and no per-record work for the lot."""
-        await handlers.record_state_changes(uow=uow(), envelopes=envelopes)
+        await handlers.record_state_changes(
+            uow=uow(), envelopes=envelopes, window=policy.duplicates
+        )
 
     runtime.subscribe(
         router,

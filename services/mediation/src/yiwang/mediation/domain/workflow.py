@@ -8,19 +8,27 @@ r"""The mediation workflow as its own small state machine.
 
 Every operation has a check_* that raises its own WorkflowRefused subclass, so a forbidden
 transition is refused before anything is written. Some steps also move the governance case
-(lifecycle_target), recorded as a CaseStateChanged (state_changed).
+(lifecycle_target, checked against the case state machine by check_lifecycle), recorded
+as a CaseStateChanged (state_changed); declined and withdrawn disputes also go back to
+routing (left_mediation).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from yiwang.common.departments import Department
-from yiwang.common.events import CaseRouted, CaseStateChanged
-from yiwang.common.states import CaseState, can_transition
+from yiwang.common.events import (
+    CaseLeftMediation,
+    CaseRouted,
+    CaseStateChanged,
+    MediationOutcome,
+)
+from yiwang.common.states import CaseState, check_transition
 from yiwang.mediation.domain.ladder import (
     Committee,
     DisputeType,
@@ -180,24 +188,38 @@ def check_follow_up(case: MediationCase, *, honoured: bool, now: datetime) -> No
 
 ACTOR = "mediation"  # who the case lifecycle says moved the case
 
-# Lifecycle entries per outcome, in order of preference: the first one the case state
-# machine allows from mediation's view of the case is recorded. A reopened agreement
-# takes the case back into mediation, from where it can still be closed or referred.
-LIFECYCLE_FOR = {
-    "opened": (CaseState.IN_MEDIATION,),
-    "agreement": (CaseState.RESOLVED,),
-    "declined": (CaseState.ROUTED, CaseState.ESCALATED),
-    "withdrawn": (CaseState.CLOSED, CaseState.RESOLVED),
-    "referred": (CaseState.CLOSED, CaseState.ESCALATED),
-    "reopened": (CaseState.IN_MEDIATION, CaseState.IN_PROGRESS),
+# The steps that move the governance case, and where to. A dispute declined or withdrawn
+# goes back to routing (returned, with a CaseLeftMediation); an honoured agreement, and a
+# referral (from a rung, or after an agreement not honoured), close it; a reopened
+# agreement takes it back into mediation.
+LIFECYCLE_FOR: dict[str, CaseState] = {
+    "opened": CaseState.IN_MEDIATION,
+    "agreement": CaseState.RESOLVED,
+    "declined": CaseState.RETURNED,
+    "withdrawn": CaseState.RETURNED,
+    "referred": CaseState.CLOSED,
+    "honoured": CaseState.CLOSED,
+    "reopened": CaseState.IN_MEDIATION,
 }
+LEFT_MEDIATION = {"declined": MediationOutcome.DECLINED, "withdrawn": MediationOutcome.WITHDRAWN}
 
 
-def lifecycle_target(current: CaseState, step: str) -> CaseState | None:
-    for target in LIFECYCLE_FOR.get(step, ()):
-        if can_transition(current, target):
-            return target
-    return None
+def lifecycle_target(step: str) -> CaseState | None:
+    """Where a step moves the governance case; None for a step that does not move it."""
+    return LIFECYCLE_FOR.get(step)
+
+
+def check_lifecycle(case: MediationCase, steps: Sequence[str]) -> list[CaseState | None]:
+    """Each step's lifecycle target from mediation's view of the case, taken in turn;
+    IllegalTransition (nothing written yet) if the case state machine forbids one."""
+    current, targets = case.case_state, []
+    for step in steps:
+        target = lifecycle_target(step)
+        if target is not None:
+            check_transition(case_id=case.case_id, current=current, target=target)
+            current = target
+        targets.append(target)
+    return targets
 
 
 def lifecycle_note(case: MediationCase, step: str, outcome: str | None) -> str:
@@ -227,6 +249,21 @@ def state_changed(
         category=facts.category,
         channel=facts.channel,
         priority=facts.priority,
+    )
+
+
+def left_mediation(case: MediationCase, *, step: str) -> CaseLeftMediation | None:
+    """For a dispute declined or withdrawn: the hand-back to routing (case.returned.v1),
+    which routes it to its category's lead department. The reason is system text naming the
+    committee, never the mediator's own words."""
+    outcome = LEFT_MEDIATION.get(step)
+    if outcome is None:
+        return None
+    return CaseLeftMediation(
+        case_id=case.case_id,
+        mediation_id=case.mediation_id,
+        outcome=outcome,
+        reason=lifecycle_note(case, step, None),
     )
 
 

@@ -89,7 +89,8 @@ async def accept_dispute(
 async def decline_dispute(
     *, uow: MediationUnitOfWork, mediation_id: str, reason: str, clock: Clock
 ) -> MediationCase:
-    """The committee does not take the dispute (不予受理): it goes back to the hub."""
+    """The committee does not take the dispute (不予受理): it goes back to routing, which
+    sends it to its category's lead department."""
     async with uow:
         case = await locked_case(uow, mediation_id)
         check_pending(case)

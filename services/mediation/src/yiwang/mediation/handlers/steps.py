@@ -1,8 +1,10 @@
 """What several use cases share: recording steps, the mediator's load, the rung's timer.
 
 Every step goes to the mediation's history and to mediation.events.v1; a step that changes
-the governance case's state also goes to case.lifecycle.v1, after check_transition, in the
-same transaction. Callers are inside `async with uow:`.
+the governance case's state also goes to case.lifecycle.v1 (all of them checked against
+the case state machine first, check_lifecycle), and a dispute declined or withdrawn goes
+back to routing on case.returned.v1, in the same transaction. Callers are inside
+`async with uow:`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from yiwang.common.events import MediationProgressed
-from yiwang.common.states import check_transition
-from yiwang.common.topics import CASE_LIFECYCLE, MEDIATION_EVENTS
+from yiwang.common.topics import CASE_LIFECYCLE, CASE_RETURNED, MEDIATION_EVENTS
 from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain import transitions as t
 from yiwang.mediation.domain.roster import (
@@ -25,8 +26,9 @@ from yiwang.mediation.domain.workflow import (
     MediationCase,
     MediationStatus,
     check_found,
+    check_lifecycle,
+    left_mediation,
     lifecycle_note,
-    lifecycle_target,
     state_changed,
 )
 
@@ -64,7 +66,8 @@ async def advance(
 async def record_steps(
     uow: MediationUnitOfWork, case: MediationCase, steps: list[t.Step], *, now: datetime
 ) -> None:
-    for step in steps:
+    targets = check_lifecycle(case, [step.step for step in steps])  # before any write
+    for step, target in zip(steps, targets, strict=True):
         await uow.mediations.add_step(case.mediation_id, step, at=now)
         await uow.emit(
             MediationProgressed(
@@ -76,14 +79,15 @@ async def record_steps(
             ),
             topic=MEDIATION_EVENTS,
         )
-        target = lifecycle_target(case.case_state, step.step)
         if target is not None:
-            check_transition(case_id=case.case_id, current=case.case_state, target=target)
             note = lifecycle_note(case, step.step, step.outcome)
             await uow.emit(
                 state_changed(case, to_state=target, at=now, note=note), topic=CASE_LIFECYCLE
             )
-            case.case_state = target
+            case.case_state = target  # mediation's view follows what it emitted
+        handed_back = left_mediation(case, step=step.step)
+        if handed_back is not None:
+            await uow.emit(handed_back, topic=CASE_RETURNED)
     await uow.mediations.save(case)
 
 

@@ -15,8 +15,9 @@ from yiwang.oversight.domain.projection import TimelineEntry
 OVERDUE_SQL = (
     "((response_running AND response_due <= $1) OR (resolution_running AND resolution_due <= $1))"
 )
-# Cases that count: duplicates and rejected submissions are not work for anyone.
-COUNTED_SQL = "coalesce(state, '') NOT IN ('duplicate', 'rejected')"
+# Cases that count: duplicates (even once closed with their master) and rejected
+# submissions are not work for anyone.
+COUNTED_SQL = "NOT duplicate AND coalesce(state, '') NOT IN ('duplicate', 'rejected')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,9 @@ class PostgresOversightReader(OversightReader):
         async with self._pool.acquire() as conn:
             cases = await conn.fetch(
                 "SELECT case_id, lead_department, township_code, lead_history, returned_by,"
-                " return_count, responded_at, resolved_at, response_due, resolution_due, score"
+                " return_count, responded_at, resolved_at, response_due, resolution_due, score,"
+                " rehandling, rehandled_to_hub, ruled, state = 'closed' AS closed,"
+                " coalesce(closed_after_evaluation, false) AS closed_after_evaluation"
                 f" FROM cases WHERE started_at >= $1 AND started_at < $2 AND {COUNTED_SQL}",
                 start,
                 end,
@@ -162,6 +165,11 @@ class PostgresOversightReader(OversightReader):
                     response_due=r["response_due"],
                     resolution_due=r["resolution_due"],
                     score=r["score"],
+                    rehandling=r["rehandling"],
+                    rehandled_to_hub=r["rehandled_to_hub"],
+                    ruled=r["ruled"],
+                    closed=r["closed"],
+                    closed_after_evaluation=r["closed_after_evaluation"],
                 )
                 for r in cases
             ],
@@ -173,7 +181,8 @@ class PostgresOversightReader(OversightReader):
             "SELECT coalesce(lead_department, 'unassigned') AS department, township_code AS township,"
             " count(*) FILTER (WHERE is_open) AS open,"
             f" count(*) FILTER (WHERE {OVERDUE_SQL}) AS overdue,"
-            " count(*) FILTER (WHERE state IN ('resolved', 'evaluated')) AS resolved,"
+            " count(*) FILTER (WHERE state IN ('resolved', 'evaluated') AND NOT is_open)"
+            " AS resolved,"
             " count(*) FILTER (WHERE state = 'closed') AS closed"
             f" FROM cases WHERE {COUNTED_SQL} GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST",
             now,
@@ -189,10 +198,14 @@ class PostgresOversightReader(OversightReader):
                 start,
                 end,
             )
+            # A step counts for the department it names, else the case's lead: every
+            # closed case, whoever closed it; duplicates closed with their master do not.
             transitions = await conn.fetch(
-                "SELECT to_state, coalesce(attrs->>'department', 'unassigned') AS department,"
-                " count(*) AS n FROM timeline WHERE kind = 'state_changed'"
-                " AND at >= $1 AND at < $2 GROUP BY 1, 2",
+                "SELECT t.to_state, coalesce(t.attrs->>'department', c.lead_department,"
+                " 'unassigned') AS department, count(*) AS n FROM timeline t"
+                " LEFT JOIN cases c ON c.case_id = t.case_id"
+                " WHERE t.kind = 'state_changed' AND t.at >= $1 AND t.at < $2"
+                " AND NOT coalesce(c.duplicate, false) GROUP BY 1, 2",
                 start,
                 end,
             )

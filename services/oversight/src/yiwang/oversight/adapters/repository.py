@@ -97,6 +97,52 @@ def _entry(row: asyncpg.Record) -> TimelineEntry:
     )
 
 
+def case_row(case: CaseProjection) -> dict[str, Any]:
+    """The folded case as a row of `cases` (a cache of fold(timeline) for the read side)."""
+    d = case.deadlines
+    return {
+        "case_id": case.case_id,
+        "case_number": case.case_number,
+        "state": case.state.value if case.state else None,
+        "state_at": case.state_at,
+        "category": case.category,
+        "channel": case.channel.value if case.channel else None,
+        "priority": case.priority.value if case.priority else None,
+        "lead_department": case.lead_department.value if case.lead_department else None,
+        "assisting_departments": [d_.value for d_ in case.assisting_departments],
+        "lead_history": [d_.value for d_ in case.lead_history],
+        "returned_by": [d_.value for d_ in case.returned_by],
+        "township_code": case.township_code,
+        "micro_grid": case.micro_grid,
+        "sla_class": case.sla_class,
+        "received_at": case.received_at,
+        "started_at": case.started_at,
+        "clock_started_at": case.clock_started_at,
+        "last_activity_at": case.last_activity_at,
+        "responded_at": case.responded_at,
+        "resolved_at": case.resolved_at,
+        "resolved_by": case.resolved_by,
+        "closed_at": case.closed_at,
+        "closed_after_evaluation": case.closed_after_evaluation,
+        "return_count": case.return_count,
+        "extended": case.extended,
+        "score": case.score,
+        "evaluated_at": case.evaluated_at,
+        "reopened_at": case.reopened_at,
+        "rehandling": case.rehandling,
+        "rehandled_to_hub": case.rehandled_to_hub,
+        "ruled": case.ruled,
+        "duplicate": case.duplicate,
+        "mediation_held": case.mediation_held,
+        "sla_policy": d.policy if d else None,
+        "response_due": d.response_due if d else None,
+        "resolution_due": d.resolution_due if d else None,
+        "is_open": case.is_open,
+        "response_running": case.response_running,
+        "resolution_running": case.resolution_running,
+    }
+
+
 _WHISTLE_FACTS = ("township_code", "blown_at", "report_by", "reported_at", "on_time")
 
 
@@ -136,61 +182,14 @@ class PostgresOversightRepository(OversightRepository):
         return [_entry(row) for row in rows]
 
     async def save_case(self, case: CaseProjection) -> None:
-        d = case.deadlines
+        row = case_row(case)
+        columns = ", ".join(row)
+        placeholders = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in row if c != "case_id")
         await self._conn.execute(
-            "INSERT INTO cases (case_id, case_number, state, state_at, category, channel,"
-            " priority, lead_department, assisting_departments, lead_history, returned_by,"
-            " township_code, micro_grid, sla_class, received_at, started_at, last_activity_at,"
-            " responded_at, resolved_at, closed_at, return_count, extended, score, evaluated_at,"
-            " sla_policy, response_due, resolution_due, is_open, response_running,"
-            " resolution_running, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-            " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
-            " $27, $28, $29, $30, now())"
-            " ON CONFLICT (case_id) DO UPDATE SET (case_number, state, state_at, category,"
-            " channel, priority, lead_department, assisting_departments, lead_history,"
-            " returned_by, township_code, micro_grid, sla_class, received_at, started_at,"
-            " last_activity_at, responded_at, resolved_at, closed_at, return_count, extended,"
-            " score, evaluated_at, sla_policy, response_due, resolution_due, is_open,"
-            " response_running, resolution_running, updated_at) = (EXCLUDED.case_number,"
-            " EXCLUDED.state, EXCLUDED.state_at, EXCLUDED.category, EXCLUDED.channel,"
-            " EXCLUDED.priority, EXCLUDED.lead_department, EXCLUDED.assisting_departments,"
-            " EXCLUDED.lead_history, EXCLUDED.returned_by, EXCLUDED.township_code,"
-            " EXCLUDED.micro_grid, EXCLUDED.sla_class, EXCLUDED.received_at,"
-            " EXCLUDED.started_at, EXCLUDED.last_activity_at, EXCLUDED.responded_at,"
-            " EXCLUDED.resolved_at, EXCLUDED.closed_at, EXCLUDED.return_count,"
-            " EXCLUDED.extended, EXCLUDED.score, EXCLUDED.evaluated_at, EXCLUDED.sla_policy,"
-            " EXCLUDED.response_due, EXCLUDED.resolution_due, EXCLUDED.is_open,"
-            " EXCLUDED.response_running, EXCLUDED.resolution_running, now())",
-            case.case_id,
-            case.case_number,
-            case.state.value if case.state else None,
-            case.state_at,
-            case.category,
-            case.channel.value if case.channel else None,
-            case.priority.value if case.priority else None,
-            case.lead_department.value if case.lead_department else None,
-            [d_.value for d_ in case.assisting_departments],
-            [d_.value for d_ in case.lead_history],
-            [d_.value for d_ in case.returned_by],
-            case.township_code,
-            case.micro_grid,
-            case.sla_class,
-            case.received_at,
-            case.started_at,
-            case.last_activity_at,
-            case.responded_at,
-            case.resolved_at,
-            case.closed_at,
-            case.return_count,
-            case.extended,
-            case.score,
-            case.evaluated_at,
-            d.policy if d else None,
-            d.response_due if d else None,
-            d.resolution_due if d else None,
-            case.is_open,
-            case.response_running,
-            case.resolution_running,
+            f"INSERT INTO cases ({columns}, updated_at) VALUES ({placeholders}, now())"
+            f" ON CONFLICT (case_id) DO UPDATE SET {updates}, updated_at = now()",
+            *row.values(),
         )
 
     async def sync_timers(self, case_id: str, wanted: list[TimerSpec]) -> None:

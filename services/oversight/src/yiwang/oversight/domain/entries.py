@@ -7,10 +7,12 @@ from typing import Any
 
 from yiwang.common.events import (
     CaseEvaluated,
+    CaseReopened,
     CaseRouted,
     CaseStateChanged,
     MediationProgressed,
     OversightAlertRaised,
+    RulingMade,
     WhistleAttendanceRecorded,
     WhistleBlown,
 )
@@ -63,6 +65,7 @@ def from_routing(event: CaseRouted, *, event_id: str, at: datetime) -> TimelineE
             township_code=grid.township_code if grid else None,
             micro_grid=grid.code if grid else None,
             sla_class=event.sla_class,
+            received_at=event.case.received_at.isoformat() if event.case.received_at else None,
             tier=event.tier.value,
             triage=event.triage or None,
             attempt=event.attempt,
@@ -138,4 +141,40 @@ def from_alert(alert: OversightAlertRaised, *, at: datetime) -> TimelineEntry:
         actor="oversight",
         note=alert.reason,
         attrs=_present(kind=alert.kind.value, command_level=alert.command_level.value),
+    )
+
+
+def from_reopening(event: CaseReopened) -> TimelineEntry:
+    """Oversight's own entry when it reopens a case (不满意重办): both clocks restart at
+    `reopened_at`. One per evaluation."""
+    return TimelineEntry(
+        entry_id=f"reopened:{event.evaluation_id}",
+        case_id=event.case_id,
+        at=event.reopened_at,
+        kind=EntryKind.REOPENED,
+        actor="oversight",
+        note=event.reason,
+        attrs=_present(
+            rehandling=event.rehandling,
+            to_hub=event.to_hub,
+            department=event.department.value if event.department else None,
+            evaluation_id=event.evaluation_id,
+        ),
+    )
+
+
+def from_ruling(event: RulingMade, *, event_id: str) -> TimelineEntry:
+    """The county hub's final ruling (终审): the department it names leads from now on."""
+    return TimelineEntry(
+        entry_id=event_id,
+        case_id=event.case_id,
+        at=event.ruled_at,
+        kind=EntryKind.RULING,
+        actor=event.ruled_by,
+        note=event.reason,
+        attrs=_present(
+            ruling_id=event.ruling_id,
+            department=event.department.value,
+            returned_by=[d.value for d in event.returned_by],
+        ),
     )

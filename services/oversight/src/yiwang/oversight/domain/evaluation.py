@@ -26,6 +26,17 @@ class CaseNotResolved(ValueError):
         )
 
 
+class CaseClosed(ValueError):
+    """A closed case has ended (结案): it can no longer be evaluated."""
+
+    def __init__(self, case: CaseProjection) -> None:
+        self.case_id = case.case_id
+        super().__init__(
+            f"case '{case.case_id}' is closed; it can no longer be evaluated "
+            "(only a resolved case can be evaluated)"
+        )
+
+
 def check_case_known(case: CaseProjection | None, case_id: str) -> CaseProjection:
     if case is None:
         raise CaseNotFound(case_id)
@@ -35,6 +46,8 @@ def check_case_known(case: CaseProjection | None, case_id: str) -> CaseProjectio
 def check_evaluable(case: CaseProjection | None, case_id: str) -> CaseProjection:
     """Return the case if a resident may evaluate it now, else raise why not."""
     known = check_case_known(case, case_id)
+    if known.state is CaseState.CLOSED:
+        raise CaseClosed(known)
     if known.state is not CaseState.RESOLVED:
         raise CaseNotResolved(known)
     return known

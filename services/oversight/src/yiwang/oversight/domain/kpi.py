@@ -17,6 +17,14 @@ deadline has not come yet counts neither for nor against a rate.
   department returned.
 - whistle attendance rate: of the departments summoned by whistles blown in the period
   whose reporting time has come (or who reported), the share that reported on time.
+- re-handling rate (不满意重办率): of the cohort cases evaluated at least once, the share
+  reopened for an unsatisfied evaluation.
+- rehandled-to-hub rate: of the cohort cases reopened, the share sent on to the county hub
+  (unsatisfied a second time).
+- arbitration rate (终审率): of the cohort cases, the share the county hub ruled on. Per
+  department: of the cohort cases the department was ever lead for.
+- evaluated close rate: of the cohort cases closed, the share closed after an evaluation
+  rather than without one (未评价).
 
 A department's other rates count the cases it is (finally) lead for; a township's, the
 cases in its area. A rate with an empty denominator is None, never 0 or 1.
@@ -47,10 +55,16 @@ class Kpi(StrEnum):
     ON_TIME_RATE = "on_time_rate"
     RETURN_RATE = "return_rate"
     WHISTLE_ATTENDANCE_RATE = "whistle_attendance_rate"
+    REHANDLING_RATE = "rehandling_rate"
+    REHANDLED_TO_HUB_RATE = "rehandled_to_hub_rate"
+    ARBITRATION_RATE = "arbitration_rate"
+    EVALUATED_CLOSE_RATE = "evaluated_close_rate"
 
 
-# Lower is better only for returns.
-LOWER_IS_BETTER = frozenset({Kpi.RETURN_RATE})
+# Lower is better for returns, re-handlings and arbitrations.
+LOWER_IS_BETTER = frozenset(
+    {Kpi.RETURN_RATE, Kpi.REHANDLING_RATE, Kpi.REHANDLED_TO_HUB_RATE, Kpi.ARBITRATION_RATE}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +82,11 @@ class CaseFigures:
     response_due: datetime | None
     resolution_due: datetime | None
     score: int | None
+    rehandling: int = 0  # times reopened for an unsatisfied evaluation
+    rehandled_to_hub: bool = False
+    ruled: bool = False  # the county hub made its final ruling (终审)
+    closed: bool = False
+    closed_after_evaluation: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +162,22 @@ def whistle_attendance_rate(calls: Sequence[WhistleCall], as_of: datetime) -> Ra
     )
 
 
+def rehandling_rate(cases: Sequence[CaseFigures]) -> Ratio:
+    return _ratio(cases, lambda c: c.score is not None, lambda c: c.rehandling > 0)
+
+
+def rehandled_to_hub_rate(cases: Sequence[CaseFigures]) -> Ratio:
+    return _ratio(cases, lambda c: c.rehandling > 0, lambda c: c.rehandled_to_hub)
+
+
+def arbitration_rate(cases: Sequence[CaseFigures]) -> Ratio:
+    return _ratio(cases, lambda _: True, lambda c: c.ruled)
+
+
+def evaluated_close_rate(cases: Sequence[CaseFigures]) -> Ratio:
+    return _ratio(cases, lambda c: c.closed, lambda c: c.closed_after_evaluation)
+
+
 @dataclass(frozen=True, slots=True)
 class KpiRow:
     group: str  # a department code, a township code, or "all"
@@ -153,10 +188,13 @@ class KpiRow:
 def _row(
     group: str,
     owned: Sequence[CaseFigures],
+    assigned: Sequence[CaseFigures],
     returns: Ratio,
     calls: Sequence[WhistleCall],
     as_of: datetime,
 ) -> KpiRow:
+    """`owned`: the cases the group is measured on; `assigned`: the cases it was ever
+    responsible for (a department's lead history), for arbitrations."""
     return KpiRow(
         group=group,
         cases=len(owned),
@@ -167,13 +205,17 @@ def _row(
             Kpi.ON_TIME_RATE: on_time_rate(owned, as_of),
             Kpi.RETURN_RATE: returns,
             Kpi.WHISTLE_ATTENDANCE_RATE: whistle_attendance_rate(calls, as_of),
+            Kpi.REHANDLING_RATE: rehandling_rate(owned),
+            Kpi.REHANDLED_TO_HUB_RATE: rehandled_to_hub_rate(owned),
+            Kpi.ARBITRATION_RATE: arbitration_rate(assigned),
+            Kpi.EVALUATED_CLOSE_RATE: evaluated_close_rate(owned),
         },
     )
 
 
 def overall(cases: Sequence[CaseFigures], calls: Sequence[WhistleCall], as_of: datetime) -> KpiRow:
     returns = _ratio(cases, lambda _: True, lambda c: c.return_count > 0)
-    return _row("all", cases, returns, calls, as_of)
+    return _row("all", cases, cases, returns, calls, as_of)
 
 
 def compute_kpis(
@@ -194,15 +236,14 @@ def compute_kpis(
             returned = sum(1 for c in assigned if dept in c.returned_by)
             returns = Ratio(returned, len(assigned))
             mine = [w for w in calls if w.department == dept]
-            rows.append(_row(dept, owned, returns, mine, as_of))
+            rows.append(_row(dept, owned, assigned, returns, mine, as_of))
         return rows
     townships = {c.township_code for c in cases} | {w.township_code for w in calls}
     for township in sorted(t for t in townships if t):
         owned = [c for c in cases if c.township_code == township]
         returns = _ratio(owned, lambda _: True, lambda c: c.return_count > 0)
-        rows.append(
-            _row(township, owned, returns, [w for w in calls if w.township_code == township], as_of)
-        )
+        mine = [w for w in calls if w.township_code == township]
+        rows.append(_row(township, owned, owned, returns, mine, as_of))
     return rows
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from yiwang.oversight.domain.calendar import end_of_local_day
+from yiwang.common.working_days import end_of_local_day
 
 MAX_PERIOD_DAYS = 366
 

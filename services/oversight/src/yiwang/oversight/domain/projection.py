@@ -5,6 +5,13 @@ once. The projection never applies an event "on top of" the previous state: it s
 every timeline entry once (keyed by its event id) and folds the whole timeline again,
 sorted by event time with a fixed tie-break. Whatever the arrival order, the same set of
 entries gives the same projection.
+
+The deadlines are the one SLA policy of libs/common (`yiwang.common.sla`), computed with
+the inputs department-dispatch uses for its work orders, so both name the same instants:
+the case's category, priority, channel and the routing's `sla_class`, from the moment the
+clock started. The first handling's clock starts when intake received the case
+(`CaseFacts.received_at`; for old events without it, when it was first routed); a
+re-handling's when oversight reopened it.
 """
 
 from __future__ import annotations
@@ -17,9 +24,9 @@ from typing import Any
 
 from yiwang.common.case import Channel, Priority
 from yiwang.common.departments import Department
+from yiwang.common.sla import Deadlines, deadlines_for, policy_for
 from yiwang.common.states import OPEN_STATES, CaseState
-from yiwang.oversight.domain.calendar import WorkdayRule, chinese_workday
-from yiwang.oversight.domain.sla import Deadlines, deadlines_for, policy_for
+from yiwang.common.working_days import WorkdayRule, is_workday
 
 
 class EntryKind(StrEnum):
@@ -32,9 +39,13 @@ class EntryKind(StrEnum):
     FOLLOW_UP_CALL = "follow_up_call"
     ALERT = "alert"
     EXTENDED = "extended"  # the resolution deadline was extended (petitions)
+    REOPENED = "reopened"  # "unsatisfied": oversight reopened it for re-handling (不满意重办)
+    RULING = "ruling"  # the county hub's final ruling (终审) named the lead department
 
 
-# Case progress order: breaks ties between entries with the same event time.
+# Case progress order: breaks ties between entries with the same event time. An entry
+# kind later in EntryKind comes after a state change at the same instant: the reopening
+# after the evaluation that caused it.
 _STATE_RANK = {state: rank for rank, state in enumerate(CaseState)}
 _KIND_RANK = {kind: rank for rank, kind in enumerate(EntryKind)}
 
@@ -51,10 +62,16 @@ ACTIVITY_KINDS = frozenset(
         EntryKind.MEDIATION,
         EntryKind.WHISTLE_BLOWN,
         EntryKind.WHISTLE_ATTENDANCE,
+        EntryKind.REOPENED,
+        EntryKind.RULING,
     }
 )
 # States in which no deadline runs any more.
 STOPPED_STATES = frozenset({S.CLOSED, S.REJECTED, S.DUPLICATE})
+# Hand-off states: a consumer should take the case on within seconds (stranded otherwise).
+HANDOFF_STATES = frozenset({S.RECEIVED, S.ROUTED, S.RETURNED})
+MEDIATION_ACTOR = "mediation"
+HUB = Department.COMPREHENSIVE_GOVERNANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,25 +107,61 @@ class CaseProjection:
     township_code: str | None = None
     micro_grid: str | None = None
     sla_class: str | None = None
-    received_at: datetime | None = None
+    facts_received_at: datetime | None = None  # CaseFacts.received_at, from routing
+    receipt_at: datetime | None = None  # the "received" lifecycle entry's time
+    routed_at: datetime | None = None  # the first routing decision's time
     first_seen_at: datetime | None = None
     last_activity_at: datetime | None = None
     responded_at: datetime | None = None
     resolved_at: datetime | None = None
+    resolved_by: str | None = None  # the actor of the latest "resolved"
     closed_at: datetime | None = None
+    closed_after_evaluation: bool | None = None  # None until closed
     return_count: int = 0
     extended: bool = False
     score: int | None = None  # the latest evaluation's satisfaction, 1-5
     evaluated_at: datetime | None = None
+    reopened_at: datetime | None = None  # the latest reopening for re-handling
+    rehandling: int = 0  # how often it was reopened for an unsatisfied evaluation
+    rehandled_to_hub: bool = False
+    ruled: bool = False  # the hub made its final ruling (终审)
+    duplicate: bool = False  # linked to a master case: nobody's work, even once closed
     deadlines: Deadlines | None = None
 
     @property
+    def received_at(self) -> datetime | None:
+        """When intake received the case (the same instant in its facts and its entry)."""
+        return self.facts_received_at or self.receipt_at
+
+    @property
     def started_at(self) -> datetime | None:
-        return self.received_at or self.first_seen_at
+        """When the first handling's clock started, as dispatch starts it: intake's
+        `received_at`, for old events the first routing's time; the cohort's date."""
+        return self.facts_received_at or self.routed_at or self.receipt_at or self.first_seen_at
+
+    @property
+    def clock_started_at(self) -> datetime | None:
+        """When the running handling's clock started: the receipt, or the reopening."""
+        return self.reopened_at or self.started_at
+
+    @property
+    def awaiting_rehandling(self) -> bool:
+        """Reopened after its latest evaluation; dispatch has not dispatched it yet."""
+        return (
+            self.state is S.EVALUATED
+            and self.reopened_at is not None
+            and self.state_at is not None
+            and self.reopened_at >= self.state_at
+        )
+
+    @property
+    def mediation_held(self) -> bool:
+        """Resolved by a mediated agreement: mediation's follow-up closes it, not oversight."""
+        return self.resolved_by == MEDIATION_ACTOR
 
     @property
     def is_open(self) -> bool:
-        return self.state is None or self.state in OPEN_STATES
+        return self.state is None or self.state in OPEN_STATES or self.awaiting_rehandling
 
     @property
     def response_running(self) -> bool:
@@ -138,8 +191,23 @@ def _department(raw: Any) -> Department | None:
         return None
 
 
+def _moment(raw: Any) -> datetime | None:
+    if isinstance(raw, datetime):
+        return raw
+    try:
+        return datetime.fromisoformat(raw) if isinstance(raw, str) and raw else None
+    except ValueError:
+        return None
+
+
 def _append_once(items: tuple[Department, ...], item: Department | None) -> tuple[Department, ...]:
     return items if item is None or item in items else (*items, item)
+
+
+def _lead(case: CaseProjection, department: Department | None) -> None:
+    if department is not None:
+        case.lead_department = department
+        case.lead_history = _append_once(case.lead_history, department)
 
 
 def _take_facts(case: CaseProjection, attrs: Mapping[str, Any]) -> None:
@@ -159,43 +227,69 @@ def _take_facts(case: CaseProjection, attrs: Mapping[str, Any]) -> None:
 
 
 def _apply_state_change(case: CaseProjection, entry: TimelineEntry) -> None:
-    target = entry.to_state
+    target, prior = entry.to_state, case.state
     if target is None:
         return
     case.state, case.state_at = target, entry.at
     department = _department(entry.attrs.get("department"))
-    if target is S.RECEIVED and case.received_at is None:
-        case.received_at = entry.at
-    if department is not None and (target is S.ROUTED or case.lead_department is None):
+    if target is S.RECEIVED and case.receipt_at is None:
+        case.receipt_at = entry.at
+    if target is S.DUPLICATE:
+        case.duplicate = True
+    if department is not None and (
+        target is S.ROUTED
+        or case.lead_department is None
+        or (target is S.DISPATCHED and prior is S.EVALUATED)  # re-handling: the new lead
+    ):
         # Routing names the lead; before any routing is seen, the acting department is it.
-        case.lead_department = department
-        case.lead_history = _append_once(case.lead_history, department)
+        _lead(case, department)
     if target is S.RETURNED:
         case.return_count += 1
         case.returned_by = _append_once(case.returned_by, department or _department(entry.actor))
     if target in RESPONDED_STATES and case.responded_at is None:
         case.responded_at = entry.at
     if target is S.RESOLVED:
-        case.resolved_at = entry.at
+        case.resolved_at, case.resolved_by = entry.at, entry.actor
     elif target not in RESOLVED_STATES:
         case.resolved_at = None  # reopened: the resolution clock runs again
     if target is S.CLOSED:
         case.closed_at = entry.at
+        case.closed_after_evaluation = prior is S.EVALUATED
 
 
 def _apply_routing(case: CaseProjection, entry: TimelineEntry) -> None:
-    lead = _department(entry.attrs.get("lead_department"))
-    if lead is not None:
-        case.lead_department = lead
-        case.lead_history = _append_once(case.lead_history, lead)
+    _lead(case, _department(entry.attrs.get("lead_department")))
     assisting = (_department(d) for d in entry.attrs.get("assisting_departments", ()))
     case.assisting_departments = tuple(d for d in assisting if d is not None)
     if entry.attrs.get("sla_class"):
         case.sla_class = entry.attrs["sla_class"]
+    received = _moment(entry.attrs.get("received_at"))
+    if received is not None:
+        case.facts_received_at = received
+    if case.routed_at is None:
+        case.routed_at = entry.at
+
+
+def _apply_reopening(case: CaseProjection, entry: TimelineEntry) -> None:
+    """Both clocks restart at the reopening; what was signed for and resolved is undone."""
+    case.reopened_at = entry.at
+    case.rehandling = max(case.rehandling, int(entry.attrs.get("rehandling", 1)))
+    to_hub = bool(entry.attrs.get("to_hub"))
+    case.rehandled_to_hub = case.rehandled_to_hub or to_hub
+    case.responded_at = case.resolved_at = None
+    _lead(case, HUB if to_hub else _department(entry.attrs.get("department")))
+
+
+def _apply_ruling(case: CaseProjection, entry: TimelineEntry) -> None:
+    case.ruled = True
+    _lead(case, _department(entry.attrs.get("department")))
 
 
 def fold(
-    case_id: str, entries: Iterable[TimelineEntry], *, is_workday: WorkdayRule = chinese_workday
+    case_id: str,
+    entries: Iterable[TimelineEntry],
+    *,
+    is_workday: WorkdayRule = is_workday,
 ) -> CaseProjection:
     """The case as its timeline says it is, whatever order the entries arrived in."""
     case = CaseProjection(case_id=case_id)
@@ -213,9 +307,19 @@ def fold(
             case.extended = True
         elif entry.kind is EntryKind.EVALUATED:
             case.score, case.evaluated_at = int(entry.attrs["score"]), entry.at
-    if case.started_at is not None:
-        policy = policy_for(category=case.category, priority=case.priority, channel=case.channel)
+        elif entry.kind is EntryKind.REOPENED:
+            _apply_reopening(case, entry)
+        elif entry.kind is EntryKind.RULING:
+            _apply_ruling(case, entry)
+    started = case.clock_started_at
+    if started is not None:
+        policy = policy_for(
+            category=case.category,
+            priority=case.priority,
+            channel=case.channel,
+            sla_class=case.sla_class,
+        )
         case.deadlines = deadlines_for(
-            policy, started_at=case.started_at, extended=case.extended, is_workday=is_workday
+            policy, started_at=started, extended=case.extended, is_workday=is_workday
         )
     return case

@@ -1,4 +1,5 @@
-"""Oversight's background jobs: the SLA timer sweep and the KPI/ledger gauges.
+"""Oversight's background jobs: the timer sweep (SLA ladders, stagnant and stranded cases,
+closing unevaluated ones) and the KPI/ledger gauges.
 
 `jobs()` hands them to the supervisor in libs/common (`yiwang.common.jobs`), which runs
 each tick, restarts a job whose tick raised (an outage or a fault, with back-off) and
@@ -16,10 +17,11 @@ from datetime import timedelta
 
 from yiwang.common.clock import Clock
 from yiwang.common.jobs import Job, every
+from yiwang.common.working_days import local_date
 from yiwang.oversight.adapters.queries import OversightReader
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.config import OversightSettings
-from yiwang.oversight.domain.calendar import local_date
+from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.domain.kpi import GroupBy
 from yiwang.oversight.handlers import reports, timers
 from yiwang.oversight.metrics import (
@@ -38,6 +40,7 @@ def jobs(
     uow: Callable[[], OversightUnitOfWork],
     reader: Callable[[], OversightReader],
     clock: Clock,
+    policy: OversightPolicy,
 ) -> list[Job]:
     async def refresh() -> None:
         await refresh_gauges(
@@ -47,7 +50,7 @@ def jobs(
             township_limit=settings.max_township_labels,
         )
 
-    sweep = timer_sweep(uow=uow, clock=clock, replica=replica_name())
+    sweep = timer_sweep(uow=uow, clock=clock, replica=replica_name(), policy=policy)
     return [
         every("sla-timers", settings.timer_poll_seconds, sweep),
         every("kpi-gauges", settings.metrics_refresh_seconds, refresh),
@@ -63,18 +66,21 @@ def timer_sweep(
     uow: Callable[[], OversightUnitOfWork],
     clock: Clock,
     replica: str,
+    policy: OversightPolicy,
     batch: int = 100,
 ) -> Callable[[], Awaitable[int]]:
     """One round of the timer sweep: fire what is due now, at most `batch` timers, and
-    return how many alerts were raised (while some were, more may be due: the job goes
-    on at once). Any number of replicas may sweep (SKIP LOCKED shares the work)."""
+    return how many acted, raising an alert or closing a case (while some did, more may
+    be due: the job goes on at once). Any number of replicas may sweep (SKIP LOCKED
+    shares the work)."""
 
     async def tick() -> int:
-        raised = await timers.fire_due_timers(
-            uow=uow(), now=clock.now(), replica=replica, limit=batch
+        fired = await timers.fire_due_timers(
+            uow=uow(), now=clock.now(), replica=replica, policy=policy, limit=batch
         )
-        TIMERS_FIRED.labels("alerted").inc(raised)
-        return raised
+        for outcome in ("alerted", "closed", "stopped"):
+            TIMERS_FIRED.labels(outcome).inc(getattr(fired, outcome))
+        return fired.acted
 
     return tick
 

@@ -20,17 +20,19 @@ from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
 from yiwang.common.events import CaseEvaluated
 from yiwang.common.problems import Refusal
+from yiwang.common.sla import ExtensionNotAllowed
 from yiwang.common.states import CaseState, IllegalTransition
 from yiwang.oversight.adapters.queries import CaseSearch, OversightReader
 from yiwang.oversight.adapters.repository import FollowUpCall
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
-from yiwang.oversight.domain.evaluation import CaseNotFound, CaseNotResolved
+from yiwang.oversight.domain.escalation import OversightPolicy
+from yiwang.oversight.domain.evaluation import CaseClosed, CaseNotFound, CaseNotResolved
 from yiwang.oversight.domain.periods import BadPeriod
-from yiwang.oversight.domain.sla import ExtensionNotAllowed
 from yiwang.oversight.handlers import evaluations, reports
 
 REFUSALS: dict[type[Exception], Refusal] = {
     CaseNotFound: Refusal(404, "case_id"),
+    CaseClosed: Refusal(409, "case_id", code="case_closed"),
     CaseNotResolved: Refusal(409, "case_id"),
     IllegalTransition: Refusal(409, "case_id"),  # e.g. a second evaluation
     ExtensionNotAllowed: Refusal(409, "case_id"),
@@ -42,6 +44,11 @@ class EvaluateCase(BaseModel):
     score: int = Field(ge=1, le=5, description="satisfaction, 1 (very dissatisfied) to 5")
     comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
     evaluation_id: Code | None = Field(default=None, description="idempotency key")
+    operator: Code | None = Field(
+        default=None,
+        description="the hotline operator who took the evaluation on a follow-up call; "
+        "the timeline's actor ('resident' when absent)",
+    )
 
 
 class RecordFollowUpCall(BaseModel):
@@ -63,6 +70,7 @@ def case_router(
     uow: Callable[[], OversightUnitOfWork],
     reader: Callable[[], OversightReader],
     clock: Clock,
+    policy: OversightPolicy,
 ) -> APIRouter:
     router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -107,7 +115,11 @@ def case_router(
         )
         return {"total": total, "limit": limit, "offset": offset, "cases": cases}
 
-    @router.post("/{case_id}/evaluations", status_code=201, summary="A resident's evaluation")
+    @router.post(
+        "/{case_id}/evaluations",
+        status_code=201,
+        summary="A resident's evaluation: 3-5 closes the case, 1-2 reopens it (不满意重办)",
+    )
     async def evaluate(case_id: str, body: EvaluateCase) -> dict[str, Any]:
         evaluation = CaseEvaluated(
             case_id=case_id,
@@ -115,7 +127,13 @@ def case_router(
             score=body.score,
             comment=body.comment,
         )
-        case = await evaluations.evaluate_case(uow=uow(), evaluation=evaluation, now=clock.now())
+        case = await evaluations.evaluate_case(
+            uow=uow(),
+            evaluation=evaluation,
+            now=clock.now(),
+            policy=policy,
+            actor=body.operator or evaluations.RESIDENT,
+        )
         return {"evaluation_id": evaluation.evaluation_id, "case_id": case_id, "state": case.state}
 
     @router.post("/{case_id}/follow-up-calls", status_code=201, summary="A follow-up call (回访)")
@@ -129,7 +147,7 @@ def case_router(
             satisfied=body.satisfied,
             note=body.note,
         )
-        await evaluations.record_follow_up_call(uow=uow(), call=call)
+        await evaluations.record_follow_up_call(uow=uow(), call=call, policy=policy)
         return asdict(call)
 
     @router.get("/{case_id}/follow-up-calls", summary="The case's follow-up calls")
@@ -140,7 +158,12 @@ def case_router(
     @router.post("/{case_id}/extensions", status_code=201, summary="Extend the resolution deadline")
     async def extend(case_id: str, body: ExtendDeadline) -> dict[str, Any]:
         case = await evaluations.extend_resolution_deadline(
-            uow=uow(), case_id=case_id, reason=body.reason, actor=body.actor, now=clock.now()
+            uow=uow(),
+            case_id=case_id,
+            reason=body.reason,
+            actor=body.actor,
+            now=clock.now(),
+            policy=policy,
         )
         deadlines = case.deadlines
         return {

@@ -17,8 +17,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
+from yiwang.common.working_days import local_date
 from yiwang.oversight.adapters.queries import OversightReader
-from yiwang.oversight.domain.calendar import local_date
 from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow
 from yiwang.oversight.handlers import reports
 from yiwang.oversight.handlers.reports import DailyReport

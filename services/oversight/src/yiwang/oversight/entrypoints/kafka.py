@@ -12,6 +12,7 @@ from yiwang.common.events import (
     CaseRouted,
     CaseStateChanged,
     MediationProgressed,
+    RulingMade,
     WhistleAttendanceRecorded,
     WhistleBlown,
 )
@@ -24,33 +25,53 @@ from yiwang.common.topics import (
     OVERSIGHT_EVALUATIONS,
 )
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
+from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.handlers import evaluations, projection
 
 
-def kafka_router(runtime: Runtime, *, uow: Callable[[], OversightUnitOfWork]) -> KafkaRouter:
+def kafka_router(
+    runtime: Runtime, *, uow: Callable[[], OversightUnitOfWork], policy: OversightPolicy
+) -> KafkaRouter:
     router = KafkaRouter()
     clock = runtime.clock
 
     async def on_case_state_changed(envelope: Envelope[Any]) -> None:
-        await projection.record_state_change(uow=uow(), envelope=envelope, now=clock.now())
+        await projection.record_state_change(
+            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
+        )
 
     async def on_case_routed(envelope: Envelope[Any]) -> None:
-        await projection.record_routing(uow=uow(), envelope=envelope, now=clock.now())
+        await projection.record_routing(
+            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
+        )
 
     async def on_whistle_blown(envelope: Envelope[Any]) -> None:
-        await projection.record_whistle_blown(uow=uow(), envelope=envelope, now=clock.now())
+        await projection.record_whistle_blown(
+            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
+        )
 
     async def on_whistle_attendance_recorded(envelope: Envelope[Any]) -> None:
-        await projection.record_whistle_attendance(uow=uow(), envelope=envelope, now=clock.now())
+        await projection.record_whistle_attendance(
+            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
+        )
 
     async def on_mediation_progressed(envelope: Envelope[Any]) -> None:
-        await projection.record_mediation_progress(uow=uow(), envelope=envelope, now=clock.now())
+        await projection.record_mediation_progress(
+            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
+        )
+
+    async def on_ruling_made(envelope: Envelope[Any]) -> None:
+        await projection.record_ruling(uow=uow(), envelope=envelope, now=clock.now(), policy=policy)
 
     async def on_case_evaluated(envelope: Envelope[Any]) -> None:
-        await evaluations.take_evaluation(uow=uow(), envelope=envelope, now=clock.now())
+        await evaluations.take_evaluation(
+            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
+        )
 
     runtime.subscribe(
-        router, topic=CASE_LIFECYCLE, handlers={CaseStateChanged: on_case_state_changed}
+        router,
+        topic=CASE_LIFECYCLE,
+        handlers={CaseStateChanged: on_case_state_changed, RulingMade: on_ruling_made},
     )
     runtime.subscribe(router, topic=CASE_ROUTED, handlers={CaseRouted: on_case_routed})
     runtime.subscribe(

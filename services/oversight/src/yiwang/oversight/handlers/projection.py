@@ -2,7 +2,8 @@
 
 Every consumed event goes through the inbox first, and its entry, the refolded case, its
 timers and any alert commit in one transaction. `project` and `raise_alert` are shared
-with the other handler modules: every change to a case goes through them.
+with the other handler modules: every change to a case goes through them, with the
+county's `OversightPolicy` (close and stranded timers).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from yiwang.common.events import (
     CommandLevel,
     MediationProgressed,
     OversightAlertRaised,
+    RulingMade,
     WhistleAttendanceRecorded,
     WhistleBlown,
 )
@@ -24,7 +26,7 @@ from yiwang.common.topics import OVERSIGHT_ALERTS
 from yiwang.oversight.adapters.repository import OversightRepository
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.domain import entries
-from yiwang.oversight.domain.escalation import is_bounced, timers_for
+from yiwang.oversight.domain.escalation import OversightPolicy, is_bounced, timers_for
 from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry, fold
 from yiwang.oversight.metrics import ALERTS_RAISED
 
@@ -49,7 +51,9 @@ async def raise_alert(
     return True
 
 
-async def project(uow: OversightUnitOfWork, *new: TimelineEntry, now: datetime) -> CaseProjection:
+async def project(
+    uow: OversightUnitOfWork, *new: TimelineEntry, now: datetime, policy: OversightPolicy
+) -> CaseProjection:
     """Add entries, fold the whole timeline again, and bring timers and flags in line."""
     repository = uow.repository
     case_id = new[0].case_id
@@ -58,7 +62,7 @@ async def project(uow: OversightUnitOfWork, *new: TimelineEntry, now: datetime) 
         await repository.add_entry(entry)
     case = fold(case_id, await repository.timeline(case_id))
     await repository.save_case(case)
-    await repository.sync_timers(case_id, timers_for(case))
+    await repository.sync_timers(case_id, timers_for(case, policy=policy))
     if is_bounced(case):
         bounced = OversightAlertRaised(
             case_id=case_id,
@@ -74,41 +78,57 @@ async def project(uow: OversightUnitOfWork, *new: TimelineEntry, now: datetime) 
 
 
 async def record_state_change(
-    *, uow: OversightUnitOfWork, envelope: Envelope[CaseStateChanged], now: datetime
+    *,
+    uow: OversightUnitOfWork,
+    envelope: Envelope[CaseStateChanged],
+    now: datetime,
+    policy: OversightPolicy,
 ) -> bool:
     """Take one lifecycle entry; False if it was taken before."""
     entry = entries.from_state_change(envelope.payload, event_id=envelope.id)
     async with uow:
         if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
             return False
-        await project(uow, entry, now=now)
+        await project(uow, entry, now=now, policy=policy)
     return True
 
 
 async def record_routing(
-    *, uow: OversightUnitOfWork, envelope: Envelope[CaseRouted], now: datetime
+    *,
+    uow: OversightUnitOfWork,
+    envelope: Envelope[CaseRouted],
+    now: datetime,
+    policy: OversightPolicy,
 ) -> bool:
     entry = entries.from_routing(envelope.payload, event_id=envelope.id, at=envelope.time)
     async with uow:
         if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
             return False
-        await project(uow, entry, now=now)
+        await project(uow, entry, now=now, policy=policy)
     return True
 
 
 async def record_mediation_progress(
-    *, uow: OversightUnitOfWork, envelope: Envelope[MediationProgressed], now: datetime
+    *,
+    uow: OversightUnitOfWork,
+    envelope: Envelope[MediationProgressed],
+    now: datetime,
+    policy: OversightPolicy,
 ) -> bool:
     entry = entries.from_mediation(envelope.payload, event_id=envelope.id, at=envelope.time)
     async with uow:
         if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
             return False
-        await project(uow, entry, now=now)
+        await project(uow, entry, now=now, policy=policy)
     return True
 
 
 async def record_whistle_blown(
-    *, uow: OversightUnitOfWork, envelope: Envelope[WhistleBlown], now: datetime
+    *,
+    uow: OversightUnitOfWork,
+    envelope: Envelope[WhistleBlown],
+    now: datetime,
+    policy: OversightPolicy,
 ) -> bool:
     """A whistle (吹哨) summons departments: one attendance record for each to report on."""
     whistle = envelope.payload
@@ -125,12 +145,16 @@ async def record_whistle_blown(
                 blown_at=envelope.time,
                 report_by=whistle.report_by,
             )
-        await project(uow, entry, now=now)
+        await project(uow, entry, now=now, policy=policy)
     return True
 
 
 async def record_whistle_attendance(
-    *, uow: OversightUnitOfWork, envelope: Envelope[WhistleAttendanceRecorded], now: datetime
+    *,
+    uow: OversightUnitOfWork,
+    envelope: Envelope[WhistleAttendanceRecorded],
+    now: datetime,
+    policy: OversightPolicy,
 ) -> bool:
     attendance = envelope.payload
     entry = entries.from_whistle_attendance(attendance, event_id=envelope.id, at=envelope.time)
@@ -145,5 +169,21 @@ async def record_whistle_attendance(
             reported_at=attendance.reported_at,
             on_time=attendance.on_time,
         )
-        await project(uow, entry, now=now)
+        await project(uow, entry, now=now, policy=policy)
+    return True
+
+
+async def record_ruling(
+    *,
+    uow: OversightUnitOfWork,
+    envelope: Envelope[RulingMade],
+    now: datetime,
+    policy: OversightPolicy,
+) -> bool:
+    """The county hub's final ruling (终审): the department it names leads the case."""
+    entry = entries.from_ruling(envelope.payload, event_id=envelope.id)
+    async with uow:
+        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
+            return False
+        await project(uow, entry, now=now, policy=policy)
     return True

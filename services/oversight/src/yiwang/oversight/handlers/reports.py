@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from yiwang.common.working_days import local_date
 from yiwang.oversight.adapters.queries import CaseSearch, LedgerLine, OversightReader
-from yiwang.oversight.domain.calendar import local_date
 from yiwang.oversight.domain.evaluation import CaseNotFound
 from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow, Ranked, compute_kpis, overall, rank
 from yiwang.oversight.domain.periods import (

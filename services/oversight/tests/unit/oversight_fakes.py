@@ -1,0 +1,164 @@
+"""Fakes for oversight's unit tests: they subclass the real interfaces. And the events
+a case's story is told with."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from yiwang.common.case import CaseFacts, Channel, Location, Priority
+from yiwang.common.departments import Department
+from yiwang.common.envelope import Envelope
+from yiwang.common.events import (
+    CaseEvaluated,
+    CaseRouted,
+    CaseStateChanged,
+    HandlingTier,
+    MicroGridRef,
+    OversightAlertRaised,
+)
+from yiwang.common.states import CaseState
+from yiwang.common.testing import InMemoryUnitOfWork
+from yiwang.oversight.adapters.repository import DueTimer, FollowUpCall, OversightRepository
+from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
+from yiwang.oversight.domain.escalation import OversightPolicy, TimerSpec
+from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Shanghai
+POLICY = OversightPolicy()
+
+
+class FakeRepository(OversightRepository):
+    def __init__(self) -> None:
+        self.entries: dict[str, TimelineEntry] = {}
+        self.cases: dict[str, CaseProjection] = {}
+        self.timers: dict[tuple[str, str, str, datetime], TimerSpec] = {}
+        self.fired: dict[tuple[str, str, str, datetime], str] = {}
+        self.alerts: dict[str, OversightAlertRaised] = {}
+        self.evaluations: dict[str, CaseEvaluated] = {}
+
+    async def lock_case(self, case_id: str) -> None:
+        return None
+
+    async def try_lock_case(self, case_id: str) -> bool:
+        return True
+
+    async def add_entry(self, entry: TimelineEntry) -> bool:
+        return self.entries.setdefault(entry.entry_id, entry) is entry
+
+    async def timeline(self, case_id: str) -> list[TimelineEntry]:
+        return [e for e in self.entries.values() if e.case_id == case_id]
+
+    async def save_case(self, case: CaseProjection) -> None:
+        self.cases[case.case_id] = case
+
+    async def sync_timers(self, case_id: str, wanted: list[TimerSpec]) -> None:
+        keys = {t.key for t in wanted}
+        for key in [
+            k for k in self.timers if k[0] == case_id and k not in keys and k not in self.fired
+        ]:
+            del self.timers[key]
+        for timer in wanted:
+            self.timers.setdefault(timer.key, timer)
+
+    async def claim_due_timers(self, *, now: datetime, limit: int) -> list[DueTimer]:
+        due = [t for k, t in self.timers.items() if k not in self.fired and t.due_at <= now]
+        return [DueTimer(hash(t.key), t) for t in sorted(due, key=lambda t: t.due_at)[:limit]]
+
+    async def mark_fired(self, timer_id: int, *, now: datetime, by: str, outcome: str) -> None:
+        self.fired |= {k: outcome for k in self.timers if hash(k) == timer_id}
+
+    async def add_alert(
+        self, alert: OversightAlertRaised, *, township_code: str | None, raised_at: datetime
+    ) -> bool:
+        return self.alerts.setdefault(alert.alert_id, alert) is alert
+
+    async def add_evaluation(
+        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime
+    ) -> bool:
+        return self.evaluations.setdefault(evaluation.evaluation_id, evaluation) is evaluation
+
+    async def add_follow_up_call(self, call: FollowUpCall) -> bool:
+        return True
+
+    async def record_whistle_call(
+        self, *, whistle_id: str, department: str, case_id: str, **facts: Any
+    ) -> None:
+        return None
+
+
+class FakeUnitOfWork(InMemoryUnitOfWork, OversightUnitOfWork):
+    def __init__(self, repository: FakeRepository) -> None:
+        super().__init__()
+        self._repository = repository
+
+    @property
+    def repository(self) -> FakeRepository:
+        return self._repository
+
+
+def change(
+    case_id: str,
+    minutes: float,
+    src: CaseState | None,
+    dst: CaseState,
+    *,
+    actor: str = "x",
+    department: Department | None = None,
+) -> Envelope[CaseStateChanged]:
+    return Envelope(
+        payload=CaseStateChanged(
+            case_id=case_id,
+            from_state=src,
+            to_state=dst,
+            actor=actor,
+            at=T0 + timedelta(minutes=minutes),
+            department=department,
+            category="sanitation",
+            channel=Channel.HOTLINE,
+            priority=Priority.NORMAL,
+        ),
+        source="/t",
+    )
+
+
+def routed(
+    case_id: str,
+    minutes: float,
+    lead: Department,
+    *,
+    received_at: datetime | None = None,
+    sla_class: str = "general",
+    category: str = "sanitation",
+) -> Envelope[CaseRouted]:
+    return Envelope(
+        payload=CaseRouted(
+            case_id=case_id,
+            case=CaseFacts(
+                case_id=case_id,
+                case_number=f"LZ-{case_id}",
+                category=category,
+                title="垃圾",
+                description="垃圾未清运",
+                channel=Channel.HOTLINE,
+                priority=Priority.NORMAL,
+                location=Location(address="东城街道 7 号"),
+                received_at=received_at,
+            ),
+            micro_grid=MicroGridRef(
+                code="mg-7",
+                name="7",
+                grid_code="g-1",
+                community_code="c-1",
+                township_code="tw-east",
+                county_code="cty",
+            ),
+            lead_department=lead,
+            tier=HandlingTier.TOWNSHIP,
+            sla_class=sla_class,
+            rule_id="r1",
+            reason="matrix",
+        ),
+        source="/t",
+        time=T0 + timedelta(minutes=minutes),
+    )
