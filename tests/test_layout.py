@@ -114,3 +114,10 @@ def test_services_import_no_other_service() -> None:
             text = module.read_text(encoding="utf-8")
             for other in packages - {own}:
                 assert f"yiwang.{other}" not in text, f"{module.relative_to(ROOT)} imports {other}"
+
+
+def test_no_two_test_modules_share_a_name() -> None:
+    """Unit tests import helpers from sibling modules by name: two modules of one name in
+    different services would shadow each other in one pytest run."""
+    names = [p.name for p in ROOT.glob("*/**/tests/**/test_*.py") if ".venv" not in p.parts]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

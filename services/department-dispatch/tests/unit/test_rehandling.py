@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 from dispatch_fakes import FakeDispatchUnitOfWork
-from test_domain import CIVIL, HOUSING, HUB, NOW, facts, order, routed
-from test_handlers import GRID, clock, send
+from test_dispatch_domain import CIVIL, HOUSING, HUB, NOW, facts, order, routed
+from test_dispatch_handlers import GRID, clock, send
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import (
     AlertKind,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dispatch_fakes import FakeDispatchUnitOfWork
-from test_domain import CIVIL, HOUSING, routed
+from test_dispatch_domain import CIVIL, HOUSING, routed
 from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import (

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from intake_fakes import FakeIntakeUnitOfWork
-from test_handlers import POLICY, W, submission, submit
+from test_intake_handlers import POLICY, W, submission, submit
 from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseReceived, CaseStateChanged
