@@ -158,6 +158,7 @@ async def test_a_declined_mediation_goes_to_the_lead_department(county: County, 
     assert [m["status"] for m in again] == ["declined"]  # never to mediation again
     # The department takes it to the end.
     await handle_and_resolve(county, HOUSING, order)
+    await oversight_case(county, case_id, lambda c: c["state"] == "resolved")
     await evaluate(county, case_id, 3)
     await oversight_case(county, case_id, lambda c: c["state"] == "closed")
 
