@@ -217,6 +217,8 @@ def main() -> None:
     infra_was_running = stack("status").returncode == 0
     env = {**os.environ, **start_infra()}
     env.setdefault("YIWANG_CLOCK_SPEED", str(args.speed))
+    # A developer machine: the services start with the development keys they ship with.
+    env.setdefault("YIWANG_ENV", "development")
     env.setdefault("YIWANG_CLOCK_EPOCH", datetime.now(UTC).isoformat())
     from yiwang.common.topic_admin import main as topics_main
 

@@ -43,6 +43,9 @@ def infra() -> Iterator[dict[str, str]]:
         )
     settings = dict(line.split("=", 1) for line in _stack("env").stdout.splitlines() if "=" in line)
     os.environ.update(settings)
+    # Services under test start with the development keys they ship with (a test that
+    # checks they refuse them elsewhere unsets this for its own process).
+    os.environ.setdefault("YIWANG_ENV", "development")
     yield settings
     asyncio.run(delete_test_topics(settings["KAFKA_BOOTSTRAP_SERVERS"]))
     if not already_running and os.environ.get("YIWANG_KEEP_INFRA") != "1":

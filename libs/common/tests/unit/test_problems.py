@@ -7,7 +7,7 @@ from typing import Annotated
 import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
-from yiwang.common.http import BodySizeLimit
+from yiwang.common.input_guard import InputGuard
 from yiwang.common.problems import (
     PROBLEM_JSON,
     Problem,
@@ -53,7 +53,7 @@ def make_app() -> FastAPI:
 
     app.include_router(router)
     install_problem_details(app, refusals={CaseUnknown: Refusal(404, "case_id")})
-    app.add_middleware(BodySizeLimit, max_bytes=100)
+    app.add_middleware(InputGuard, max_bytes=100)
     return app
 
 

@@ -1,5 +1,4 @@
-"""HTTP plumbing every service shares: /healthz, /readyz, /metrics, RED metrics and the
-request body limit."""
+"""HTTP plumbing every service shares: /healthz, /readyz, /metrics and RED metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from yiwang.common.problems import FieldError, problem_response
+from yiwang.common.access import PUBLIC
 from yiwang.common.telemetry import HTTP_REQUESTS, HTTP_SECONDS
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -24,14 +23,18 @@ def health_router(
 ) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Liveness: the process is up and its background jobs run")
+    @router.get(
+        "/healthz",
+        summary="Liveness: the process is up and its background jobs run",
+        openapi_extra=PUBLIC,
+    )
     async def healthz() -> JSONResponse:
         stopped = dict(stopped_jobs()) if stopped_jobs is not None else {}
         if stopped:
             return JSONResponse({"status": "failing", "stopped_jobs": stopped}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    @router.get("/readyz", summary="Readiness: database and broker answer")
+    @router.get("/readyz", summary="Readiness: database and broker answer", openapi_extra=PUBLIC)
     async def readyz() -> JSONResponse:
         results: dict[str, bool] = {}
         for name, check in checks.items():
@@ -80,45 +83,3 @@ class MetricsMiddleware:
             HTTP_SECONDS.labels(self.service, method, template).observe(
                 time.perf_counter() - started
             )
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodySizeLimit:
-    """Refuses bodies over `max_bytes` with 413, whether or not Content-Length is sent."""
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counting_receive, send)
-        except BodyTooLarge:
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        reason = f"request body is larger than {self.max_bytes} bytes"
-        response = problem_response(
-            413, detail=reason, errors=[FieldError("(body)", reason)], instance=scope["path"]
-        )
-        await response(scope, receive, send)

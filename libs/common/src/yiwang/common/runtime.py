@@ -11,6 +11,13 @@ from typing import Any, TypeVar
 import asyncpg
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaRouter
+from yiwang.common.auth import (
+    ApiKeyVerifier,
+    Authenticate,
+    OidcConfig,
+    TokenVerifier,
+    authenticator,
+)
 from yiwang.common.case_metrics import counting_batched_transitions, counting_case_transitions
 from yiwang.common.clock import Clock, clock_for_speed
 from yiwang.common.dead_letters import DeadLetterOffice
@@ -46,6 +53,8 @@ class Wiring:
     problem_alternative: Alternative | None = None
     # Middleware a service needs on its HTTP app beyond the common ones.
     configure_app: Callable[[FastAPI], None] | None = None
+    # Path prefixes whose bodies are not text (uploads): the input guard checks only size.
+    raw_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,18 @@ class Runtime:
         self.dead_letters = DeadLetterOffice(producer=self.producer, service=definition.name)
         self.subscriptions: list[Subscription] = []  # for the consumer lag monitor
         self._pool: asyncpg.Pool | None = None
+        self.tokens: TokenVerifier | None = (
+            TokenVerifier(
+                OidcConfig(
+                    issuer=settings.oidc_issuer,
+                    audience=settings.oidc_audience,
+                    roles_claim=settings.oidc_roles_claim,
+                    jwks_url=settings.oidc_jwks_url or None,
+                )
+            )
+            if settings.oidc_issuer
+            else None
+        )
 
     @property
     def name(self) -> str:
@@ -94,6 +115,11 @@ class Runtime:
             clock=self.clock,
             topic_prefix=self.settings.topic_prefix,
         )
+
+    def authenticator(self, *, api_keys: ApiKeyVerifier | None = None) -> Authenticate:
+        """The dependency that tells a route who calls: a person's bearer token (from
+        YIWANG_OIDC_ISSUER), or one of this service's API keys."""
+        return authenticator(tokens=self.tokens, api_keys=api_keys)
 
     def subscribe(
         self,

@@ -23,6 +23,7 @@ from faststream.kafka import KafkaBroker
 from yiwang.common.clock import clock_for_speed
 from yiwang.common.http import MetricsMiddleware, health_router
 from yiwang.common.http_tracing import TracingMiddleware
+from yiwang.common.input_guard import InputGuard
 from yiwang.common.jobs import Job, JobSupervisor
 from yiwang.common.lag import ConsumerLagMonitor
 from yiwang.common.logs import configure_logging, get_logger
@@ -32,7 +33,7 @@ from yiwang.common.postgres.outbox import OutboxRelay
 from yiwang.common.postgres.pool import connect
 from yiwang.common.problems import install_problem_details
 from yiwang.common.runtime import Runtime, ServiceDefinition, service_migrations
-from yiwang.common.settings import CommonSettings
+from yiwang.common.settings import CommonSettings, SecretRefused
 from yiwang.common.telemetry import configure_tracing
 from yiwang.common.topic_admin import create_topics
 from yiwang.common.working_days import (
@@ -56,6 +57,14 @@ def load_calendar(settings: CommonSettings) -> None:
         install_calendar(calendar_from(settings.calendar_paths(), today=local_date(clock.now())))
     except CalendarFileInvalid as exc:
         raise StartupError(str(exc)) from None
+
+
+def check_identity_provider(settings: CommonSettings) -> None:
+    if not settings.oidc_issuer and not settings.development:
+        raise StartupError(
+            "YIWANG_OIDC_ISSUER is not set: people sign in at the county's OpenID Connect "
+            "provider; set its issuer URL (make run and the tests use the local Keycloak)"
+        )
 
 
 async def prepare(definition: ServiceDefinition, settings: CommonSettings) -> None:
@@ -160,6 +169,7 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
     install_problem_details(app, refusals=wiring.refusals, alternative=wiring.problem_alternative)
     if wiring.configure_app is not None:
         wiring.configure_app(app)
+    app.add_middleware(InputGuard, max_bytes=settings.max_body_bytes, exempt=wiring.raw_paths)
     app.add_middleware(MetricsMiddleware, service=definition.name)
     app.add_middleware(TracingMiddleware, service=definition.name)
     return app
@@ -187,12 +197,13 @@ def run_service(definition: ServiceDefinition) -> None:
     port = settings.http_port or definition.port
     try:
         load_calendar(settings)
+        check_identity_provider(settings)
+        app = create_app(definition, settings)  # wiring refuses development secrets
         check_port_free(settings.http_host, port)
         asyncio.run(prepare(definition, settings))
-    except StartupError as exc:
+    except (StartupError, SecretRefused) as exc:
         print(f"yiwang-{definition.name}: {exc}", file=sys.stderr)
         sys.exit(2)
-    app = create_app(definition, settings)
     # Handling an event or a request makes many short-lived objects (models, envelopes,
     # rows); with the interpreter's default thresholds the cycle collector runs every few
     # of them and its full passes walk every long-lived object (modules, schemas, the grid

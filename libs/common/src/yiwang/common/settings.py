@@ -39,6 +39,40 @@ class CommonSettings(BaseSettings):
     # notice), comma-separated files or directories of *.json; they override the tables of
     # the chinese-calendar package (see yiwang.common.working_days).
     calendar_files: str = Field(default="", alias="YIWANG_CALENDAR_FILES")
+    # "development" lets a service start with the development keys and secrets it ships
+    # with (make run and the tests set it); anywhere else they stop it (check_secret).
+    env: str = Field(default="production", alias="YIWANG_ENV", pattern="^(production|development)$")
+    # People sign in at the county's OpenID Connect provider: its issuer, the audience its
+    # access tokens are minted for, and where in a token the roles are.
+    oidc_issuer: str = Field(default="", alias="YIWANG_OIDC_ISSUER")
+    oidc_audience: str = Field(default="yiwang", alias="YIWANG_OIDC_AUDIENCE", min_length=1)
+    oidc_roles_claim: str = Field(default="roles", alias="YIWANG_OIDC_ROLES_CLAIM", min_length=1)
+    oidc_jwks_url: str = Field(default="", alias="YIWANG_OIDC_JWKS_URL")
+    # The largest request body any route takes.
+    max_body_bytes: int = Field(default=64 * 1024, alias="YIWANG_MAX_BODY_BYTES", ge=1024)
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
 
     def calendar_paths(self) -> list[Path]:
         return [Path(p.strip()) for p in self.calendar_files.split(",") if p.strip()]
+
+
+class SecretRefused(ValueError):
+    """A development or empty secret outside development."""
+
+
+def check_secret(
+    settings: CommonSettings, *, name: str, value: str, development_values: tuple[str, ...] = ()
+) -> str:
+    """A service's key or secret: refused when empty, or when it is one of the development
+    values this repository ships with, unless YIWANG_ENV=development."""
+    if not value.strip():
+        raise SecretRefused(f"{name} is empty; set it to a secret of your own")
+    if value in development_values and not settings.development:
+        raise SecretRefused(
+            f"{name} is the development default, published in this repository; set it to a "
+            "secret of your own (or YIWANG_ENV=development on a developer machine)"
+        )
+    return value

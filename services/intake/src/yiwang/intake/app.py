@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from fastapi import FastAPI
-from yiwang.common.http import BodySizeLimit
 from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
 from yiwang.common.service import run_service
@@ -36,9 +34,6 @@ def wire(runtime: Runtime) -> Wiring:
     numbers = PostgresCaseNumberIssuer(lambda: runtime.pool)
     api_keys = ApiKeyStore(lambda: runtime.pool)  # one store: its cache of verified keys
 
-    def configure(app: FastAPI) -> None:
-        app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-
     return Wiring(
         kafka_routers=[kafka_router(runtime, uow=uow, policy=policy, vault=vault, numbers=numbers)],
         http_routers=[
@@ -64,7 +59,6 @@ def wire(runtime: Runtime) -> Wiring:
         jobs=jobs(),
         refusals=REFUSALS,
         problem_alternative=open311_problem,
-        configure_app=configure,
     )
 
 
