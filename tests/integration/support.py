@@ -251,3 +251,35 @@ async def case_payloads(
         await asyncio.sleep(settle)
         found = await read()
     return found
+
+
+_TOKENS: dict[str, tuple[float, str]] = {}
+
+
+def token_for(username: str, *, issuer: str | None = None) -> str:
+    """An access token from the real identity provider (the local Keycloak's demo realm,
+    infra/devstack/keycloak_realm.py): users sign in as <username> / <username>-pass."""
+    issuer = issuer or os.environ["YIWANG_OIDC_ISSUER"]
+    cached = _TOKENS.get(f"{issuer}|{username}")
+    if cached and cached[0] > time.monotonic() + 60:
+        return cached[1]
+    response = httpx.post(
+        f"{issuer}/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "yiwang-api",
+            "client_secret": "yiwang-api-secret",
+            "username": username,
+            "password": f"{username}-pass",
+        },
+        timeout=30,
+    )
+    response.raise_for_status()
+    body = response.json()
+    _TOKENS[f"{issuer}|{username}"] = (time.monotonic() + body["expires_in"], body["access_token"])
+    return str(body["access_token"])
+
+
+def bearer(username: str) -> dict[str, str]:
+    """The Authorization header of a person signed in at the identity provider."""
+    return {"Authorization": f"Bearer {token_for(username)}"}

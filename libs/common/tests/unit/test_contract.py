@@ -65,9 +65,9 @@ def test_topic_registry_has_dead_letters_for_consumed_topics() -> None:
     assert all(t.partitions >= 1 for t in TOPICS)
 
 
-def test_redaction_masks_phone_and_id_numbers() -> None:
-    line = "reporter 13812345678 id 110105199003071234 called"
-    assert redact(line) == "reporter 138****5678 id 110105********1234 called"
+def test_redaction_takes_phone_and_id_numbers_out_of_log_lines() -> None:
+    line = "reporter 13812345678 id 110105199003071234 called from +86 139-1234-5678"
+    assert redact(line) == "reporter [手机号] id [身份证号] called from [手机号]"
 
 
 def test_scaled_clocks_with_one_epoch_agree_across_processes() -> None:

@@ -35,6 +35,17 @@ class Category:
     def is_dispute(self) -> bool:
         return self.group is CategoryGroup.DISPUTE
 
+    @property
+    def public(self) -> bool:
+        """Listed on public reads (Open311 GET): never petitions (信访), disputes between
+        people, or public-security reports."""
+        return self.group not in (CategoryGroup.PETITION, CategoryGroup.DISPUTE) and (
+            self.code not in NOT_PUBLIC
+        )
+
+
+# Public-security reports: who reported a public-order risk is not for a public list.
+NOT_PUBLIC = frozenset({"public-order"})
 
 G = CategoryGroup
 _TAXONOMY = (

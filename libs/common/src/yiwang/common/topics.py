@@ -50,6 +50,7 @@ DISPATCH_WHISTLES = "dispatch.whistles.v1"
 MEDIATION_EVENTS = "mediation.events.v1"
 OVERSIGHT_ALERTS = "oversight.alerts.v1"
 OVERSIGHT_EVALUATIONS = "oversight.evaluations.v1"
+OVERSIGHT_INVITATIONS = "oversight.invitations.v1"
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(INTAKE_SUBMISSIONS, 6, "county platforms submit cases (SubmitCase)"),
@@ -66,6 +67,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(MEDIATION_EVENTS, 3, "people's mediation progress"),
     TopicSpec(OVERSIGHT_ALERTS, 3, "warnings, yellow and red cards, escalations"),
     TopicSpec(OVERSIGHT_EVALUATIONS, 3, "residents' satisfaction evaluations"),
+    TopicSpec(OVERSIGHT_INVITATIONS, 3, "one-time evaluation tokens for resolved cases' reporters"),
     *(
         TopicSpec(department_topic(d), 3, f"work orders for {d.value}", consumed=False)
         for d in Department

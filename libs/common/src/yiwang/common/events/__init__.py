@@ -39,6 +39,7 @@ from yiwang.common.events.oversight import (
     AlertKind,
     CaseEvaluated,
     CaseReopened,
+    EvaluationInvited,
     OversightAlertRaised,
 )
 from yiwang.common.events.routing import (
@@ -80,6 +81,7 @@ __all__ = [
     "DepartmentReplied",
     "DepartmentRole",
     "DuplicateLinked",
+    "EvaluationInvited",
     "Event",
     "FieldError",
     "GridWorkerReport",

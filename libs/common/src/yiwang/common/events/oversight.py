@@ -41,6 +41,8 @@ class CaseEvaluated(CaseEvent):
     evaluation_id: Code
     score: int = Field(ge=1, le=5)
     comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    # The resident's one-time evaluation token (EvaluationInvited); required on this topic.
+    token: Annotated[str, StringConstraints(min_length=16, max_length=128)] | None = None
 
 
 class CaseReopened(CaseEvent):
@@ -56,3 +58,14 @@ class CaseReopened(CaseEvent):
     rehandling: int = Field(ge=1)  # 1: first re-handling; 2: the hub's
     reopened_at: AwareDatetime
     reason: str
+
+
+class EvaluationInvited(CaseEvent):
+    """On oversight.invitations.v1, for intake and the platform the case came from: a
+    resolved case's resident may evaluate it once with `token`, until `expires_at` (when
+    the case closes without an evaluation). Only the reporter's channel hands it on."""
+
+    event_type: ClassVar[str] = "yiwang.oversight.evaluation-invited.v1"
+
+    token: Annotated[str, StringConstraints(min_length=16, max_length=128)]
+    expires_at: AwareDatetime
