@@ -1,8 +1,8 @@
 """Cases per second through grid-routing, topic to topic: CaseReceived records are put on
 case.received.v1 and the clock stops when as many CaseRouted are on case.routed.v1.
 
-Runs the service as a separate process against its own database and a unique topic
-prefix on the local stack (make infra):
+Runs the service as a separate process (as its own Kafka user) against its own database
+and a unique topic prefix on the local stack (make infra):
 
     uv run --frozen python benchmarks/grid_routing_throughput.py [--cases 3000] [--preset district]
 """
@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 import shapely
 from aiokafka import AIOKafkaConsumer
-from harness import delete_topics
+from harness import KAFKA_USERS, delete_topics, kafka_options, stack_settings
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.envelope import Envelope, encode
@@ -80,7 +80,7 @@ async def _measure(
     seconds the service spent in that time."""
     consumer = AIOKafkaConsumer(
         prefix + CASE_ROUTED,
-        bootstrap_servers=kafka,
+        **kafka_options(kafka),
         auto_offset_reset="earliest",
         group_id=f"{prefix}bench",
     )
@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=3000)
     parser.add_argument("--preset", default="district")
     args = parser.parse_args()
+    stack_settings()
     settings = CommonSettings()
     run = uuid.uuid4().hex[:8]
     prefix, database = f"bench{run}.", f"yiwang_bench_{run}"
@@ -126,8 +127,10 @@ def main() -> None:
     asyncio.run(admin(f'CREATE DATABASE "{database}"'))
     asyncio.run(create_topics(bootstrap_servers=settings.kafka_bootstrap_servers, prefix=prefix))
     port = _port()
+    KAFKA_USERS.grant(prefix)
     env = {
         **os.environ,
+        **KAFKA_USERS.env_of("grid-routing"),
         "DATABASE_URL": settings.database_url.rsplit("/", 1)[0] + f"/{database}",
         "YIWANG_TOPIC_PREFIX": prefix,
         "YIWANG_HTTP_PORT": str(port),

@@ -1,5 +1,6 @@
 """Shared by the benchmarks: a service as its own process with its own database and topic
-prefix on the local stack (reusing the integration tests' support code)."""
+prefix on the local stack (reusing the integration tests' support code): the benchmark
+connects as yiwang-tools, the service as its own Kafka user, with ACLs for the run's prefix."""
 
 from __future__ import annotations
 
@@ -13,11 +14,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from support import ServiceProcess, create_database, drop_database  # noqa: E402
+from support import (  # noqa: E402
+    KAFKA_USERS,
+    ServiceProcess,
+    create_database,
+    drop_database,
+    kafka_options,
+)
 
 
 def stack_settings() -> dict[str, str]:
-    """Start (or find) the local stack and return its settings."""
+    """Start (or find) the local stack and return its settings, which also go into this
+    process's environment (its own Kafka clients connect as yiwang-tools)."""
     up = subprocess.run(
         [sys.executable, str(ROOT / "infra" / "stack.py"), "up"], capture_output=True, text=True
     )
@@ -26,7 +34,9 @@ def stack_settings() -> dict[str, str]:
     env = subprocess.run(
         [sys.executable, str(ROOT / "infra" / "stack.py"), "env"], capture_output=True, text=True
     )
-    return dict(line.split("=", 1) for line in env.stdout.splitlines() if "=" in line)
+    settings = dict(line.split("=", 1) for line in env.stdout.splitlines() if "=" in line)
+    os.environ.update(settings)
+    return settings
 
 
 def unique_prefix() -> str:
@@ -34,10 +44,11 @@ def unique_prefix() -> str:
 
 
 async def delete_topics(kafka: str, prefix: str) -> None:
-    """Remove a run's topics: left behind, benchmark runs add up to thousands of partitions."""
+    """Remove a run's topics (left behind, benchmark runs add up to thousands of
+    partitions) and the ACLs granted for its prefix."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
     await admin.start()
     try:
         doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
@@ -45,6 +56,7 @@ async def delete_topics(kafka: str, prefix: str) -> None:
             await admin.delete_topics(doomed)
     finally:
         await admin.close()
+        KAFKA_USERS.revoke_all()
 
 
 def log_path(name: str) -> Path:
@@ -52,10 +64,12 @@ def log_path(name: str) -> Path:
 
 
 __all__ = [
+    "KAFKA_USERS",
     "ServiceProcess",
     "create_database",
     "delete_topics",
     "drop_database",
+    "kafka_options",
     "log_path",
     "os",
     "stack_settings",

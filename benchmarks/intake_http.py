@@ -30,7 +30,6 @@ from harness import (
     delete_topics,
     drop_database,
     log_path,
-    os,
     stack_settings,
     unique_prefix,
 )
@@ -117,13 +116,14 @@ async def main() -> None:
         "DATABASE_URL": database,
         "YIWANG_TOPIC_PREFIX": unique_prefix(),
         "YIWANG_LOG_LEVEL": "WARNING",
+        "YIWANG_ENV": "development",  # the development personal-data key
     }
     service = ServiceProcess("yiwang.intake.app", env=env, log_path=log_path("intake"))
     await asyncio.to_thread(service.start)
     try:
         key = subprocess.run(
             [sys.executable, "-m", "yiwang.intake.cli", "issue-key", "--platform", "bench"],
-            env={**os.environ, **env}, capture_output=True, text=True, check=True,
+            env=service.env, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         async with httpx.AsyncClient(
             base_url=service.url, headers={"X-API-Key": key}, timeout=30

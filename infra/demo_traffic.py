@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+from demo_people import People
 from yiwang.common.case import Location, Priority, SourceRef
 from yiwang.common.clock import Clock
-from yiwang.common.envelope import Envelope
 from yiwang.common.events import ReporterDetails, SubmitCase
 from yiwang.common.producer import EventProducer
 from yiwang.common.topics import INTAKE_SUBMISSIONS
+from yiwang.intake.adapters.signing import signed_submission
 
 SHANGHAI = timezone(timedelta(hours=8))
 COUNTY_BOUNDS = (113.52, 37.83, 113.62, 37.91)  # grid-routing's `district` preset
@@ -110,6 +110,7 @@ async def submit_one(
     *,
     prefix: str,
     api_key: str,
+    platform_credential: str,
 ) -> str:
     category, lon, lat = who.problem()
     channel = who.rng.choices(list(CHANNEL_MIX), weights=list(CHANNEL_MIX.values()))[0]
@@ -123,8 +124,13 @@ async def submit_one(
             location=Location(lon=round(lon, 6), lat=round(lat, 6)),
             reporter=ReporterDetails(**who.person()),
         )
-        await kafka.publish(
-            Envelope(payload=command, source="/yq-city-platform"), topic=prefix + INTAKE_SUBMISSIONS
+        # Signed by the platform, as intake requires (docs/security.md).
+        await kafka.send_records(
+            [
+                signed_submission(
+                    command, credential=platform_credential, topic=prefix + INTAKE_SUBMISSIONS
+                )
+            ]
         )
     elif channel == "open311":
         form = {"api_key": api_key, "service_code": category, "lat": f"{lat:.6f}", "long": f"{lon:.6f}",
@@ -144,6 +150,7 @@ async def run_demo(
     bootstrap_servers: str,
     intake_url: str,
     api_key: str,
+    platform_credential: str,
     rate: float,
     clock: Clock,
     prefix: str = "",
@@ -161,7 +168,10 @@ async def run_demo(
         ) as http:
             while True:
                 try:
-                    channel = await submit_one(http, producer, who, prefix=prefix, api_key=api_key)
+                    channel = await submit_one(
+                        http, producer, who, prefix=prefix, api_key=api_key,
+                        platform_credential=platform_credential,
+                    )  # fmt: skip
                     sent[channel] = sent.get(channel, 0) + 1
                     if sum(sent.values()) % 50 == 0 and not quiet:
                         mix = ", ".join(f"{c} {n}" for c, n in sorted(sent.items()))
@@ -178,18 +188,20 @@ async def blow_whistles(
 ) -> None:
     """Now and then a township summons departments to a case (乡街吹哨、部门报到).
 
-    The township's API key is issued by the dispatch operator command the first time it is
-    needed. The department simulator reports for most summons in time; some miss.
+    The township's official signs in (township_<code> in the demo realm); the department
+    simulator reports for most summons in time; some miss.
     """
     rng = random.Random(seed)
-    keys: dict[str, str] = {}
+    people = People()
     async with httpx.AsyncClient(timeout=10) as http:
         while True:
             await asyncio.sleep(every_seconds)
             try:
                 found = (
                     await http.get(
-                        f"{oversight_url}/cases", params={"state": "acknowledged", "limit": 20}
+                        f"{oversight_url}/cases",
+                        params={"state": "acknowledged", "limit": 20},
+                        headers=await people.headers(http, "hub_operator"),
                     )
                 ).json()
                 cases = [
@@ -201,8 +213,6 @@ async def blow_whistles(
                     continue
                 case = rng.choice(cases)
                 township = case["township_code"]
-                if township not in keys:
-                    keys[township] = await _township_key(township)
                 others = [
                     d
                     for d in ("housing", "public-security", "emergency-management")
@@ -215,16 +225,12 @@ async def blow_whistles(
                     "report_within_minutes": 30,
                     "reason": "群众反映强烈，乡镇街道吹哨，部门报到",
                 }
-                headers = {"Authorization": f"Bearer {keys[township]}"}
+                headers = await people.headers(http, f"township_{township}")
                 (
                     await http.post(f"{dispatch_url}/whistles", json=body, headers=headers)
                 ).raise_for_status()
             except (httpx.HTTPError, ValueError, RuntimeError) as exc:
                 print(f"demo traffic: a whistle failed: {exc}", flush=True)
-
-
-async def _township_key(township: str) -> str:
-    return await _dispatch_key(f"township:{township}")
 
 
 # Residents' evaluations of resolved cases: mostly satisfied, some not (不满意重办), and a
@@ -233,24 +239,46 @@ SCORES = {5: 50, 4: 22, 3: 10, 2: 6, 1: 6}
 NO_ANSWER = 0.2
 
 
-async def evaluate_resolved(*, oversight_url: str, every_seconds: float, seed: int = 13) -> None:
-    """Residents evaluate resolved cases through their channel (oversight's API)."""
+async def evaluate_resolved(
+    *, oversight_url: str, intake_url: str, api_key: str, every_seconds: float, seed: int = 13
+) -> None:
+    """Residents evaluate resolved cases: the platform they reported through reads the
+    case's one-time evaluation token from intake and hands it on; the resident sends it
+    with the score, and no other credential. (The hub operator finds the resolved cases.)"""
     rng = random.Random(seed)
     asked: set[str] = set()
+    people = People()
     async with httpx.AsyncClient(base_url=oversight_url, timeout=10) as http:
         while True:
             await asyncio.sleep(every_seconds)
             try:
-                found = (await http.get("/cases", params={"state": "resolved", "limit": 50})).json()
+                found = (
+                    await http.get(
+                        "/cases",
+                        params={"state": "resolved", "limit": 50},
+                        headers=await people.headers(http, "hub_operator"),
+                    )
+                ).json()
                 for case in found.get("cases", []):
                     key = f"{case['case_id']}:{case.get('resolved_at')}"
                     if key in asked:
                         continue
+                    seen = await http.get(
+                        f"{intake_url}/v1/cases/{case['case_id']}", headers={"X-API-Key": api_key}
+                    )
+                    token = (
+                        (seen.json() if seen.status_code == 200 else {}).get("evaluation") or {}
+                    ).get("token")
+                    if not token:
+                        continue  # not the demo platform's case, or the token is on its way
                     asked.add(key)
                     if rng.random() < NO_ANSWER:
                         continue
                     score = rng.choices(list(SCORES), weights=list(SCORES.values()))[0]
-                    await http.post(f"/cases/{case['case_id']}/evaluations", json={"score": score})
+                    await http.post(
+                        f"/cases/{case['case_id']}/evaluations",
+                        json={"score": score, "token": token},
+                    )
             except (httpx.HTTPError, ValueError) as exc:
                 print(f"demo traffic: an evaluation failed: {exc}", flush=True)
 
@@ -262,18 +290,18 @@ async def rule_at_the_hub(
     department that returned first handles it, or urban management for a case no
     department has seen. Dispatch refuses cases that are not the hub's; those are passed."""
     rng = random.Random(seed)
-    key = ""
+    people = People()
     ruled: set[str] = set()
     async with httpx.AsyncClient(timeout=10) as http:
         while True:
             await asyncio.sleep(every_seconds)
             try:
-                if not key:
-                    key = await _dispatch_key("comprehensive-governance")
+                hub = await people.headers(http, "hub_operator")
                 found = (
                     await http.get(
                         f"{oversight_url}/cases",
                         params={"department": "comprehensive-governance", "limit": 50},
+                        headers=hub,
                     )
                 ).json()
                 for case in found.get("cases", []):
@@ -289,18 +317,7 @@ async def rule_at_the_hub(
                     await http.post(
                         f"{dispatch_url}/cases/{case['case_id']}/ruling",
                         json={"department": department, "reason": f"综治中心终审：{reason}"},
-                        headers={"Authorization": f"Bearer {key}"},
+                        headers=hub,
                     )
             except (httpx.HTTPError, ValueError, RuntimeError) as exc:
                 print(f"demo traffic: a ruling failed: {exc}", flush=True)
-
-
-async def _dispatch_key(principal: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "yiwang.department_dispatch.cli", "issue-key", principal,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(err.decode().strip())
-    return out.decode().strip()

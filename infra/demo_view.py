@@ -86,16 +86,21 @@ def summed(
 
 
 async def fetch_snapshot(
-    client: httpx.AsyncClient, base_urls: dict[str, str], *, now: datetime | None = None
+    client: httpx.AsyncClient,
+    base_urls: dict[str, str],
+    *,
+    now: datetime | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Snapshot:
-    """Ask the services for one frame. Network errors are recorded, never raised."""
+    """Ask the services for one frame (as the auditor whose `headers` these are). Network
+    errors are recorded, never raised."""
     at = now or datetime.now(SHANGHAI)
     snapshot = Snapshot(at=at)
     oversight, mediation = base_urls["oversight"], base_urls["mediation"]
 
     async def get(url: str, **params: Any) -> httpx.Response | None:
         try:
-            response = await client.get(url, params=params, timeout=5)
+            response = await client.get(url, params=params, headers=headers, timeout=5)
             response.raise_for_status()
             return response
         except httpx.HTTPError:
@@ -217,13 +222,24 @@ def render(snapshot: Snapshot, base_urls: dict[str, str]) -> RenderableType:
 
 async def run_view(*, base_urls: dict[str, str], refresh_seconds: float = 2.0) -> None:
     """Redraw the view every `refresh_seconds` until cancelled."""
+    from demo_people import People  # beside this file (infra/), on the path when run
+
     urls = {**DEFAULT_URLS, **base_urls}
+    people = People()  # the view reads as the demo realm's auditor
+
+    async def frame(client: httpx.AsyncClient) -> Snapshot:
+        try:
+            headers = await people.headers(client, "auditor")
+        except httpx.HTTPError:
+            headers = {}  # the identity provider is away: the services will say so
+        return await fetch_snapshot(client, urls, headers=headers)
+
     async with httpx.AsyncClient() as client:
-        snapshot = await fetch_snapshot(client, urls)
+        snapshot = await frame(client)
         with Live(render(snapshot, urls), refresh_per_second=4, screen=False) as live:
             while True:
                 await asyncio.sleep(refresh_seconds)
-                live.update(render(await fetch_snapshot(client, urls), urls))
+                live.update(render(await frame(client), urls))
 
 
 def main() -> None:

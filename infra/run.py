@@ -4,6 +4,10 @@ Each service is its own process (as in production), logging JSON lines to
 .local/logs/<service>.log; so are the department and mediator simulators. Demo time runs
 --speed times faster (one shared epoch, so every process agrees on the time), so deadlines
 fire within minutes. `--stop` stops processes left behind by a run that was killed.
+
+Kafka is the local broker's SASL_SSL listener: each service connects as its own user
+(`yiwang-intake`, ...; `infra/stack.py credentials`), the topic creation, the demo and the
+simulators as `yiwang-tools` (`infra/stack.py env`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".local" / "logs"
@@ -33,7 +38,7 @@ SERVICES = (
 )
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     print(f"yiwang-run: {message}", file=sys.stderr)
     sys.exit(1)
 
@@ -52,13 +57,39 @@ def start_infra() -> dict[str, str]:
     return dict(line.split("=", 1) for line in stack("env").stdout.splitlines() if "=" in line)
 
 
-def start_service(name: str, module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def service_passwords() -> dict[str, str]:
+    """KAFKA_SASL_PASSWORD_<SERVICE> of the local broker's service users (none when
+    KAFKA_BOOTSTRAP_SERVERS names another broker: its settings are then the environment's)."""
+    done = stack("credentials")
+    if done.returncode != 0:
+        return {}
+    return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+
+
+def kafka_user_env(name: str, passwords: dict[str, str]) -> dict[str, str]:
+    password = passwords.get("KAFKA_SASL_PASSWORD_" + name.upper().replace("-", "_"))
+    if password is None:
+        return {}
+    return {"KAFKA_SASL_USERNAME": f"yiwang-{name}", "KAFKA_SASL_PASSWORD": password}
+
+
+def grant_prefix(prefix: str, passwords: dict[str, str]) -> None:
+    """The service users' ACLs for a topic prefix (the unprefixed ones come with `up`)."""
+    if prefix and passwords:
+        done = stack("acls", "grant", "--prefix", prefix)
+        if done.returncode != 0:
+            fail(done.stderr.strip().removeprefix("yiwang-infra: ") or "could not grant ACLs")
+
+
+def start_service(
+    name: str, module: str, env: dict[str, str], passwords: dict[str, str]
+) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     PIDS.mkdir(parents=True, exist_ok=True)
     log = (LOGS / f"{name}.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", module],
-        env=env,
+        env={**env, **kafka_user_env(name, passwords)},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -120,13 +151,16 @@ Yiwang is running. Demo time runs {speed:g}x faster than real time.
   APIs (OpenAPI docs)   http://127.0.0.1:8001/docs  ... :8005/docs   (Open311: :8001/open311/v2/services.json)
   Health and metrics    http://127.0.0.1:800N/healthz  /readyz  /metrics
   Logs                  {LOGS}/<service>.log
-  Kafka                 KAFKA_BOOTSTRAP_SERVERS={env.get("KAFKA_BOOTSTRAP_SERVERS")}
+  Kafka                 KAFKA_BOOTSTRAP_SERVERS={env.get("KAFKA_BOOTSTRAP_SERVERS")} ({env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")}; settings: infra/stack.py env)
   PostgreSQL            DATABASE_URL={env.get("DATABASE_URL")}
   Dashboards            deploy/grafana (make up, with Docker)
 Press Ctrl-C to stop everything.
 """,
         flush=True,
     )
+
+
+PLATFORM = "yq-city-platform"  # the county platform that submits over Kafka in the demo
 
 
 def issue_demo_key(env: dict[str, str]) -> str:
@@ -137,6 +171,21 @@ def issue_demo_key(env: dict[str, str]) -> str:
     if result.returncode != 0:
         fail(f"could not issue the demo API key: {result.stderr.strip()}")
     return result.stdout.strip()
+
+
+def issue_platform_secret(env: dict[str, str], system: str) -> str:
+    """The county platform's Kafka signing credential (a new one each run: the previous
+    run's is retired with no overlap)."""
+    for command in (
+        ["issue-signing-secret", system],
+        ["rotate-signing-secret", system, "--overlap-hours", "0"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "yiwang.intake.cli", *command], env=env, capture_output=True, text=True
+        )  # fmt: skip
+        if result.returncode == 0:
+            return result.stdout.strip()
+    return fail(f"could not issue {system}'s signing secret: {result.stderr.strip()}")
 
 
 def start_simulators(env: dict[str, str], speed: float) -> dict[str, subprocess.Popen[bytes]]:
@@ -171,7 +220,13 @@ def start_simulators(env: dict[str, str], speed: float) -> dict[str, subprocess.
 
 
 async def demo(
-    env: dict[str, str], *, api_key: str, rate: float, speed: float, show_view: bool
+    env: dict[str, str],
+    *,
+    api_key: str,
+    platform_credential: str,
+    rate: float,
+    speed: float,
+    show_view: bool,
 ) -> None:
     from demo_traffic import blow_whistles, evaluate_resolved, rule_at_the_hub, run_demo
     from yiwang.common.clock import clock_for_speed
@@ -180,11 +235,12 @@ async def demo(
     settings = CommonSettings()
     clock = clock_for_speed(speed, epoch=settings.clock_epoch)
     jobs = [run_demo(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], intake_url="http://127.0.0.1:8001",
-                     api_key=api_key, rate=rate, clock=clock, prefix=settings.topic_prefix, quiet=show_view)]  # fmt: skip
+                     api_key=api_key, platform_credential=platform_credential, rate=rate, clock=clock,
+                     prefix=settings.topic_prefix, quiet=show_view)]  # fmt: skip
     jobs.append(blow_whistles(oversight_url="http://127.0.0.1:8005", dispatch_url="http://127.0.0.1:8003",
                               every_seconds=max(5.0, 600 / speed)))  # fmt: skip
-    jobs.append(evaluate_resolved(oversight_url="http://127.0.0.1:8005",
-                                  every_seconds=max(2.0, 120 / speed)))  # fmt: skip
+    jobs.append(evaluate_resolved(oversight_url="http://127.0.0.1:8005", intake_url="http://127.0.0.1:8001",
+                                  api_key=api_key, every_seconds=max(2.0, 120 / speed)))  # fmt: skip
     jobs.append(rule_at_the_hub(oversight_url="http://127.0.0.1:8005", dispatch_url="http://127.0.0.1:8003",
                                 every_seconds=max(3.0, 300 / speed)))  # fmt: skip
     view = importlib.util.find_spec("demo_view") if show_view else None
@@ -223,9 +279,11 @@ def main() -> None:
     from yiwang.common.topic_admin import main as topics_main
 
     os.environ.update(env)
+    passwords = service_passwords()
+    grant_prefix(env.get("YIWANG_TOPIC_PREFIX", ""), passwords)
     if topics_main(["create"]) != 0:
         fail("could not create the Kafka topics")
-    processes = {name: start_service(name, module, env) for name, module, _ in SERVICES}
+    processes = {name: start_service(name, module, env, passwords) for name, module, _ in SERVICES}
     # Ctrl-C, SIGTERM and a closed terminal all stop everything. SIGINT is set explicitly because a shell
     # that starts us in the background leaves it ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -239,10 +297,12 @@ def main() -> None:
         else:
             processes.update(start_simulators(env, args.speed))
             key = issue_demo_key(env)
+            credential = issue_platform_secret(env, PLATFORM)
             show_view = sys.stdout.isatty() and not args.no_view
             asyncio.run(
-                demo(env, api_key=key, rate=args.rate, speed=args.speed, show_view=show_view)
-            )
+                demo(env, api_key=key, platform_credential=credential, rate=args.rate,
+                     speed=args.speed, show_view=show_view)
+            )  # fmt: skip
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:

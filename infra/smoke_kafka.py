@@ -1,7 +1,8 @@
 """Smoke test: does the local Kafka broker work with the project's Python client?
 
 Exercises exactly the aiokafka features the project relies on, against the broker
-named by KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092):
+named by KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), connected as the Kafka security
+settings say (yiwang.common.kafka_security; the local stack's are `infra/stack.py env`):
 
   * AIOKafkaAdminClient.create_topics (and delete_topics, to clean up)
   * AIOKafkaProducer(enable_idempotence=True, acks="all").send_and_wait with headers
@@ -9,7 +10,8 @@ named by KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092):
     manual commit(), seek(), headers on consumed records, and a second consumer
     in the same group resuming from the committed offset.
 
-Usage:  uv run python infra/smoke_kafka.py      (exit 0 = all verified)
+Usage:  set -a; . <(uv run python infra/stack.py env); uv run python infra/smoke_kafka.py
+        (exit 0 = all verified; yiwang-tools may create, use and delete any topic)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from yiwang.common.kafka_security import kafka_security
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 MESSAGES = 5
@@ -49,20 +52,19 @@ async def consume_n(
 
 
 async def smoke() -> None:
+    options = {"bootstrap_servers": BOOTSTRAP, **kafka_security().client_options()}
     topic = f"yiwang-smoke-{uuid.uuid4().hex[:8]}"
     group = f"yiwang-smoke-{uuid.uuid4().hex[:8]}"
     tp = TopicPartition(topic, 0)
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    admin = AIOKafkaAdminClient(**options)
     await admin.start()
     try:
         # One partition keeps offsets predictable for the seek/commit checks.
         await admin.create_topics([NewTopic(name=topic, num_partitions=1, replication_factor=1)])
         ok(f"AIOKafkaAdminClient.create_topics created {topic!r}")
 
-        producer = AIOKafkaProducer(
-            bootstrap_servers=BOOTSTRAP, enable_idempotence=True, acks="all"
-        )
+        producer = AIOKafkaProducer(**options, enable_idempotence=True, acks="all")
         await producer.start()
         try:
             offsets = []
@@ -82,7 +84,7 @@ async def smoke() -> None:
 
             consumer = AIOKafkaConsumer(
                 topic,
-                bootstrap_servers=BOOTSTRAP,
+                **options,
                 group_id=group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
@@ -119,7 +121,7 @@ async def smoke() -> None:
             # A fresh member of the same group must resume from the committed offset (3).
             consumer2 = AIOKafkaConsumer(
                 topic,
-                bootstrap_servers=BOOTSTRAP,
+                **options,
                 group_id=group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
@@ -151,7 +153,7 @@ def main() -> int:
     # On a fresh broker the first FindCoordinator fails (GroupCoordinatorNotAvailable)
     # while __consumer_offsets is created; aiokafka logs that at ERROR and retries.
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
-    print(f"Kafka smoke test against {BOOTSTRAP}", flush=True)
+    print(f"Kafka smoke test against {BOOTSTRAP} ({kafka_security().describe()})", flush=True)
     try:
         asyncio.run(asyncio.wait_for(smoke(), OVERALL_TIMEOUT_S))
     except Exception as exc:

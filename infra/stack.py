@@ -8,10 +8,18 @@ wheel's bundled binaries. Everything generated lives under <repo>/.local/.
     uv run python infra/stack.py down [--only kafka|postgres]
     uv run python infra/stack.py status
     uv run python infra/stack.py env
+    uv run python infra/stack.py credentials [<service>|tools|admin]
+    uv run python infra/stack.py acls grant|revoke --prefix P [--prefix P2] | acls list
     uv run python infra/stack.py ensure-jars
 
-`up` and `env` print `KAFKA_BOOTSTRAP_SERVERS=...` / `DATABASE_URL=...` on stdout (progress
-goes to stderr), so `eval "$(uv run python infra/stack.py up)"` or `set -a; . <(...)` works.
+`up` and `env` print `KAFKA_BOOTSTRAP_SERVERS=...` (with the local broker's
+KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME=yiwang-tools,
+KAFKA_SASL_PASSWORD and KAFKA_SSL_CA_FILE) and `DATABASE_URL=...` on stdout (progress goes
+to stderr), so `eval "$(uv run python infra/stack.py up)"` or `set -a; . <(...)` works.
+`credentials <service>` prints that service's KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD
+instead; `credentials` alone every service's password as KAFKA_SASL_PASSWORD_<SERVICE>.
+The local Kafka takes SASL_SSL (SCRAM-SHA-512) only; devstack/kafka_auth.py has its
+TLS material, users and ACLs (docs/operations.md, "Kafka security").
 
 If KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL is set to something other than the local
 default, that service is treated as external: it is only checked, never started.

@@ -31,6 +31,17 @@ KAFKA_CONSOLE_LOG = KAFKA_LOGS / "kafka.out"
 KAFKA_PROPS = KAFKA_HOME / "server.properties"
 KAFKA_PID_FILE = KAFKA_HOME / "kafka.pid"
 KAFKA_CLUSTER_ID_FILE = KAFKA_HOME / "cluster-id"
+# SASL_SSL: the TLS material (made once), the users' passwords (made once, never committed:
+# .local/ is ignored), which users the broker has, and the Java tools' client settings.
+KAFKA_TLS = KAFKA_HOME / "tls"
+KAFKA_CA_CERT = KAFKA_TLS / "ca.crt"
+KAFKA_CREDENTIALS = KAFKA_HOME / "credentials.json"
+KAFKA_SCRAM_USERS = KAFKA_HOME / "scram-users"
+KAFKA_ADMIN_PROPS = KAFKA_HOME / "admin.properties"
+KAFKA_CLIENT_PROPS = KAFKA_HOME / "client.properties"
+# Written into the data directory once it is formatted for SASL_SSL; data without it was
+# formatted for the PLAINTEXT listener of earlier versions and is formatted again.
+KAFKA_SECURITY_STAMP = KAFKA_DATA / "yiwang-security"
 
 PG_DATA = LOCAL_DIR / "pgdata"
 PG_RUN = LOCAL_DIR / "pgrun"  # unix socket + server log; must be writable by the postgres user

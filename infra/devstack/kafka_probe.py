@@ -1,88 +1,51 @@
-"""Is a Kafka broker serving requests? Asked over the wire protocol, without a client library."""
+"""Is a Kafka broker serving requests? Asked over the wire protocol (kafka_wire), without a
+client library: ApiVersions, then a Metadata request whose broker list is non-empty only
+once the broker is registered and unfenced; over TLS and logged in for SASL_SSL."""
 
 from __future__ import annotations
 
+import os
 import socket
+import ssl
 import struct
 
 from .common import fail
-
-# ------------------------------------------------------------ Kafka wire protocol
-# Just enough of the protocol to ask "is a broker serving requests?" without a
-# client library: ApiVersions v0, then a non-flexible Metadata request whose
-# broker list is non-empty only once the broker is registered and unfenced.
-
-API_METADATA = 3
-API_VERSIONS = 18
+from .kafka_wire import API_METADATA, Credentials, KafkaWireError, connect
 
 
-class KafkaProbeError(Exception):
-    pass
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < size:
-        chunk = sock.recv(size - len(buf))
-        if not chunk:
-            raise KafkaProbeError("connection closed by broker")
-        buf += chunk
-    return bytes(buf)
-
-
-def _kafka_call(
-    sock: socket.socket, api_key: int, version: int, correlation_id: int, body: bytes
-) -> bytes:
-    client_id = b"yiwang-infra"
-    header = struct.pack(">hhih", api_key, version, correlation_id, len(client_id)) + client_id
-    request = header + body
-    sock.sendall(struct.pack(">i", len(request)) + request)
-    (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-    response = _recv_exact(sock, size)
-    (got_id,) = struct.unpack_from(">i", response, 0)
-    if got_id != correlation_id:
-        raise KafkaProbeError("unexpected correlation id")
-    return response[4:]
-
-
-def _metadata_version_range(sock: socket.socket) -> tuple[int, int] | None:
-    body = _kafka_call(sock, API_VERSIONS, 0, 1, b"")
-    error_code, count = struct.unpack_from(">hi", body, 0)
-    if error_code != 0:
-        raise KafkaProbeError(f"ApiVersions error code {error_code}")
-    for i in range(count):
-        key, low, high = struct.unpack_from(">hhh", body, 6 + 6 * i)
-        if key == API_METADATA:
-            return low, high
-    return None
-
-
-def _broker_count(sock: socket.socket, version: int) -> int:
-    # topics=[] (not null: no topic data), allow_auto_topic_creation=false,
-    # and for v8 the two include_*_authorized_operations flags.
-    body = struct.pack(">ib", 0, 0) + (b"\0\0" if version >= 8 else b"")
-    response = _kafka_call(sock, API_METADATA, version, 2, body)
-    _throttle_ms, brokers = struct.unpack_from(">ii", response, 0)
-    return int(brokers)
-
-
-def kafka_probe(host: str, port: int, timeout: float = 3.0) -> str | None:
-    """None if the broker serves requests and lists at least one live broker, else why not."""
+def kafka_probe(
+    host: str, port: int, credentials: Credentials | None = None, timeout: float = 3.0
+) -> str | None:
+    """None if the broker serves requests and lists at least one live broker, else why not.
+    With `credentials`, over TLS and logged in (the local broker's SASL_SSL listener)."""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            versions = _metadata_version_range(sock)
-            if versions is None:
+        with connect(host, port, credentials, timeout=timeout) as connection:
+            if API_METADATA not in connection.versions:
                 return "broker does not support Metadata requests"
-            # Metadata v4..v8 share one non-flexible layout; use the newest of those offered.
-            low, high = max(versions[0], 4), min(versions[1], 8)
-            if low > high:
+            try:
+                brokers = connection.broker_count()
+            except KafkaWireError:
                 return None  # answers ApiVersions and has no layout we speak: good enough
-            if _broker_count(sock, high) < 1:
+            if brokers < 1:
                 return "broker is up but not registered yet"
             return None
-    except (OSError, KafkaProbeError, struct.error) as exc:
+    except (OSError, ssl.SSLError, KafkaWireError, struct.error) as exc:
         return str(exc) or type(exc).__name__
+
+
+def credentials_from_env() -> tuple[str, Credentials | None]:
+    """How to probe a broker the environment names: ("probe", credentials) when it is
+    PLAINTEXT or SASL_SSL with SCRAM-SHA-512 (what this module speaks), else ("tcp", None)."""
+    protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip() or "PLAINTEXT"
+    if protocol == "PLAINTEXT":
+        return "probe", None
+    mechanism = os.environ.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512").strip()
+    user = os.environ.get("KAFKA_SASL_USERNAME", "")
+    password = os.environ.get("KAFKA_SASL_PASSWORD", "")
+    ca_file = os.environ.get("KAFKA_SSL_CA_FILE", "")
+    if protocol == "SASL_SSL" and mechanism == "SCRAM-SHA-512" and user and password and ca_file:
+        return "probe", Credentials(user, password, ca_file)
+    return "tcp", None
 
 
 def parse_bootstrap(servers: str) -> list[tuple[str, int]]:
@@ -102,10 +65,20 @@ def parse_bootstrap(servers: str) -> list[tuple[str, int]]:
 
 
 def kafka_answers(servers: str) -> str | None:
-    """None if any bootstrap server answers, else the last reason."""
+    """None if any bootstrap server answers, else the last reason. Speaks the security the
+    environment names (KAFKA_SECURITY_PROTOCOL and the KAFKA_SASL_* settings); for what
+    kafka_wire does not speak, a TCP connection is taken as an answer."""
+    how, credentials = credentials_from_env()
     reason = "no servers"
     for host, port in parse_bootstrap(servers):
-        problem = kafka_probe(host, port)
+        if how == "tcp":
+            try:
+                socket.create_connection((host, port), timeout=3.0).close()
+                return None
+            except OSError as exc:
+                problem: str | None = str(exc) or type(exc).__name__
+        else:
+            problem = kafka_probe(host, port, credentials)
         if problem is None:
             return None
         reason = f"{host}:{port}: {problem}"

@@ -67,6 +67,12 @@ def users() -> list[dict[str, Any]]:
     # and everything within it.
     found += [_user(f"mediator_{t}", "mediator", committee=t) for t in TOWNSHIPS]
     found += [_user(f"mediator_{c}", "mediator", committee=c) for c in COUNTIES]
+    # The API fuzzer's account: every person role, bound to the tiny county, so that
+    # schemathesis reaches the handlers behind each check.
+    fuzzer = _user("fuzzer", "hub-operator", township_code="140399001",
+                   department="urban-management", committee="140399")  # fmt: skip
+    fuzzer["realmRoles"] = list(ROLES)
+    found.append(fuzzer)
     return found
 
 

@@ -3,7 +3,8 @@ Kubernetes schemas (kubernetes-validate), ScaledObjects against KEDA's (the sche
 cloudcoil-models-keda, vendored in schemas/), and the Strimzi resources against the rules
 below: no registry package ships Strimzi's CRD schemas, so the fields we use are checked by
 hand. Then the properties the operators rely on: probes, resources, PDBs, secrets only
-referenced, topics in sync with the registry, departments confined to their own topic."""
+referenced, topics in sync with the registry, departments confined to their own topic,
+each service its own Kafka user with the access table's ACLs, no anonymous super user."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ import pytest
 import yaml
 from deploy_support import DEPLOY, ROOT, tool
 from yiwang.common.departments import Department
-from yiwang.common.topics import DEPT_REPLIES, all_topic_names, department_topic
+from yiwang.common.kafka_acls import SERVICES, Operation, consumes, produces
+from yiwang.common.topics import DEPT_REPLIES, all_topic_names, dead_letter_topic, department_topic
 
 K8S = DEPLOY / "k8s"
 OVERLAYS = ("dev", "prod")
 KEDA_SCHEMA = Path(__file__).resolve().parent / "schemas/keda-scaledobject.schema.json"
 STRIMZI_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
+KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}
 ACL_OPERATIONS = {"Read", "Write", "Create", "Delete", "Alter", "Describe", "All"}
 ACL_OPERATIONS |= {"ClusterAction", "AlterConfigs", "DescribeConfigs", "IdempotentWrite"}
 
@@ -55,7 +58,7 @@ def test_the_strimzi_resources_are_in_sync_with_the_topic_registry() -> None:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_core_kinds_validate_against_the_kubernetes_schemas(overlay: str) -> None:
     version = kubernetes_validate.latest_version()
-    core = [d for d in rendered(overlay) if d["kind"] not in STRIMZI_KINDS | {"ScaledObject"}]
+    core = [d for d in rendered(overlay) if d["kind"] not in STRIMZI_KINDS | KEDA_KINDS]
     assert {d["kind"] for d in core} >= {"Deployment", "Service", "PodDisruptionBudget"}
     for doc in core:
         kubernetes_validate.validate(doc, version, strict=True)
@@ -76,6 +79,34 @@ def test_scaled_objects_validate_against_the_keda_schema(overlay: str) -> None:
             assert trigger["type"] == "kafka"
             assert trigger["metadata"]["topic"] in all_topic_names()
             assert trigger["metadata"]["consumerGroup"] == f"yiwang-{doc['metadata']['name']}"
+            # KEDA reads the lag as the service's own user, over TLS
+            assert trigger["metadata"]["sasl"] == "scram_sha512"
+            assert trigger["metadata"]["tls"] == "enable"
+            assert trigger["authenticationRef"]["name"] == f"{doc['metadata']['name']}-kafka"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_keda_authenticates_as_each_services_own_user(overlay: str) -> None:
+    auths = {a["metadata"]["name"]: a["spec"] for a in of_kind(overlay, "TriggerAuthentication")}
+    assert set(auths) == {f"{s}-kafka" for s in SERVICES}
+    containers = {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]
+        for d in of_kind(overlay, "Deployment")
+    }
+    for service in SERVICES:
+        spec = auths[f"{service}-kafka"]
+        assert set(spec) == {"env", "secretTargetRef"}
+        [username] = spec["env"]
+        assert username == {
+            "parameter": "username", "name": "KAFKA_SASL_USERNAME", "containerName": service
+        }  # fmt: skip
+        assert {"name": "KAFKA_SASL_USERNAME", "value": f"yiwang-{service}"} in containers[service][
+            "env"
+        ]
+        assert sorted(spec["secretTargetRef"], key=lambda r: r["parameter"]) == [
+            {"parameter": "ca", "name": "yiwang-cluster-ca-cert", "key": "ca.crt"},
+            {"parameter": "password", "name": f"kafka-yiwang-{service}", "key": "password"},
+        ]
 
 
 def check_strimzi(doc: dict[str, Any]) -> None:
@@ -92,8 +123,10 @@ def check_strimzi(doc: dict[str, Any]) -> None:
         assert all(isinstance(v, str | int | bool) for v in spec["config"].values())
     elif doc["kind"] == "KafkaUser":
         assert spec["authentication"]["type"] in {"tls", "tls-external", "scram-sha-512"}
-        assert spec["authorization"]["type"] == "simple"
-        for acl in spec["authorization"]["acls"]:
+        assert set(spec) <= {"authentication", "authorization"}
+        authorization = spec.get("authorization", {"type": "simple", "acls": []})
+        assert authorization["type"] == "simple"
+        for acl in authorization["acls"]:
             assert acl["type"] in {"allow", "deny"}
             assert acl["resource"]["type"] in {"topic", "group", "cluster", "transactionalId"}
             assert acl["resource"]["patternType"] in {"literal", "prefix"}
@@ -106,6 +139,11 @@ def check_strimzi(doc: dict[str, Any]) -> None:
         for listener in spec["kafka"]["listeners"]:
             assert listener["type"] in {"internal", "route", "loadbalancer", "nodeport", "ingress"}
             assert {"name", "port", "type", "tls"} <= set(listener)
+            # No anonymous way in: every listener is TLS and authenticates its clients.
+            assert listener["tls"] is True, listener["name"]
+            assert listener["authentication"]["type"] in {"scram-sha-512", "tls"}
+        assert spec["kafka"]["authorization"] == {"type": "simple", "superUsers": ["yiwang-admin"]}
+        assert spec["entityOperator"]["userOperator"] == {"secretPrefix": "kafka-"}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -132,6 +170,47 @@ def test_each_department_reads_only_its_own_topic_and_writes_only_replies() -> N
         assert read == {department_topic(department)}
         assert write == {DEPT_REPLIES}
         assert all("All" not in a["operations"] for a in acls)
+
+
+def test_each_service_has_its_own_kafka_user_with_the_access_tables_acls() -> None:
+    users = {u["metadata"]["name"]: u["spec"] for u in of_kind("prod", "KafkaUser")}
+    for service in SERVICES:
+        spec = users[f"yiwang-{service}"]
+        assert spec["authentication"] == {"type": "scram-sha-512"}
+        acls = spec["authorization"]["acls"]
+        assert all(a["type"] == "allow" and a["host"] == "*" for a in acls)
+        topics = [a for a in acls if a["resource"]["type"] == "topic"]
+        assert all(a["resource"]["patternType"] == "literal" for a in topics)
+        read = {a["resource"]["name"] for a in topics if Operation.READ in a["operations"]}
+        write = {a["resource"]["name"] for a in topics if Operation.WRITE in a["operations"]}
+        assert read == set(consumes(service))
+        assert write == set(produces(service)) | {dead_letter_topic(t) for t in consumes(service)}
+        assert {op for a in acls for op in a["operations"]} <= {"Read", "Write"}, "no Create, All"
+        groups = [a["resource"] for a in acls if a["resource"]["type"] == "group"]
+        assert groups == [{"type": "group", "name": f"yiwang-{service}", "patternType": "prefix"}]
+    assert "authorization" not in users["yiwang-admin"], "the super user needs no ACLs"
+    assert not [n for n in users if "anonymous" in n.lower()]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_connects_as_its_own_user_over_tls(overlay: str) -> None:
+    [config] = of_kind(overlay, "ConfigMap")
+    assert config["data"]["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert config["data"]["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    ca_file = config["data"]["KAFKA_SSL_CA_FILE"]
+    for deployment in of_kind(overlay, "Deployment"):
+        name = deployment["metadata"]["name"]
+        pod = deployment["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["KAFKA_SASL_USERNAME"]["value"] == f"yiwang-{name}"
+        assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": f"kafka-yiwang-{name}", "key": "password"
+        }  # fmt: skip
+        [mount] = [m for m in container["volumeMounts"] if m["name"] == "kafka-ca"]
+        assert ca_file == mount["mountPath"] + "/ca.crt"
+        [volume] = [v for v in pod["volumes"] if v["name"] == "kafka-ca"]
+        assert volume["secret"]["secretName"] == "yiwang-cluster-ca-cert"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import ServiceProcess, create_database, drop_database
+from support import ServiceProcess, bearer, create_database, drop_database
 from waiting import wait_until
 
 ALL_SERVICES = {
@@ -97,7 +97,8 @@ def wait_for_grid_set(routing: ServiceProcess, *, within: float = 60.0) -> None:
 
     def grid_sets() -> Any:
         try:
-            return httpx.get(f"{routing.url}/grid-sets", timeout=2).json()
+            response = httpx.get(f"{routing.url}/grid-sets", headers=bearer("auditor"), timeout=5)
+            return response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             return None
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -21,10 +23,101 @@ from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.envelope import Envelope, decode, encode
 from yiwang.common.events import CaseReceived
+from yiwang.common.kafka_security import kafka_client_options
 from yiwang.common.postgres.migrations import apply_migrations, common_migrations
 from yiwang.common.producer import EventProducer
 
 HERE = Path(__file__).resolve().parent
+STACK = HERE.parents[1] / "infra" / "stack.py"
+
+
+def kafka_options(kafka: str) -> dict[str, Any]:
+    """Keyword arguments for an aiokafka client of the tests: `kafka`, connected as the
+    environment says (yiwang-tools over SASL_SSL, from `infra/stack.py env`)."""
+    return {**kafka_client_options(), "bootstrap_servers": kafka}
+
+
+# --- each service as its own Kafka user ------------------------------------------------
+
+
+class KafkaUsers:
+    """The local broker's service users, and the ACLs granted for test topic prefixes.
+
+    Services under test run as their own users (`yiwang-<service>`, with the ACLs of
+    yiwang.common.kafka_acls), so the suite proves those ACLs are enough. A test module's
+    topics carry its own prefix (`t1a2b3c4d.`), and Kafka's PREFIXED patterns cannot match
+    a name *inside* a prefix, so the harness grants each service user its literal topics
+    and group prefix under the module's prefix before the first service of that prefix
+    starts (`infra/stack.py acls grant`, as the broker's admin), and revokes them when the
+    session ends. Against a broker that is not the local stack's, services keep the
+    environment's settings and nothing is granted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._passwords: dict[str, str] | None = None
+        self.granted: list[str] = []
+
+    def _stack(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(STACK), *args], capture_output=True, text=True, timeout=120
+        )
+
+    def passwords(self) -> dict[str, str]:
+        """KAFKA_SASL_PASSWORD_<SERVICE> -> password; empty when the broker is not ours."""
+        if self._passwords is None:
+            done = self._stack("credentials")
+            lines = done.stdout.splitlines() if done.returncode == 0 else []
+            self._passwords = dict(line.split("=", 1) for line in lines if "=" in line)
+        return self._passwords
+
+    def env_of(self, service: str) -> dict[str, str]:
+        """The Kafka user settings a service starts with (nothing if the broker is not ours)."""
+        key = "KAFKA_SASL_PASSWORD_" + service.upper().replace("-", "_")
+        password = self.passwords().get(key)
+        if password is None:
+            return {}
+        return {"KAFKA_SASL_USERNAME": f"yiwang-{service}", "KAFKA_SASL_PASSWORD": password}
+
+    def grant(self, prefix: str) -> None:
+        """The service users' ACLs for topics under `prefix` (once per prefix)."""
+        with self._lock:
+            if not prefix or prefix in self.granted or not self.passwords():
+                return
+            done = self._stack("acls", "grant", "--prefix", prefix)
+            if done.returncode != 0:
+                raise RuntimeError(f"granting Kafka ACLs for {prefix!r} failed: {done.stderr}")
+            self.granted.append(prefix)
+
+    def live_prefixes(self) -> set[str] | None:
+        """The test prefixes (`t1a2b3c4d.`) that have ACLs on the local broker: those of the
+        sessions still running. None when the broker is not the local stack's."""
+        if not self.passwords():
+            return None
+        done = self._stack("acls", "list")
+        if done.returncode != 0:
+            return None
+        names = (line.split()[-1] for line in done.stdout.splitlines() if line.strip())
+        return {m.group(0) for n in names if (m := TEST_PREFIX.match(n))}
+
+    def revoke_all(self) -> None:
+        with self._lock:
+            if self.granted:
+                args = [a for p in self.granted for a in ("--prefix", p)]
+                done = self._stack("acls", "revoke", *args)
+                if done.returncode != 0:
+                    print(f"could not revoke the test prefixes' Kafka ACLs: {done.stderr}")
+                self.granted.clear()
+
+
+KAFKA_USERS = KafkaUsers()
+TEST_PREFIX = re.compile(r"^t[0-9a-f]{8}\.")
+# The single test topics this session made (conftest's `topic` fixture), deleted at its end.
+CREATED_TEST_TOPICS: set[str] = set()
+
+
+def service_of(module: str) -> str:
+    """yiwang.department_dispatch.app -> department-dispatch"""
+    return module.split(".")[1].replace("_", "-")
 
 
 def case_received(case_id: str = "case-1") -> CaseReceived:
@@ -68,7 +161,8 @@ def run_relay(schema: str, *, crash_at: str | None = None) -> subprocess.Complet
 
 
 async def create_test_topics(kafka: str, names: list[str], partitions: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    CREATED_TEST_TOPICS.update(names)
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
@@ -81,7 +175,7 @@ async def read_topic(
 ) -> list[Any]:
     """Read a topic from the start until `expect` records arrived (or the time is up), then
     keep listening for `settle` seconds so that an unexpected extra record is seen too."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
@@ -131,14 +225,20 @@ async def drop_database(base_url: str, url: str) -> None:
 
 
 class ServiceProcess:
-    """One Yiwang service as its own process, as `make run` starts it, logging to a file."""
+    """One Yiwang service as its own process, as `make run` starts it, logging to a file:
+    on the local stack as its own Kafka user (unless `own_kafka_user=False`, for a test
+    that gives it other settings), with ACLs for its topic prefix."""
 
-    def __init__(self, module: str, *, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, module: str, *, env: dict[str, str], log_path: Path, own_kafka_user: bool = True
+    ) -> None:
         self.module = module
+        self.service = service_of(module)
         self.port = free_port()
         self.env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_SASL_PASSWORD_")},
             **env,
+            **(KAFKA_USERS.env_of(self.service) if own_kafka_user else {}),
             "YIWANG_HTTP_PORT": str(self.port),
             "YIWANG_OUTBOX_POLL_SECONDS": "0.2",
         }
@@ -155,6 +255,7 @@ class ServiceProcess:
 
     def launch(self) -> subprocess.Popen[bytes]:
         """Start the process without waiting for it to be ready."""
+        KAFKA_USERS.grant(self.env.get("YIWANG_TOPIC_PREFIX", ""))
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module], env=self.env, stdout=log, stderr=log
@@ -202,7 +303,7 @@ async def read_all(
     kafka: str, topics: list[str], *, quiet_for: float = 2.0, within: float = 30.0
 ) -> list[Any]:
     """Everything on these topics now: read from the start until nothing new for `quiet_for`."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()

@@ -11,12 +11,13 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
-from support import case_received, migrate, read_topic
+from support import case_received, kafka_options, migrate, read_topic
 from test_delivery import TALLIES, committed_offset, eventually
 from yiwang.common.clock import SystemClock
 from yiwang.common.dead_letters import DeadLetterOffice
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import CaseReceived
+from yiwang.common.kafka_security import faststream_security
 from yiwang.common.postgres import PostgresUnitOfWork, open_pool
 from yiwang.common.producer import EventProducer
 from yiwang.common.subscriber import subscribe
@@ -32,7 +33,7 @@ async def batched_subscriber(
 ) -> AsyncIterator[None]:
     producer = EventProducer(bootstrap_servers=kafka, client_id="test")
     await producer.start()
-    broker = KafkaBroker(kafka)
+    broker = KafkaBroker(kafka, security=faststream_security(), allow_auto_create_topics=False)
     subscribe(
         broker,
         service="test",
@@ -75,7 +76,7 @@ def batch_tally_handler(pool: asyncpg.Pool, calls: list[list[str]]) -> BatchHand
 
 
 async def produce(kafka: str, topic: str, records: list[tuple[bytes, list[Any]]]) -> None:
-    raw = AIOKafkaProducer(bootstrap_servers=kafka)
+    raw = AIOKafkaProducer(**kafka_options(kafka))
     await raw.start()
     try:
         for value, headers in records:

@@ -12,11 +12,12 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
-from support import case_received, migrate, read_topic
+from support import case_received, kafka_options, migrate, read_topic
 from yiwang.common.clock import SystemClock
 from yiwang.common.dead_letters import DeadLetterOffice
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import CaseReceived
+from yiwang.common.kafka_security import faststream_security
 from yiwang.common.postgres import PostgresUnitOfWork, open_pool
 from yiwang.common.producer import EventProducer
 from yiwang.common.subscriber import subscribe
@@ -33,7 +34,7 @@ async def running_subscriber(
 ) -> AsyncIterator[EventProducer]:
     producer = EventProducer(bootstrap_servers=kafka, client_id="test")
     await producer.start()
-    broker = KafkaBroker(kafka)
+    broker = KafkaBroker(kafka, security=faststream_security(), allow_auto_create_topics=False)
     subscribe(
         broker,
         service="test",
@@ -78,7 +79,7 @@ async def eventually(condition: Callable[[], bool], *, within: float = 20.0) -> 
 
 
 async def committed_offset(kafka: str, group: str, topic: str) -> int | None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
@@ -152,7 +153,7 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_consumption_goes_o
         (b'{"case_id": "x"}', [(k, v if k != "ce_id" else b"p-2") for k, v in ce]),
         (good.value, []),  # no CloudEvents headers at all
     ]
-    raw = AIOKafkaProducer(bootstrap_servers=kafka)
+    raw = AIOKafkaProducer(**kafka_options(kafka))
     await raw.start()
     try:
         async with running_subscriber(kafka, topic, tally_handler(pool, calls)):

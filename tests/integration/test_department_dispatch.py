@@ -1,11 +1,14 @@
 """department-dispatch as a separate process on real Kafka and PostgreSQL: work orders,
-signed and keyed replies, joint handling, whistles, returns and escalations."""
+signed and keyed replies, joint handling, whistles, returns and escalations; who may call
+what, with keys and with tokens from the real identity provider (the local Keycloak)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 from service_fixtures import helper_process, issue_dispatch_key, service_under_test
-from support import ServiceProcess, case_payloads, publish_events
+from support import ServiceProcess, bearer, case_payloads, publish_events
 from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location, ReporterRef
 from yiwang.common.departments import Department
@@ -40,7 +43,7 @@ from yiwang.common.topics import (
     OVERSIGHT_ALERTS,
     department_topic,
 )
-from yiwang.department_dispatch.domain.credentials import department_secret, sign
+from yiwang.department_dispatch.adapters.signing import sign_reply_record
 from yiwang.department_dispatch.domain.model import case_deadlines
 
 pytestmark = pytest.mark.integration
@@ -72,11 +75,33 @@ dispatch_service = service_under_test(
 )
 
 
+def dispatch_cli(service: ServiceProcess, *args: str) -> str:
+    done = service.cli(*args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def signing_secret(service: ServiceProcess, department: str) -> str:
+    """`<key id>:<secret>`: the line `cli signing-secret <department>` prints."""
+    return dispatch_cli(service, "signing-secret", department)
+
+
+def key_id(credential: str) -> str:
+    return credential.split(":", 1)[0]
+
+
 @pytest.fixture(scope="module")
 def dispatch(dispatch_service: ServiceProcess) -> dict[str, Any]:
     principals = (CIVIL, HOUSING, URBAN, HUB, f"township:{TOWNSHIP}")
     keys = {p: issue_dispatch_key(dispatch_service, p) for p in principals}
-    return {"url": dispatch_service.url, "database": dispatch_service.database_url, "keys": keys}
+    secrets = {d: signing_secret(dispatch_service, d) for d in (CIVIL, HOUSING, URBAN)}
+    return {
+        "url": dispatch_service.url,
+        "database": dispatch_service.database_url,
+        "keys": keys,
+        "secrets": secrets,
+        "service": dispatch_service,
+    }
 
 
 def routed(
@@ -130,27 +155,30 @@ async def publish(kafka: str, payload: Any, topic: str, *, times: int = 1) -> No
 
 
 async def publish_signed_reply(
-    kafka: str, reply: DepartmentReplied, *, claimed: Department, secret_of: Department
-) -> None:
-    record = encode(
-        Envelope(payload=reply, source="/departments/test"), topic=PREFIX + DEPT_REPLIES
-    )
-    signature = sign(department_secret(SIGNING_KEY, secret_of), record.value)
+    kafka: str,
+    reply: DepartmentReplied,
+    *,
+    signer: str,
+    secret: str,
+    at: datetime | None = None,
+    ce_id: str | None = None,
+    unsigned: bool = False,
+) -> str:
+    """A department's reply on dept.replies.v1, signed with `secret` (`<key id>:<secret>`)
+    as `signer`; the record's ce_id."""
+    envelope = Envelope(payload=reply, source="/departments/test", id=ce_id or str(uuid.uuid4()))
+    record = encode(envelope, topic=PREFIX + DEPT_REPLIES)
+    if not unsigned:
+        record = sign_reply_record(record, department=signer, credential=secret, at=at)
     producer = EventProducer(bootstrap_servers=kafka, client_id="test")
     await producer.start()
     try:
         await producer._producer.send_and_wait(
-            record.topic,
-            record.value,
-            key=record.key,
-            headers=[
-                *record.headers,
-                ("yiwang-department", claimed.value.encode()),
-                ("yiwang-signature", signature.encode()),
-            ],
+            record.topic, record.value, key=record.key, headers=record.headers
         )
     finally:
         await producer.stop()
+    return envelope.id
 
 
 async def events_for(
@@ -243,12 +271,14 @@ async def test_a_forged_reply_is_rejected_and_audited(dispatch: dict[str, Any], 
     case_id = await dispatched_case(kafka, dispatch)
     orders = await work_orders(dispatch["database"], case_id)
     lead = next(o for o in orders if o["role"] == "lead")
+    secrets = dispatch["secrets"]
     # Housing (which holds only the assisting order) signs a reply to civil affairs' order.
     forged = DepartmentReplied.model_validate(reply(case_id, lead, "resolve", result="done"))
-    await publish_signed_reply(kafka, forged, claimed=HOUSING, secret_of=HOUSING)
-    # Someone claims to be civil affairs without its secret.
+    await publish_signed_reply(kafka, forged, signer=HOUSING, secret=secrets[HOUSING])
+    # Someone claims to be civil affairs, with civil affairs' key id but not its secret.
     spoofed = DepartmentReplied.model_validate(reply(case_id, lead, "acknowledge"))
-    await publish_signed_reply(kafka, spoofed, claimed=CIVIL, secret_of=URBAN)
+    stolen_id = f"{key_id(secrets[CIVIL])}:{secrets[URBAN].split(':', 1)[1]}"
+    await publish_signed_reply(kafka, spoofed, signer=CIVIL, secret=stolen_id)
     # Over HTTP with urban management's key.
     response = await post_reply(dispatch, reply(case_id, lead, "acknowledge"), URBAN)
     assert response.status_code == 403
@@ -262,7 +292,7 @@ async def test_a_forged_reply_is_rejected_and_audited(dispatch: dict[str, Any], 
         " FROM department_dispatch.reply_rejection WHERE case_id = $1 AND security"
     )
     expected = [
-        "invalid_credential:kafka",
+        "bad_signature:kafka",
         "not_assignment_holder:http",
         "not_assignment_holder:kafka",
     ]
@@ -279,8 +309,12 @@ async def test_a_forged_reply_is_rejected_and_audited(dispatch: dict[str, Any], 
 
     # A correctly signed reply from the holder is applied.
     genuine = DepartmentReplied.model_validate(reply(case_id, lead, "acknowledge"))
-    await publish_signed_reply(kafka, genuine, claimed=CIVIL, secret_of=CIVIL)
+    await publish_signed_reply(kafka, genuine, signer=CIVIL, secret=secrets[CIVIL])
     assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="acknowledged")
+    actor_sql = "SELECT actor FROM department_dispatch.reply WHERE reply_id = $1"
+    assert await wait_for(
+        dispatch["database"], actor_sql, genuine.reply_id, expect="department-system:civil-affairs"
+    )
 
 
 async def test_joint_handling_resolves_when_the_lead_resolves(
@@ -462,7 +496,7 @@ async def test_the_example_department_consumer_signs_for_its_orders(
         "KAFKA_BOOTSTRAP_SERVERS": infra["KAFKA_BOOTSTRAP_SERVERS"],
         "YIWANG_TOPIC_PREFIX": PREFIX,
         "DEPARTMENT": URBAN.value,
-        "DEPARTMENT_SECRET": department_secret(SIGNING_KEY, URBAN),
+        "DEPARTMENT_SIGNING_SECRET": dispatch["secrets"][URBAN],
     }
     async with helper_process(sys.executable, str(EXAMPLE_CONSUMER), env=consumer_env):
         state = await wait_for(
@@ -483,7 +517,12 @@ async def test_the_simulator_works_a_case_to_resolution(
         "--return-rate=0",
         "--assist-rate=0",
         "--seed=7",
-        env={**infra, "YIWANG_TOPIC_PREFIX": PREFIX, "YIWANG_DISPATCH_SIGNING_KEY": SIGNING_KEY},
+        env={
+            **infra,
+            "DATABASE_URL": dispatch["database"],  # it reads the departments' secrets there
+            "YIWANG_TOPIC_PREFIX": PREFIX,
+            "YIWANG_DISPATCH_SIGNING_KEY": SIGNING_KEY,
+        },
     ):
         state = await wait_for(
             dispatch["database"], CASE_STATE, case_id, expect="resolved", within=40
@@ -667,3 +706,186 @@ async def test_an_unsatisfied_case_is_handled_again_and_reminders_reach_the_hold
         orders[1]["work_order_id"],
         orders[0]["work_order_id"],
     ]
+
+
+REJECTIONS = (
+    "SELECT array_agg(reason || ':' || coalesce(claimed, '-') ORDER BY id)"
+    " FROM department_dispatch.reply_rejection WHERE case_id = $1"
+)
+
+
+async def test_a_kafka_reply_must_be_signed_now_and_only_once(
+    dispatch: dict[str, Any], kafka: str
+) -> None:
+    case_id = await dispatched_case(kafka, dispatch, assisting=())
+    [lead] = await work_orders(dispatch["database"], case_id)
+    civil = dispatch["secrets"][CIVIL]
+    ack = DepartmentReplied.model_validate(reply(case_id, lead, "acknowledge"))
+    now = datetime.now(UTC)
+    # In order on one partition (the key is the case id): refused, then the genuine one.
+    await publish_signed_reply(kafka, ack, signer=CIVIL, secret=civil, unsigned=True)
+    await publish_signed_reply(
+        kafka, ack, signer=CIVIL, secret=civil, at=now - timedelta(minutes=6)
+    )
+    await publish_signed_reply(
+        kafka, ack, signer=CIVIL, secret=civil, at=now + timedelta(minutes=3)
+    )
+    no_such_key = "no-such-key:" + civil.split(":", 1)[1]
+    await publish_signed_reply(kafka, ack, signer=CIVIL, secret=no_such_key)
+    ce_id = await publish_signed_reply(kafka, ack, signer=CIVIL, secret=civil)
+    expected = [
+        "unsigned:-",
+        "stale:civil-affairs",
+        "from_the_future:civil-affairs",
+        "unknown_key:civil-affairs",
+    ]
+    assert await wait_for(dispatch["database"], REJECTIONS, case_id, expect=expected) == expected
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="acknowledged")
+    # The same record again (same ce_id, freshly signed): a replay, refused by the inbox.
+    progress = DepartmentReplied.model_validate(reply(case_id, lead, "progress", note="上门"))
+    await publish_signed_reply(kafka, progress, signer=CIVIL, secret=civil, ce_id=ce_id)
+    replies_sql = "SELECT count(*) FROM department_dispatch.reply WHERE case_id = $1"
+    await publish_signed_reply(kafka, progress, signer=CIVIL, secret=civil)
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="in_progress")
+    assert await wait_for(dispatch["database"], replies_sql, case_id, expect=2) == 2
+
+
+async def test_one_department_rotates_its_signing_secret_with_an_overlap(
+    dispatch: dict[str, Any], kafka: str
+) -> None:
+    service, justice = dispatch["service"], Department.JUSTICE
+    first = signing_secret(service, justice)
+    assert signing_secret(service, justice) == first  # the current one, until rotated
+    second = dispatch_cli(service, "rotate-signing-secret", justice, "--overlap-hours", "1")
+    assert key_id(second) != key_id(first)
+    assert signing_secret(service, justice) == second
+    assert signing_secret(service, CIVIL) == dispatch["secrets"][CIVIL]  # the others keep theirs
+
+    case_id = await dispatched_case(kafka, dispatch, lead=justice, assisting=())
+    [lead] = await work_orders(dispatch["database"], case_id)
+    old = DepartmentReplied.model_validate(reply(case_id, lead, "acknowledge"))
+    await publish_signed_reply(kafka, old, signer=justice, secret=first)  # within the overlap
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="acknowledged")
+    third = dispatch_cli(service, "rotate-signing-secret", justice, "--overlap-hours", "0")
+    late = DepartmentReplied.model_validate(reply(case_id, lead, "progress", note="x"))
+    for retired in (first, second):
+        await publish_signed_reply(kafka, late, signer=justice, secret=retired)
+    await publish_signed_reply(kafka, late, signer=justice, secret=third)
+    assert await wait_for(dispatch["database"], CASE_STATE, case_id, expect="in_progress")
+    expected = ["unknown_key:justice", "unknown_key:justice"]
+    assert await wait_for(dispatch["database"], REJECTIONS, case_id, expect=expected) == expected
+    refused = dispatch["service"].cli("rotate-signing-secret", justice, "--overlap-hours", "9999")
+    assert refused.returncode == 2
+    assert "overlap-hours" in refused.stderr
+
+
+async def call(
+    dispatch: dict[str, Any], method: str, path: str, *, who: str | None, **kwargs: Any
+) -> httpx.Response:
+    """A request as a person signed in at the identity provider, or as nobody."""
+    headers = bearer(who) if who else {}
+    async with httpx.AsyncClient(base_url=dispatch["url"], timeout=10) as client:
+        return await client.request(method, path, headers=headers, **kwargs)
+
+
+async def test_people_act_with_tokens_each_in_their_own_department_or_township(
+    dispatch: dict[str, Any], kafka: str
+) -> None:
+    case_id = await dispatched_case(kafka, dispatch)
+    orders = {o["role"]: o for o in await work_orders(dispatch["database"], case_id)}
+    ack = reply(case_id, orders["lead"], "acknowledge")
+    for who, status in ((None, 401), ("auditor", 403), ("hub_operator", 403)):
+        assert (await call(dispatch, "POST", "/replies", who=who, json=ack)).status_code == status
+    other = await call(dispatch, "POST", "/replies", who="staff_housing", json=ack)
+    assert (other.status_code, other.json()["code"]) == (403, "not_assignment_holder")
+    mine = await call(dispatch, "POST", "/replies", who="staff_civil_affairs", json=ack)
+    assert mine.status_code == 200, mine.text
+    timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=2)
+    assert (timeline[-1].to_state, timeline[-1].actor, timeline[-1].department) == (
+        "acknowledged",
+        "person:staff_civil_affairs",
+        CIVIL,
+    )
+    audit_sql = (
+        "SELECT array_agg(coalesce(actor, '-') || ':' || reason ORDER BY id)"
+        " FROM department_dispatch.reply_rejection WHERE case_id = $1"
+    )
+    expected = ["person:staff_housing:not_assignment_holder"]
+    assert await wait_for(dispatch["database"], audit_sql, case_id, expect=expected) == expected
+    listing = await call(dispatch, "GET", "/work-orders", who="staff_housing",
+                         params={"case_id": case_id})  # fmt: skip
+    assert [o["role"] for o in listing.json()["work_orders"]] == ["assisting"]
+    assert (await call(dispatch, "GET", "/work-orders", who="auditor")).status_code == 403
+
+    whistle = {"case_id": case_id, "township_code": TOWNSHIP, "departments": [URBAN],
+               "reason": "群众反映强烈"}  # fmt: skip
+    for who in ("township_140302002", "staff_civil_affairs"):
+        refused = await call(dispatch, "POST", "/whistles", who=who, json=whistle)
+        assert (refused.status_code, refused.json()["errors"][0]["field"]) == (403, "authorization")
+    blown = await call(dispatch, "POST", "/whistles", who=f"township_{TOWNSHIP}", json=whistle)
+    assert blown.status_code == 201, blown.text
+    blown_by = "SELECT blown_by FROM department_dispatch.whistle WHERE whistle_id = $1"
+    who = f"person:township_{TOWNSHIP}"
+    assert await wait_for(dispatch["database"], blown_by, blown.json()["whistle_id"], expect=who)
+
+
+async def test_a_hub_operator_rules_in_their_own_name(dispatch: dict[str, Any], kafka: str) -> None:
+    case_id = await dispatched_case(
+        kafka, dispatch, lead=URBAN, assisting=(), triage=True, attempt=3, excluded=(CIVIL, URBAN)
+    )
+    ruling = {"department": HOUSING.value, "reason": "经研判，属住建部门职责"}
+    path = f"/cases/{case_id}/ruling"
+    for who in ("auditor", "staff_comprehensive_governance", f"township_{TOWNSHIP}"):
+        refused = await call(dispatch, "POST", path, who=who, json=ruling)
+        assert (refused.status_code, refused.json()["errors"][0]["field"]) == (403, "authorization")
+    made = await call(dispatch, "POST", path, who="hub_operator", json=ruling)
+    assert made.status_code == 201, made.text
+    assert made.json()["ruled_by"] == "person:hub_operator"
+    timeline = await events_for(kafka, CASE_LIFECYCLE, case_id, expect=3)
+    assert (timeline[1].ruled_by, timeline[2].actor) == ("person:hub_operator",) * 2
+    ruled_by = "SELECT ruled_by FROM department_dispatch.ruling WHERE case_id = $1"
+    assert await wait_for(
+        dispatch["database"], ruled_by, case_id, expect="person:hub_operator"
+    ) == ("person:hub_operator")
+
+
+BAD_REPLY = {"case_id": "c", "work_order_id": "w", "reply_id": "r", "kind": "acknowledge"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field"),
+    [
+        ("GET", "/work-orders", {"params": {"offset": 100_001}}, "offset"),
+        ("GET", "/work-orders", {"params": {"offset": "9" * 40}}, "offset"),
+        ("GET", "/work-orders", {"params": {"limit": 0}}, "limit"),
+        ("GET", "/work-orders", {"params": {"case_id": "c" * 200}}, "case_id"),
+        ("POST", "/replies", {"json": {**BAD_REPLY, "case_id": "c" * 200}}, "case_id"),
+        ("POST", "/replies", {"json": {**BAD_REPLY, "note": "n" * 3000}}, "note"),
+        ("POST", "/cases/c1/ruling", {"json": {"department": "x", "reason": "r"}}, "department"),
+    ],
+)
+async def test_bad_input_is_a_4xx_naming_the_field(
+    dispatch: dict[str, Any], method: str, path: str, kwargs: dict[str, Any], field: str
+) -> None:
+    who = "hub_operator" if "ruling" in path else "staff_civil_affairs"
+    response = await call(dispatch, method, path, who=who, **kwargs)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def test_the_service_refuses_the_development_signing_key_outside_development(
+    infra: dict[str, str],
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIWANG_DISPATCH_")}
+    env.update(infra, YIWANG_ENV="production")
+    done = subprocess.run(
+        [sys.executable, "-m", "yiwang.department_dispatch.app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "YIWANG_DISPATCH_SIGNING_KEY is the development default" in line

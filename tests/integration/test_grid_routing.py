@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 import shapely
-from service_fixtures import service_under_test, wait_for_grid_set
-from support import ServiceProcess, case_payloads, publish_events
+from service_fixtures import service_under_test
+from support import ServiceProcess, bearer, case_payloads, publish_events
 from waiting import wait_until
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.departments import Department
@@ -45,7 +45,22 @@ routing_service = service_under_test(
 
 @pytest.fixture(scope="module")
 def routing(routing_service: ServiceProcess) -> ServiceProcess:
-    wait_for_grid_set(routing_service, within=90)
+    """grid-routing is ready before its bootstrap grid set is imported: wait for the set
+    (read as a person signed in at the identity provider: the grid is not public)."""
+
+    def grid_sets() -> Any:
+        try:
+            answer = httpx.get(
+                f"{routing_service.url}/grid-sets", headers=bearer("auditor"), timeout=2
+            )
+        except httpx.HTTPError:
+            return None
+        return answer.status_code == 200 and answer.json()
+
+    if not wait_until(grid_sets, within=90):
+        pytest.fail(
+            f"grid-routing loaded no grid set: {routing_service.log_path.read_text()[-2000:]}"
+        )
     return routing_service
 
 
@@ -126,7 +141,11 @@ async def test_return_reroute_and_arbitration(routing: ServiceProcess, kafka: st
         (CaseState.RETURNED, CaseState.ROUTED),
     ]
     async with httpx.AsyncClient() as client:
-        history = (await client.get(f"{routing.url}/cases/{case_id}/routing")).json()
+        history = (
+            await client.get(
+                f"{routing.url}/cases/{case_id}/routing", headers=bearer("hub_operator")
+            )
+        ).json()
     assert [h["rule_id"] for h in history] == [r.rule_id for r in routes]
 
 
@@ -170,7 +189,11 @@ async def test_a_dispute_mediation_declined_goes_to_its_lead_department(
         (CaseState.RETURNED, CaseState.ROUTED),
     ]
     async with httpx.AsyncClient() as client:
-        history = (await client.get(f"{routing.url}/cases/{case_id}/routing")).json()
+        history = (
+            await client.get(
+                f"{routing.url}/cases/{case_id}/routing", headers=bearer("hub_operator")
+            )
+        ).json()
         metrics = (await client.get(f"{routing.url}/metrics")).text
     assert [h["trigger"] for h in history] == ["received", "mediation"]
     counted = '{rule="after-mediation",tier="township",trigger="mediation"} 1.0'
@@ -186,14 +209,16 @@ def test_cli_import_switches_a_new_version_in_and_keeps_the_previous(
     imported = cli("import", str(tmp_path), "--label", "tiny seed 9")
     assert imported.returncode == 0, imported.stderr
     assert "grid set v2 imported and active" in imported.stderr
-    versions = httpx.get(f"{routing.url}/grid-sets").json()
+    versions = httpx.get(f"{routing.url}/grid-sets", headers=bearer("auditor")).json()
     assert [(v["version"], v["active"]) for v in versions] == [(1, False), (2, True)]
     listed = cli("list")
     assert "tiny seed 9" in listed.stdout
     # The running service follows the switch: a point of the new version resolves.
     lon, lat = _tiny_point(0)
     located = wait_until(
-        lambda: httpx.get(f"{routing.url}/locate", params={"lon": lon, "lat": lat}).json(),
+        lambda: httpx.get(
+            f"{routing.url}/locate", params={"lon": lon, "lat": lat}, headers=bearer("auditor")
+        ).json(),
         until=lambda found: found.get("grid_set") == 2,
         within=15,
     )
@@ -215,3 +240,51 @@ def test_cli_refuses_a_broken_file_naming_the_features(
     assert "its parent 'nowhere' is not in the file" in result.stderr
     repaired = routing.cli("import", str(tmp_path), "--repair")
     assert repaired.returncode == 0, repaired.stderr
+
+
+def test_who_may_read_with_real_tokens(routing: ServiceProcess) -> None:
+    """Every person who signs in reads the grid; a case's routing decisions are for the hub,
+    auditors and administrators; without a credential nothing."""
+    lon, lat = _tiny_point(1)
+    paths = {
+        "grid-sets": ("/grid-sets", {}),
+        "locate": ("/locate", {"lon": lon, "lat": lat}),
+        "routing": ("/cases/c-unrouted/routing", {}),
+    }
+    expected = {
+        None: {"grid-sets": 401, "locate": 401, "routing": 401},
+        "staff_urban_management": {"grid-sets": 200, "locate": 200, "routing": 403},
+        "township_140399001": {"grid-sets": 200, "locate": 200, "routing": 403},
+        "mediator_140399": {"grid-sets": 200, "locate": 200, "routing": 403},
+        "hotline_operator": {"grid-sets": 200, "locate": 200, "routing": 403},
+        "auditor": {"grid-sets": 200, "locate": 200, "routing": 404},
+        "administrator": {"grid-sets": 200, "locate": 200, "routing": 404},
+    }
+    for who, statuses in expected.items():
+        headers = bearer(who) if who else {}
+        got = {
+            name: httpx.get(f"{routing.url}{path}", params=params, headers=headers).status_code
+            for name, (path, params) in paths.items()
+        }
+        assert got == statuses, who
+    refused = httpx.get(f"{routing.url}/grid-sets").json()
+    assert refused["errors"] == [{"field": "authorization", "reason": refused["detail"]}]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "field"),
+    [
+        ("/locate", {"lon": "nan", "lat": 37.8}, 422, "lon"),
+        ("/locate", {"lon": 113.5, "lat": "-inf"}, 422, "lat"),
+        ("/locate", {"lon": 113.5, "lat": 91}, 422, "lat"),
+        ("/locate", {"lon": "1e999", "lat": 37.8}, 422, "lon"),
+        ("/cases/" + "c" * 129 + "/routing", {}, 422, "case_id"),
+    ],
+)
+def test_bad_input_is_a_4xx_naming_the_field(
+    routing: ServiceProcess, path: str, params: dict[str, Any], status: int, field: str
+) -> None:
+    answer = httpx.get(f"{routing.url}{path}", params=params, headers=bearer("hub_operator"))
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in answer.json()["errors"]] == [field]

@@ -1,17 +1,22 @@
-"""Intake as a separate process against real Kafka and PostgreSQL: every channel,
-Open311 in JSON and XML, Kafka ingestion, idempotency, duplicates, personal data and
-each kind of bad input."""
+"""Intake as a separate process against real Kafka, PostgreSQL and the identity provider:
+every channel, Open311 in JSON and XML, Kafka ingestion, idempotency, duplicates, personal
+data and each kind of bad input. Who may do what, signed platform records, evaluation
+tokens, call-backs and erasure are in the second half."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import re
+import subprocess
+import sys
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +24,21 @@ import asyncpg
 import httpx
 import pytest
 from service_fixtures import issue_intake_key, service_under_test
-from support import ServiceProcess, publish_events, read_all, read_topic
+from support import (
+    ServiceProcess,
+    kafka_options,
+    publish_events,
+    read_all,
+    read_topic,
+    token_for,
+)
 from waiting import eventually
 from yiwang.common.case import SourceRef
-from yiwang.common.envelope import Envelope, decode
+from yiwang.common.envelope import Envelope, KafkaRecord, decode, encode
 from yiwang.common.events import CaseStateChanged, SubmitCase
 from yiwang.common.producer import EventProducer
 from yiwang.common.states import CaseState
+from yiwang.intake.adapters.signing import sign_record, signed_submission
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +48,34 @@ HERE = (113.58, 37.86)
 SPOTS = itertools.count()
 
 
-intake = service_under_test("yiwang.intake.app", prefix=PREFIX)
+# The retention job looks every second, so that its test need not wait an hour.
+intake = service_under_test(
+    "yiwang.intake.app", prefix=PREFIX, env={"INTAKE_PII_ERASE_EVERY_SECONDS": "1"}
+)
+
+
+def cli_output(intake: ServiceProcess, *args: str) -> str:
+    done = intake.cli(*args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
 def key(intake: ServiceProcess) -> str:
-    return issue_intake_key(intake, platform="test-platform")
+    """test-platform's key; it also submits as the city platform's system."""
+    return cli_output(
+        intake, "issue-key", "--platform", "test-platform",
+        "--systems", "test-platform,yq-city-platform",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def signing(intake: ServiceProcess) -> dict[str, str]:
+    """The Kafka signing credentials of the systems these tests publish as."""
+    return {
+        system: cli_output(intake, "issue-signing-secret", system)
+        for system in ("yq-grid-app", "yq-platform")
+    }
 
 
 @pytest.fixture
@@ -204,7 +239,7 @@ async def test_concurrent_duplicates_of_one_submission_make_one_case(
 
 
 async def test_kafka_submissions_retried_concurrently_make_one_case(
-    intake: ServiceProcess, kafka: str
+    intake: ServiceProcess, kafka: str, signing: dict[str, str]
 ) -> None:
     external_id = f"k-{uuid.uuid4()}"
     command = SubmitCase(
@@ -218,14 +253,15 @@ async def test_kafka_submissions_retried_concurrently_make_one_case(
     await producer.start()
     try:
         # Five retries of one submission, each a new record (a new ce_id), sent at once.
-        await asyncio.gather(
-            *(
-                producer.publish(
-                    Envelope(payload=command, source="/yq-grid-app"),
+        await producer.send_records(
+            [
+                signed_submission(
+                    command,
+                    credential=signing["yq-grid-app"],
                     topic=f"{PREFIX}intake.submissions.v1",
                 )
                 for _ in range(5)
-            )
+            ]
         )
     finally:
         await producer.stop()
@@ -423,7 +459,7 @@ async def test_open311_xml_round_trip_and_errors(intake: ServiceProcess, key: st
         assert fetched.findtext("request/service_code") == "fire-hazard"
 
         cases = [
-            ({"api_key": "nope", "service_code": "noise", "lat": "37.9", "long": "113.5"}, 403),
+            ({"api_key": "nope", "service_code": "noise", "lat": "37.9", "long": "113.5"}, 401),
             ({"api_key": key, "service_code": "nope", "lat": "37.9", "long": "113.5"}, 400),
             ({"api_key": key, "service_code": "noise"}, 400),  # no location
             (
@@ -450,11 +486,11 @@ async def test_open311_xml_round_trip_and_errors(intake: ServiceProcess, key: st
 
 
 async def test_rejected_kafka_submissions_are_answered_with_reasons(
-    intake: ServiceProcess, kafka: str
+    intake: ServiceProcess, kafka: str, signing: dict[str, str]
 ) -> None:
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka)
+    producer = AIOKafkaProducer(**kafka_options(kafka))
     await producer.start()
     headers = [
         ("ce_specversion", b"1.0"),
@@ -467,8 +503,12 @@ async def test_rejected_kafka_submissions_are_answered_with_reasons(
                "description": "d", "location": {"lon": 113.6, "lat": 95}}  # fmt: skip
     try:
         for n, body in enumerate((outside, invalid)):
-            await producer.send_and_wait(f"{PREFIX}intake.submissions.v1", json.dumps(body).encode(),
-                                         headers=[*headers, ("ce_id", f"rej-{n}".encode())])  # fmt: skip
+            record = sign_record(
+                KafkaRecord(f"{PREFIX}intake.submissions.v1", b"", json.dumps(body).encode(),
+                            [*headers, ("ce_id", f"rej-{n}-{uuid.uuid4()}".encode())]),
+                signer="yq-platform", credential=signing["yq-platform"],
+            )  # fmt: skip
+            await producer.send_and_wait(record.topic, record.value, headers=record.headers)
     finally:
         await producer.stop()
     records = await read_topic(kafka, f"{PREFIX}intake.rejections.v1", expect=2)
@@ -531,14 +571,19 @@ async def test_each_kind_of_bad_input_gets_a_clear_error_and_writes_nothing(
         read_only = issue_intake_key(intake, platform="test-platform", scopes="read")
         response = await anonymous.post("/v1/cases", json=ok, headers={"X-API-Key": read_only})
         assert response.status_code == 403
+        assert response.json()["errors"][0]["field"] == "authorization"
         assert "lacks the 'submit' scope" in response.json()["errors"][0]["reason"]
         malformed_form = await anonymous.post("/open311/v2/requests.json", content=b"a=%zz&&&=",
                                               headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
         assert malformed_form.status_code == 400
         assert "malformed form data" in malformed_form.json()[0]["description"]
+        no_key = await anonymous.post("/open311/v2/requests.json", json={"service_code": "noise"})
+        assert no_key.status_code == 401
+        assert no_key.json()[0]["code"] == 401
         wrong_type = await anonymous.post(
-            "/open311/v2/requests.json", json={"service_code": "noise"}
-        )
+            "/open311/v2/requests.json", json={"service_code": "noise"},
+            headers={"X-API-Key": read_only},
+        )  # fmt: skip
         assert wrong_type.status_code == 400
     assert await counts(intake) == before
 
@@ -549,12 +594,20 @@ async def test_each_kind_of_bad_input_gets_a_clear_error_and_writes_nothing(
 async def test_no_phone_or_id_number_in_any_event_or_log_line(
     client: httpx.AsyncClient, kafka: str, intake: ServiceProcess
 ) -> None:
-    body = submission("hotline", **CHANNELS["hotline"])
-    assert (await client.post("/v1/cases", json=body)).status_code == 201
+    # Typed into the text too, as residents do: scrubbed before anything leaves intake.
+    body = submission("hotline", **CHANNELS["hotline"], title=f"回电{PHONE}",
+                      description=f"请回电 {PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}，身份证{ID_NUMBER}")  # fmt: skip
+    created = await client.post("/v1/cases", json=body)
+    assert created.status_code == 201
+    shown = (await client.get(f"/v1/cases/{created.json()['case_number']}")).json()
+    assert (shown["title"], shown["description"]) == (
+        "回电[手机号]",
+        "请回电 [手机号]，身份证[身份证号]",
+    )
     await asyncio.sleep(1.0)  # let the relay publish
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
     await admin.start()
     try:
         topics = [
@@ -572,3 +625,492 @@ async def test_no_phone_or_id_number_in_any_event_or_log_line(
         assert secret.encode() not in produced
         assert secret.encode() not in log
     assert b"139****5678" in produced
+
+
+# --- who may do what (tokens from the real identity provider) -------------------------
+
+
+def person(username: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(username)}"}
+
+
+@pytest.fixture
+async def anyone(intake: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with no credential of its own (a request's X-API-Key would win over its
+    bearer token): people's requests go through it."""
+    async with httpx.AsyncClient(base_url=intake.url, timeout=10) as c:
+        yield c
+
+
+async def test_people_submit_for_the_channel_they_serve_and_are_named_on_the_timeline(
+    intake: ServiceProcess,
+) -> None:
+    async with httpx.AsyncClient(base_url=intake.url, timeout=10) as c:
+        nobody = await c.post("/v1/cases", json=submission("portal"))
+        assert nobody.status_code == 401
+        assert nobody.json()["errors"][0]["field"] == "authorization"
+        auditor = await c.post("/v1/cases", json=submission("portal"), headers=person("auditor"))
+        assert auditor.status_code == 403, auditor.text
+
+        call = submission("hotline", **CHANNELS["hotline"])
+        made = await c.post("/v1/cases", json=call, headers=person("hotline_operator"))
+        assert made.status_code == 201, made.text
+        case = (await c.get(f"/v1/cases/{made.json()['case_number']}",
+                            headers=person("hotline_operator"))).json()  # fmt: skip
+        assert case["timeline"][0]["actor"] == "person:hotline_operator"
+
+        refused = {
+            "channel": await c.post("/v1/cases", json=submission("portal"),
+                                    headers=person("hotline_operator")),
+            "source.system": await c.post(
+                "/v1/cases", headers=person("hotline_operator"),
+                json={**call, "source": {"system": "yq-city-platform", "external_id": "p-1"}},
+            ),
+        }  # fmt: skip
+        for field, response in refused.items():
+            assert response.status_code == 403, response.text
+            assert response.json()["errors"][0]["field"] == field
+        petition = submission("petition", **CHANNELS["petition"])
+        hub = await c.post("/v1/cases", json=petition, headers=person("hub_operator"))
+        assert hub.status_code == 201, hub.text
+
+
+async def test_a_platform_submits_only_as_its_own_systems_and_reads_only_its_cases(
+    intake: ServiceProcess, client: httpx.AsyncClient, anyone: httpx.AsyncClient
+) -> None:
+    other = cli_output(intake, "issue-key", "--platform", "other-platform")
+    theirs = {"system": "yq-city-platform", "external_id": f"x-{uuid.uuid4()}"}
+    async with httpx.AsyncClient(base_url=intake.url, headers={"X-API-Key": other}) as c:
+        stolen = await c.post("/v1/cases", json=submission("platform", source=theirs))
+        assert stolen.status_code == 403
+        assert stolen.json()["errors"][0]["field"] == "source.system"
+        own = await c.post(
+            "/v1/cases",
+            json=submission("platform", source={**theirs, "system": "other-platform"}),
+        )
+        assert own.status_code == 201, own.text
+        mine = (await client.post("/v1/cases", json=submission("portal"))).json()
+        assert (await c.get(f"/v1/cases/{mine['case_number']}")).status_code == 404
+        listed = (await c.get("/v1/cases", params={"limit": 200})).json()["cases"]
+        assert [x["case_number"] for x in listed] == [own.json()["case_number"]]
+    for reader in ("auditor", "hub_operator", "hotline_operator"):
+        seen = await anyone.get(f"/v1/cases/{mine['case_number']}", headers=person(reader))
+        assert seen.status_code == 200, (reader, seen.text)
+    staff = await anyone.get(
+        f"/v1/cases/{mine['case_number']}", headers=person("staff_urban_management")
+    )
+    assert staff.status_code == 403
+
+
+async def test_the_idempotency_key_is_the_platforms_whichever_key_sends_it(
+    intake: ServiceProcess, client: httpx.AsyncClient
+) -> None:
+    second_key = cli_output(intake, "issue-key", "--platform", "test-platform")
+    body, headers = submission("portal"), {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+    first = await client.post("/v1/cases", json=body, headers=headers)
+    again = await client.post("/v1/cases", json=body, headers={**headers, "X-API-Key": second_key})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["case_id"] == again.json()["case_id"]
+
+
+# --- platforms' signed Kafka records ---------------------------------------------------
+
+
+def platform_command(system: str, external_id: str, **changes: Any) -> SubmitCase:
+    n = next(SPOTS)
+    fields: dict[str, Any] = {
+        "source": SourceRef(system=system, external_id=external_id), "category": "road-damage",
+        "title": "路面塌陷", "description": "路口出现坑洞",
+        "location": {"lon": HERE[0] + (n % 25) * 0.004, "lat": HERE[1] + (n // 25) * 0.004},
+    }  # fmt: skip
+    fields.update(changes)
+    return SubmitCase.model_validate(fields)
+
+
+async def rejection_reasons(kafka: str, external_ids: set[str]) -> dict[str, list[str]]:
+    async def read() -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        records = await read_topic(kafka, f"{PREFIX}intake.rejections.v1", expect=0, within=1)
+        for r in records:
+            payload = decode(r.value, r.headers).payload
+            if payload.source and payload.source.external_id in external_ids:
+                found.setdefault(payload.source.external_id, []).extend(
+                    f"{e.field}|{e.reason}" for e in payload.errors
+                )
+        return found
+
+    return await eventually(read, until=lambda f: set(f) >= external_ids, within=30)
+
+
+def plain_record(command: SubmitCase) -> KafkaRecord:
+    """A platform's record, not signed."""
+    envelope: Envelope[Any] = Envelope(payload=command, source=f"/{command.source.system}")
+    return encode(envelope, topic=f"{PREFIX}intake.submissions.v1")
+
+
+async def publish_records(kafka: str, records: list[KafkaRecord]) -> None:
+    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
+    await producer.start()
+    try:
+        await producer.send_records(records)
+    finally:
+        await producer.stop()
+
+
+async def cases_of(intake: ServiceProcess, external_ids: set[str]) -> dict[str, str]:
+    conn = await db(intake)
+    try:
+        rows = await conn.fetch(
+            "SELECT external_id, submitted_by FROM intake.cases"
+            " WHERE external_id = ANY($1::text[])",
+            list(external_ids),
+        )
+    finally:
+        await conn.close()
+    return {r["external_id"]: r["submitted_by"] for r in rows}
+
+
+async def test_kafka_records_count_only_when_their_platform_signed_them_recently_once(
+    intake: ServiceProcess, kafka: str, signing: dict[str, str]
+) -> None:
+    run, grid_app = uuid.uuid4().hex[:8], signing["yq-grid-app"]
+
+    def command(name: str) -> SubmitCase:
+        return platform_command("yq-grid-app", f"{name}-{run}")
+
+    good = sign_record(plain_record(command("good")), signer="yq-grid-app", credential=grid_app)
+    tampered = sign_record(
+        plain_record(command("tampered")), signer="yq-grid-app", credential=grid_app
+    )
+    tampered = replace(
+        tampered, value=tampered.value.replace("路面塌陷".encode(), "路面沉降".encode())
+    )
+    records = [
+        good,
+        plain_record(command("unsigned")),
+        sign_record(plain_record(command("stale")), signer="yq-grid-app", credential=grid_app,
+                    at=datetime.now(UTC) - timedelta(minutes=10)),
+        # Signed, with its own secret, by another platform than the one it submits as.
+        sign_record(plain_record(command("mismatch")), signer="yq-platform", credential=signing["yq-platform"]),
+        sign_record(plain_record(command("forged")), signer="yq-grid-app",
+                    credential=grid_app.split(":")[0] + ":not-the-secret"),
+        tampered,
+    ]  # fmt: skip
+    await publish_records(kafka, records)
+    await eventually(lambda: cases_of(intake, {f"good-{run}"}), within=30)
+    await publish_records(kafka, [good])  # the very same record again: a replay
+
+    names = ("good", "unsigned", "stale", "mismatch", "forged", "tampered")
+    reasons = await rejection_reasons(kafka, {f"{n}-{run}" for n in names})
+    expected = {"good": "replayed", "unsigned": "unsigned", "stale": "stale",
+                "mismatch": "signer_mismatch", "forged": "bad_signature",
+                "tampered": "bad_signature"}  # fmt: skip
+    for name, reason in expected.items():
+        [said] = reasons[f"{name}-{run}"]
+        assert said.startswith(f"yiwang-signature|{reason}:"), (name, said)
+    assert await cases_of(intake, {f"{n}-{run}" for n in names}) == {f"good-{run}": "yq-grid-app"}
+
+
+async def test_a_rotated_signing_secret_keeps_working_for_the_overlap_only(
+    intake: ServiceProcess, kafka: str
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    overlapping, cut = f"rot-a-{run}", f"rot-b-{run}"
+    old_a = cli_output(intake, "issue-signing-secret", overlapping)
+    assert intake.cli("issue-signing-secret", overlapping).returncode == 1  # rotate instead
+    new_a = cli_output(intake, "rotate-signing-secret", overlapping, "--overlap-hours", "1")
+    old_b = cli_output(intake, "issue-signing-secret", cut)
+    new_b = cli_output(intake, "rotate-signing-secret", cut, "--overlap-hours", "0")
+    assert len({old_a, new_a, old_b, new_b}) == 4
+    listed = cli_output(intake, "list-signing-secrets")
+    assert overlapping in listed
+    assert old_a.split(":")[1] not in listed
+    sent = {f"{name}-{system}": (system, credential)
+            for name, system, credential in (("old", overlapping, old_a), ("new", overlapping, new_a),
+                                             ("old", cut, old_b), ("new", cut, new_b))}  # fmt: skip
+    await publish_records(
+        kafka,
+        [sign_record(plain_record(platform_command(system, external_id)), signer=system, credential=c)
+         for external_id, (system, c) in sent.items()],
+    )  # fmt: skip
+    admitted = await eventually(
+        lambda: cases_of(intake, set(sent)), until=lambda found: len(found) >= 3, within=30
+    )
+    assert set(admitted) == {f"old-{overlapping}", f"new-{overlapping}", f"new-{cut}"}
+    [reason] = (await rejection_reasons(kafka, {f"old-{cut}"}))[f"old-{cut}"]
+    assert reason.startswith("yiwang-signature|unknown_key:")
+
+
+# --- Open311's public reads -----------------------------------------------------------
+
+
+async def test_open311_lists_only_public_categories_scrubbed_rounded_a_page_at_a_time(
+    intake: ServiceProcess, client: httpx.AsyncClient
+) -> None:
+    dispute = submission("portal", category="neighbour-dispute", attributes={"parties_count": "2"})
+    hidden = (await client.post("/v1/cases", json=dispute)).json()["case_number"]
+    spot = {"lon": 113.612345, "lat": 37.912345}
+    shown = (await client.post("/v1/cases", json=submission(
+        "portal", category="streetlight", location=spot,
+        description=f"路灯不亮，电话{PHONE}，邮箱 li.si@example.com")
+    )).json()["case_number"]  # fmt: skip
+    async with httpx.AsyncClient(base_url=f"{intake.url}/open311/v2") as c:
+        assert (await c.get(f"/requests/{hidden}.json")).status_code == 404
+        [one] = (await c.get(f"/requests/{shown}.json")).json()
+        assert (one["lat"], one["long"]) == (37.912, 113.612)
+        assert one["description"] == "路灯不亮，电话[手机号]，邮箱 [邮箱]"
+        everything = []
+        for page in range(1, 50):
+            listed = (await c.get("/requests.json", params={"page": page, "page_size": 7})).json()
+            assert len(listed) <= 7
+            everything += listed
+            if len(listed) < 7:
+                break
+        numbers = [r["service_request_id"] for r in everything]
+        assert shown in numbers
+        assert hidden not in numbers
+        assert len(numbers) == len(set(numbers))
+        asked = (
+            await c.get("/requests.json", params={"service_request_id": f"{hidden},{shown}"})
+        ).json()
+        assert [r["service_request_id"] for r in asked] == [shown]
+        assert (await c.get("/requests.json", params={"service_code": "neighbour-dispute"})).json() == []  # fmt: skip
+        for params in ({"page_size": 101}, {"page": 0}, {"start_date": "0001-01-01T00:00:00Z"},
+                       {"service_request_id": ",".join(["x"] * 101)}):  # fmt: skip
+            refused = await c.get("/requests.json", params=params)
+            assert refused.status_code == 400, (params, refused.text)
+            assert refused.json()[0]["code"] == 400
+        xml = await c.get("/requests.xml", params={"page_size": 0})
+        assert xml.status_code == 400
+        assert ET.fromstring(xml.content).findtext("error/code") == "400"
+
+
+# --- personal data: call-backs, their audit, erasure and re-sealing -------------------
+
+
+async def test_a_hotline_operator_calls_the_reporter_back_and_every_unseal_is_audited(
+    intake: ServiceProcess, client: httpx.AsyncClient, anyone: httpx.AsyncClient
+) -> None:
+    made = (await client.post("/v1/cases", json=submission("portal"))).json()
+    number = made["case_number"]
+    async with httpx.AsyncClient(base_url=f"{intake.url}/v1/cases/{number}") as c:
+        reason = {"reason": "回访：核实处置结果"}
+        assert (await c.post("/call-back", json=reason)).status_code == 401
+        assert (
+            await c.post("/call-back", json=reason, headers=person("auditor"))
+        ).status_code == 403
+        short = await c.post("/call-back", json={"reason": "x"}, headers=person("hotline_operator"))
+        assert short.status_code == 422
+        assert short.json()["errors"][0]["field"] == "reason"
+        called = await c.post("/call-back", json=reason, headers=person("hotline_operator"))
+        assert called.status_code == 200, called.text
+        assert (called.json()["phone"], called.json()["name_masked"]) == (PHONE, "李*")
+        assert called.headers["cache-control"] == "no-store"
+        assert (await c.get("/personal-data-access", headers=person("hotline_operator"))).status_code == 403  # fmt: skip
+        trail = (await c.get("/personal-data-access", headers=person("auditor"))).json()
+        assert [(a["actor"], a["action"], a["reason"]) for a in trail["accesses"]] == [
+            ("person:hotline_operator", "unseal_phone", "回访：核实处置结果")
+        ]
+        anonymous = (await client.post("/v1/cases", json=submission(
+            "portal", reporter={"anonymous": True}))).json()["case_number"]  # fmt: skip
+        none = await anyone.post(f"/v1/cases/{anonymous}/call-back", json=reason,
+                                 headers=person("hotline_operator"))  # fmt: skip
+        assert none.status_code == 404
+        assert none.json()["errors"][0]["field"] == "phone"
+
+        erased = cli_output(
+            intake, "erase-personal-data", "--case", number, "--reason", "居民申请删除"
+        )
+        assert "erased" in erased
+        gone = await c.post("/call-back", json=reason, headers=person("hotline_operator"))
+        assert gone.status_code == 410, gone.text
+        trail = (await c.get("/personal-data-access", headers=person("hub_operator"))).json()
+        assert [a["action"] for a in trail["accesses"]] == ["unseal_phone", "erase"]
+        assert trail["accesses"][1]["actor"].startswith("operator:")
+
+
+async def test_the_text_as_sent_is_sealed_with_the_reporter_and_erased_after_retention(
+    intake: ServiceProcess, client: httpx.AsyncClient
+) -> None:
+    made = (await client.post("/v1/cases", json=submission(
+        "portal", description=f"电话{PHONE}")
+    )).json()  # fmt: skip
+    conn = await db(intake)
+    try:
+        row = await conn.fetchrow(
+            "SELECT r.description_sealed, r.title_sealed, c.description FROM intake.reporters r"
+            " JOIN intake.cases c USING (case_id) WHERE c.case_id = $1::uuid", made["case_id"])  # fmt: skip
+        assert row["description"] == "电话[手机号]"
+        assert row["description_sealed"]
+        assert PHONE.encode() not in row["description_sealed"]
+        assert row["title_sealed"] is None  # the title had nothing to take out
+        # Closed long ago: the retention job (every second in this module) erases it.
+        await conn.execute(
+            "UPDATE intake.cases SET state = 'closed', state_at = now() - interval '800 days'"
+            " WHERE case_id = $1::uuid", made["case_id"])  # fmt: skip
+        erased = await eventually(
+            lambda: conn.fetchrow(
+                "SELECT erased_at, phone_sealed, description_sealed, phone_masked"
+                " FROM intake.reporters WHERE case_id = $1::uuid", made["case_id"]),
+            until=lambda r: r["erased_at"] is not None, within=20,
+        )  # fmt: skip
+    finally:
+        await conn.close()
+    assert (erased["phone_sealed"], erased["description_sealed"], erased["phone_masked"]) == (None, None, None)  # fmt: skip
+    async with httpx.AsyncClient() as c:
+        metrics = (await c.get(f"{intake.url}/metrics")).text
+    assert re.search(
+        r'yiwang_intake_personal_data_erased_total\{reason="retention"\} [1-9]', metrics
+    )
+
+
+async def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "yiwang.intake.cli", *args], env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+async def test_reseal_moves_every_sealed_value_to_the_current_key_and_back(
+    intake: ServiceProcess, client: httpx.AsyncClient, signing: dict[str, str]
+) -> None:
+    from yiwang.common.personal_data import split_sealed
+    from yiwang.intake.config import DEVELOPMENT_PII_KEY
+
+    await client.post("/v1/cases", json=submission("portal"))
+    rotated = "k2:" + base64.b64encode(b"k" * 32).decode()
+    env = {**intake.env, "INTAKE_PII_KEY": f"{rotated},legacy:{DEVELOPMENT_PII_KEY}"}
+    done = await run_cli(env, "reseal", "--batch", "7")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"reporters: [1-9]\d* values sealed again under 'k2'", done.stdout), (
+        done.stdout
+    )
+    assert re.search(r"signing_secrets: [1-9]\d* values", done.stdout), done.stdout
+    conn = await db(intake)
+    try:
+        kids = {split_sealed(v["phone_sealed"])[0] for v in await conn.fetch(
+            "SELECT phone_sealed FROM intake.reporters WHERE phone_sealed IS NOT NULL")}  # fmt: skip
+        assert kids == {"k2"}
+        back = {**env, "INTAKE_PII_KEY": f"legacy:{DEVELOPMENT_PII_KEY},{rotated}"}
+        again = await run_cli(back, "reseal")
+        assert again.returncode == 0, again.stderr
+        kids = {split_sealed(v["phone_sealed"])[0] for v in await conn.fetch(
+            "SELECT phone_sealed FROM intake.reporters WHERE phone_sealed IS NOT NULL")}  # fmt: skip
+        assert kids == {"legacy"}
+    finally:
+        await conn.close()
+
+
+def test_the_development_key_is_refused_outside_development(intake: ServiceProcess) -> None:
+    env = {**intake.env, "YIWANG_ENV": "production", "YIWANG_HTTP_PORT": "1"}
+    env.pop("INTAKE_PII_KEY", None)
+    done = subprocess.run([sys.executable, "-m", "yiwang.intake.app"], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "INTAKE_PII_KEY is the development default" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --- evaluation tokens ----------------------------------------------------------------
+
+
+async def test_the_evaluation_token_is_shown_to_the_submitting_platform_and_hotline_only(
+    intake: ServiceProcess, client: httpx.AsyncClient, anyone: httpx.AsyncClient, kafka: str
+) -> None:
+    from yiwang.common.events import EvaluationInvited
+
+    made = (await client.post("/v1/cases", json=submission("portal"))).json()
+    token, expires = f"tok-{uuid.uuid4().hex}", datetime.now(UTC) + timedelta(days=3)
+    invited = EvaluationInvited(case_id=made["case_id"], token=token, expires_at=expires)
+    await publish_events(kafka, ("oversight.invitations.v1",
+                                 Envelope(payload=invited, source="/yiwang/oversight")), prefix=PREFIX)  # fmt: skip
+    number = made["case_number"]
+
+    async def shown() -> dict[str, Any]:
+        return dict((await client.get(f"/v1/cases/{number}")).json())
+
+    case = await eventually(shown, until=lambda c: "evaluation" in c, within=20)
+    assert case["evaluation"]["token"] == token
+    assert datetime.fromisoformat(case["evaluation"]["expires_at"]) == expires
+    hotline = (await anyone.get(f"/v1/cases/{number}", headers=person("hotline_operator"))).json()
+    assert hotline["evaluation"]["token"] == token
+    for reader in ("hub_operator", "auditor"):
+        seen = (await anyone.get(f"/v1/cases/{number}", headers=person(reader))).json()
+        assert "evaluation" not in seen, reader
+    async with httpx.AsyncClient(base_url=f"{intake.url}/open311/v2") as c:
+        assert token not in (await c.get(f"/requests/{number}.json")).text
+    conn = await db(intake)
+    try:
+        sealed = await conn.fetchval("SELECT token_sealed FROM intake.evaluation_tokens"
+                                     " WHERE case_id = $1::uuid", made["case_id"])  # fmt: skip
+    finally:
+        await conn.close()
+    assert token.encode() not in sealed
+
+
+# --- hostile input --------------------------------------------------------------------
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    "<case><channel>portal</channel><title>&lol3;</title></case>"
+)
+XXE = (
+    '<?xml version="1.0"?><!DOCTYPE case [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    "<case><channel>portal</channel><title>&xxe;</title></case>"
+)
+DTD_ONLY = '<?xml version="1.0"?><!DOCTYPE case [<!ELEMENT case ANY>]><case><channel>portal</channel></case>'
+
+
+async def test_hostile_bodies_and_parameters_are_4xx_naming_the_field(
+    intake: ServiceProcess, client: httpx.AsyncClient
+) -> None:
+    before = await counts(intake)
+    xml = {"content-type": "application/xml"}
+    for body in (BILLION_LAUGHS, XXE, DTD_ONLY):
+        response = await client.post("/v1/cases", content=body.encode(), headers=xml)
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["field"] == "(body)"
+    deep = [
+        ("[" * 10_000 + "]" * 10_000, "application/json"),
+        ("<a>" * 10_000, "application/xml"),  # refused at depth 33, long before the end
+    ]
+    for body, kind in deep:
+        response = await client.post(
+            "/v1/cases", content=body.encode(), headers={"content-type": kind}
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["field"] == "(body)"
+    bad_queries = [
+        ({"received_from": "0001-01-01"}, 422, "received_from"),
+        ({"received_to": "9999-12-31T00:00:00Z"}, 422, "received_to"),
+        ({"limit": 0}, 422, "limit"),
+        ({"limit": 10_000}, 422, "limit"),
+        ({"cursor": "not-a-cursor"}, 400, "cursor"),
+        ({"cursor": "x" * 500}, 422, "cursor"),
+        ({"cursor": base64.urlsafe_b64encode(f"0001-01-01T00:00:00+00:00|{uuid.uuid4()}".encode()).decode()}, 400, "cursor"),
+        ({"category": "a" * 100}, 422, "category.0"),
+        ({"status": "nowhere"}, 422, "status.0"),
+    ]  # fmt: skip
+    for params, status, field in bad_queries:
+        response = await client.get("/v1/cases", params=params)
+        assert response.status_code == status, (params, response.text)
+        assert response.json()["errors"][0]["field"] == field, (params, response.text)
+    assert (await client.get("/v1/cases/" + "9" * 65)).status_code == 422
+    assert (await client.post("/v1/cases", json=submission("portal"),
+                              headers={"Idempotency-Key": "k" * 200})).status_code == 422  # fmt: skip
+    async with httpx.AsyncClient(base_url=f"{intake.url}/open311/v2") as c:
+        # Refused by the input guard before any route: still the spec's error list.
+        nul = await c.get("/requests.json", params={"service_code": "noise\x00"})
+        assert nul.status_code == 400
+        assert nul.json()[0]["code"] == 400
+        assert "NUL" in nul.json()[0]["description"]
+        nul_xml = await c.get("/requests.xml", params={"service_code": "noise\x00"})
+        assert ET.fromstring(nul_xml.content).findtext("error/code") == "400"
+        big = await c.post("/requests.json", content=b"a=" + b"x" * 70_000,
+                           headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert big.status_code == 413
+        assert big.json()[0]["code"] == 413
+    assert await counts(intake) == before

@@ -1,6 +1,7 @@
 """Kafka ingestion in batches, against real Kafka and PostgreSQL: a burst of mixed
 submissions (valid, invalid, retries, a reused key, duplicates of each other and of a
-stored case) comes out as if each had been handled after the ones before it."""
+stored case, records not signed by their platform) comes out as if each had been handled
+after the ones before it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from yiwang.common.envelope import Envelope, KafkaRecord, decode, encode
 from yiwang.common.events import CaseStateChanged, SubmitCase
 from yiwang.common.producer import EventProducer
 from yiwang.common.states import CaseState
+from yiwang.intake.adapters.signing import sign_record
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +35,15 @@ STORED_MASTER = (113.70, 38.10)
 GROUP = (113.75, 38.15)  # three reports within ~60 m of each other, all in the burst
 
 intake = service_under_test("yiwang.intake.app", prefix=PREFIX)
+CREDENTIALS: dict[str, str] = {}  # the burst platform's signing secret, once issued
+
+
+@pytest.fixture(scope="module", autouse=True)
+def credential(intake: ServiceProcess) -> str:
+    done = intake.cli("issue-signing-secret", SYSTEM)
+    assert done.returncode == 0, done.stderr
+    CREDENTIALS[SYSTEM] = done.stdout.strip()
+    return CREDENTIALS[SYSTEM]
 
 
 def command(external_id: str, lon: float, lat: float, **changes: Any) -> SubmitCase:
@@ -53,10 +64,11 @@ def trace_of(external_id: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, PREFIX + external_id).hex
 
 
-def record(cmd: SubmitCase) -> KafkaRecord:
+def record(cmd: SubmitCase, *, signed: bool = True) -> KafkaRecord:
     traceparent = f"00-{trace_of(cmd.source.external_id)}-{'1' * 16}-01"
     envelope = Envelope(payload=cmd, source=f"/{SYSTEM}", traceparent=traceparent)
-    return encode(envelope, topic=SUBMISSIONS)
+    plain = encode(envelope, topic=SUBMISSIONS)
+    return sign_record(plain, signer=SYSTEM, credential=CREDENTIALS[SYSTEM]) if signed else plain
 
 
 def undecodable(external_id: str) -> KafkaRecord:
@@ -64,7 +76,16 @@ def undecodable(external_id: str) -> KafkaRecord:
             "title": "", "description": "d", "location": {"lon": 113.6, "lat": 37.9}}  # fmt: skip
     headers = [("ce_specversion", b"1.0"), ("ce_source", f"/{SYSTEM}".encode()),
                ("ce_type", b"yiwang.intake.submit-case.v1"), ("ce_id", b"burst-undecodable")]  # fmt: skip
-    return KafkaRecord(topic=SUBMISSIONS, key=b"", value=json.dumps(body).encode(), headers=headers)
+    plain = KafkaRecord(
+        topic=SUBMISSIONS, key=b"", value=json.dumps(body).encode(), headers=headers
+    )
+    return sign_record(plain, signer=SYSTEM, credential=CREDENTIALS[SYSTEM])
+
+
+def forged(cmd: SubmitCase) -> KafkaRecord:
+    """Signed with a guessed secret under the platform's key id."""
+    key_id = CREDENTIALS[SYSTEM].split(":")[0]
+    return sign_record(record(cmd, signed=False), signer=SYSTEM, credential=f"{key_id}:guessed")
 
 
 async def cases_by_external_id(conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
@@ -94,6 +115,8 @@ async def test_a_burst_of_mixed_submissions(intake: ServiceProcess, kafka: str) 
             *(record(command(f"g{n}", GROUP[0] + n * 0.0003, GROUP[1])) for n in range(3)),
             *(record(command(f"s{n}", STORED_MASTER[0] + 0.0004, STORED_MASTER[1] - n * 0.0003))
               for n in range(2)),
+            record(command("unsigned", 113.31, 38.0), signed=False),  # not the platform's own
+            forged(command("forged", 113.32, 38.0)),
         ]  # fmt: skip
         await producer.send_records(burst)
         await eventually(lambda: _count(conn), until=lambda n: n >= 46, within=30)
@@ -120,11 +143,17 @@ async def test_a_burst_of_mixed_submissions(intake: ServiceProcess, kafka: str) 
 
     rejections = [
         decode(r.value, r.headers).payload
-        for r in await read_topic(kafka, f"{PREFIX}intake.rejections.v1", expect=3)
+        for r in await read_topic(kafka, f"{PREFIX}intake.rejections.v1", expect=5)
     ]
     reasons = {r.source.external_id: r.errors for r in rejections}
-    assert len(rejections) == 3, reasons
+    assert len(rejections) == 5, reasons
     assert reasons["v7"][0].field == "source.external_id"
+    assert [(e.field, e.reason.split(":")[0]) for e in reasons["unsigned"]] == [
+        ("yiwang-signature", "unsigned")
+    ]
+    assert [(e.field, e.reason.split(":")[0]) for e in reasons["forged"]] == [
+        ("yiwang-signature", "bad_signature")
+    ]
     assert "already used" in reasons["v7"][0].reason
     assert reasons["outside"][0].field == "location"
     assert "outside" in reasons["outside"][0].reason

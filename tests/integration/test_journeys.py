@@ -19,6 +19,7 @@ import pytest
 from journeys.observer import Wire
 from journeys.steps import (
     dept_topic,
+    evaluate,
     intake_case,
     kpis,
     lifecycle_reaches,
@@ -88,9 +89,7 @@ async def test_1_grid_worker_fire_hazard_to_evaluation_moves_the_three_rates(
     )
     await wire.reply(done, department=EM, secret=secret)
     await oversight_case(county, case_id, lambda c: c["state"] == "resolved")
-    async with county.client("oversight") as client:
-        evaluation = await client.post(f"/cases/{case_id}/evaluations", json={"score": 5})
-    assert evaluation.status_code == 201, evaluation.text
+    await evaluate(county, case_id, 5)
 
     case = await oversight_case(county, case_id, lambda c: c["state"] == "closed")
     assert states(case) == ["received", "routed", "dispatched", "acknowledged", "resolved",
@@ -225,6 +224,8 @@ async def test_8_platform_retries_one_submission_five_times_concurrently(
     county: County, wire: Wire
 ) -> None:
     external_id = f"yq-12345-{uuid.uuid4().hex[:10]}"
+    # The county's 12345 platform signs its submissions with the secret intake issued it.
+    credential = county.cli("yiwang.intake.cli", "issue-signing-secret", "yq-12345")
     command = SubmitCase(
         source=SourceRef(system="yq-12345", external_id=external_id),
         category="road-damage",
@@ -233,10 +234,19 @@ async def test_8_platform_retries_one_submission_five_times_concurrently(
         location=Location(lon=ROAD[0], lat=ROAD[1]),
     )
     await asyncio.gather(  # five retries, each a new record with its own ce_id
-        *(wire.publish(INTAKE_SUBMISSIONS, command, source="/yq-12345") for _ in range(5))
+        *(
+            wire.publish(
+                INTAKE_SUBMISSIONS,
+                command,
+                source="/yq-12345",
+                signer="yq-12345",
+                credential=credential,
+            )
+            for _ in range(5)
+        )
     )
     listed: list[dict[str, Any]] = []
-    async with county.intake() as client:
+    async with county.client("intake", person="hub_operator") as client:
         for _ in range(100):
             page = (await client.get("/v1/cases", params={"category": "road-damage"})).json()
             listed = [c for c in page["cases"] if (c["source"] or {}).get("external_id") == external_id]  # fmt: skip
@@ -248,7 +258,7 @@ async def test_8_platform_retries_one_submission_five_times_concurrently(
     [order] = await work_orders(wire, UM, case_id)
     assert order.role == "lead"
     await wire.settle(2.5)  # the other four retries are taken meanwhile
-    async with county.intake() as client:
+    async with county.client("intake", person="hub_operator") as client:
         page = (await client.get("/v1/cases", params={"category": "road-damage"})).json()
     assert [c["case_id"] for c in page["cases"]] == [case_id]
     assert len(wire.events("case.received.v1", case_id)) == 1

@@ -90,3 +90,38 @@ def test_kafka_port_in_use(stack_copy: Path, tmp_path: Path) -> None:
     line = error_line(result)
     assert f"port {port}" in line
     assert "KAFKA_PORT" in line
+
+
+def test_the_local_broker_takes_sasl_ssl_only_and_allows_nothing_unless_granted(
+    infra: dict[str, str],
+) -> None:
+    if infra.get("KAFKA_SECURITY_PROTOCOL") != "SASL_SSL":
+        pytest.skip("KAFKA_BOOTSTRAP_SERVERS names a broker that is not the local stack's")
+    kafka = ROOT / ".local" / "kafka"
+    props = dict(
+        line.split("=", 1)
+        for line in (kafka / "server.properties").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert [listener.split("://")[0] for listener in props["listeners"].split(",")] == [
+        "CLIENT",
+        "CONTROLLER",
+    ]
+    assert props["listener.security.protocol.map"] == "CLIENT:SASL_SSL,CONTROLLER:SASL_PLAINTEXT"
+    assert props["listener.name.client.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["authorizer.class.name"].endswith(".StandardAuthorizer")
+    assert props["super.users"] == "User:admin"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    for secret in ("server.properties", "credentials.json", "tls/ca.key", "tls/broker.key"):
+        assert (kafka / secret).stat().st_mode & 0o077 == 0, f"{secret} is readable by others"
+    assert infra["KAFKA_SASL_USERNAME"] == "yiwang-tools"
+    assert infra["KAFKA_SSL_CA_FILE"] == str(kafka / "tls" / "ca.crt")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "stack.py"), "credentials", "grid-routing"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    assert lines["KAFKA_SASL_USERNAME"] == "yiwang-grid-routing"
+    assert lines["KAFKA_SASL_PASSWORD"] != infra["KAFKA_SASL_PASSWORD"]

@@ -5,6 +5,7 @@ the wire."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import time
 import uuid
@@ -15,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 from service_fixtures import helper_process, service_under_test
-from support import ServiceProcess, case_payloads, publish_events, read_all
+from support import ServiceProcess, bearer, case_payloads, publish_events, read_all
 from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location, ReporterRef
 from yiwang.common.departments import Department
@@ -27,6 +28,8 @@ pytestmark = pytest.mark.integration
 
 PREFIX = f"t{uuid.uuid4().hex[:8]}."
 PHONE, ID_NUMBER, NAME = "13987654321", "14030219850707123X", "欧阳娜娜"
+# The demo realm's mediators: the county's committee covers every rung of the county.
+COUNTY_MEDIATOR = "mediator_140302"
 
 
 mediation = service_under_test(
@@ -85,6 +88,11 @@ async def payloads(kafka: str, topic: str, case_id: str, *, expect: int) -> list
     return await case_payloads(kafka, PREFIX + topic, case_id, expect=expect)
 
 
+def signed_in(service: ServiceProcess, username: str = COUNTY_MEDIATOR) -> httpx.AsyncClient:
+    """A client for a person signed in at the identity provider (the local Keycloak)."""
+    return httpx.AsyncClient(base_url=service.url, headers=bearer(username))
+
+
 def ok(response: httpx.Response) -> Any:
     assert response.status_code < 300, response.text
     return response.json()
@@ -96,7 +104,7 @@ async def test_redelivered_and_repeated_case_routed_open_one_mediation(
     envelope: Envelope[Any] = Envelope(payload=routed("c-dup", "neighbour-dispute"), source="/t")
     await publish(kafka, envelope, times=3)
     await publish(kafka, Envelope(payload=routed("c-dup", "neighbour-dispute"), source="/t"))
-    async with httpx.AsyncClient(base_url=mediation.url) as client:
+    async with signed_in(mediation) as client:
         found = await mediation_of(client, "c-dup")
     assert (found["status"], found["level"], found["dispute_type"]) == (
         "pending",
@@ -122,7 +130,7 @@ async def test_failure_at_every_rung_climbs_the_ladder_to_court(
     mediation: ServiceProcess, kafka: str
 ) -> None:
     await publish(kafka, Envelope(payload=routed("c-ladder", "traffic-dispute"), source="/t"))
-    async with httpx.AsyncClient(base_url=mediation.url) as client:
+    async with signed_in(mediation) as client:
         mid = (await mediation_of(client, "c-ladder"))["mediation_id"]
         committees = []
         for _ in range(4):
@@ -184,7 +192,7 @@ async def test_agreement_then_follow_up_at_its_deadline(
     mediation: ServiceProcess, kafka: str
 ) -> None:
     await publish(kafka, Envelope(payload=routed("c-agree", "property-dispute"), source="/t"))
-    async with httpx.AsyncClient(base_url=mediation.url) as client:
+    async with signed_in(mediation) as client:
         mid = (await mediation_of(client, "c-agree"))["mediation_id"]
         party = ok(
             await client.post(
@@ -232,7 +240,7 @@ async def test_agreement_then_follow_up_at_its_deadline(
     assert case["status"] == "honoured"
     assert case["amount_in_dispute"] == "3500.00"
     assert [p["role"] for p in case["parties"]] == ["applicant", "respondent"]
-    steps = [e.step for e in await payloads(kafka, MEDIATION_EVENTS, "c-agree", expect=8)]
+    steps = [e.step for e in await payloads(kafka, MEDIATION_EVENTS, "c-agree", expect=9)]
     assert steps[-3:] == ["agreement", "follow_up_due", "honoured"]
     lifecycle = await payloads(kafka, CASE_LIFECYCLE, "c-agree", expect=3)
     assert [(e.from_state, e.to_state) for e in lifecycle] == [
@@ -246,7 +254,7 @@ async def test_a_declined_dispute_goes_back_to_routing(
     mediation: ServiceProcess, kafka: str
 ) -> None:
     await publish(kafka, Envelope(payload=routed("c-decline", "consumer-dispute"), source="/t"))
-    async with httpx.AsyncClient(base_url=mediation.url) as client:
+    async with signed_in(mediation) as client:
         mid = (await mediation_of(client, "c-decline"))["mediation_id"]
         case = ok(
             await client.post(f"/mediations/{mid}/decline", json={"reason": "不属于调解范围"})
@@ -269,7 +277,7 @@ async def test_personal_data_stays_sealed_and_off_the_wire(
     mediation: ServiceProcess, kafka: str
 ) -> None:
     await publish(kafka, Envelope(payload=routed("c-pii", "family-dispute"), source="/t"))
-    async with httpx.AsyncClient(base_url=mediation.url) as client:
+    async with signed_in(mediation) as client:
         mid = (await mediation_of(client, "c-pii"))["mediation_id"]
         party = ok(
             await client.post(
@@ -325,7 +333,7 @@ async def test_the_simulator_drives_disputes_to_an_outcome(
     simulator = ["yiwang.mediation.simulator", "--url", mediation.url, "--interval", "0.2"]
     async with (
         helper_process(sys.executable, "-m", *simulator, "--seed", "3", "--speed", "1000000"),
-        httpx.AsyncClient(base_url=mediation.url) as client,
+        signed_in(mediation) as client,
     ):
         deadline, statuses = time.monotonic() + 60, {}
         while time.monotonic() < deadline:
@@ -337,3 +345,87 @@ async def test_the_simulator_drives_disputes_to_an_outcome(
             await asyncio.sleep(0.5)
     settled = {"agreed", "withdrawn", "referred", "honoured", "declined"}
     assert set(statuses.values()) <= settled, statuses
+
+
+async def test_who_may_see_and_act_with_real_tokens(mediation: ServiceProcess, kafka: str) -> None:
+    """Tokens from the identity provider: a mediator acts only within their committee's
+    area, the hub anywhere, an auditor reads only; the roster is the administrator's."""
+    await publish(kafka, Envelope(payload=routed("c-access", "neighbour-dispute"), source="/t"))
+    async with signed_in(mediation) as county:
+        mid = (await mediation_of(county, "c-access"))["mediation_id"]  # township 140302001
+    path = f"/mediations/{mid}"
+    async with httpx.AsyncClient(base_url=mediation.url) as anonymous:
+        nobody = await anonymous.get(path)
+    assert nobody.status_code == 401
+    assert nobody.json()["errors"][0]["field"] == "authorization"
+    async with signed_in(mediation, "mediator_140302002") as outsider:
+        assert (await outsider.get(path)).status_code == 403
+        assert (await outsider.post(f"{path}/accept", json={})).status_code == 403
+        assert ok(await outsider.get("/mediations", params={"case_id": "c-access"})) == []
+    async with signed_in(mediation, "hotline_operator") as hotline:
+        assert (await hotline.get("/mediations")).status_code == 403
+    async with signed_in(mediation, "auditor") as auditor:
+        assert ok(await auditor.get(path))["mediation_id"] == mid
+        assert (await auditor.post(f"{path}/accept", json={})).status_code == 403
+    async with signed_in(mediation, "mediator_140302001") as township:
+        ok(await township.patch(path, json={"amount_in_dispute": "1200.00"}))
+        ok(await township.post(f"{path}/accept", json={}))
+    async with signed_in(mediation, "hub_operator") as hub:
+        case = ok(await hub.post(f"{path}/outcome", json={"kind": "failed", "reason": "未果"}))
+    assert case["level"] == "community"
+    assert [(h["step"], h["actor"]) for h in case["history"]] == [
+        ("opened", "mediation"),
+        ("amount_set", "person:mediator_140302001"),
+        ("accepted", "person:mediator_140302001"),
+        ("mediator_assigned", "person:mediator_140302001"),
+        ("failed", "person:hub_operator"),
+        ("escalated", "person:hub_operator"),
+    ]
+    new = {"mediator_id": "m-it-1", "name": "王调解", "level": "grid", "area_code": "140302003"}
+    async with signed_in(mediation, "mediator_140302") as mediator:
+        assert (await mediator.post("/mediators", json=new)).status_code == 403
+        assert (await mediator.get("/mediators", params={"limit": 1})).status_code == 200
+    async with signed_in(mediation, "administrator") as admin:
+        added = ok(await admin.post("/mediators", json=new))
+        changed = ok(await admin.patch("/mediators/m-it-1", json={"capacity": 3}))
+    assert (added["changed_by"], changed["capacity"]) == ("person:administrator", 3)
+
+
+async def test_bad_input_is_a_4xx_naming_the_field(mediation: ServiceProcess, kafka: str) -> None:
+    await publish(kafka, Envelope(payload=routed("c-input", "family-dispute"), source="/t"))
+    async with signed_in(mediation) as client:
+        mid = (await mediation_of(client, "c-input"))["mediation_id"]
+        party = {"role": "respondent", "name": "王\u0007五"}
+        session = {"scheduled_at": "0001-01-01T00:00:00+14:00", "place": "调解室"}
+        agreement = {"kind": "agreement", "terms": "x", "performance_deadline": "0001-01-01"}
+        answers = [
+            (await client.post(f"/mediations/{mid}/parties", json=party), 422, "name"),
+            (await client.post(f"/mediations/{mid}/sessions", json=session), 422, "scheduled_at"),
+            (await client.post(f"/mediations/{mid}/outcome", json=agreement), 422,
+             "performance_deadline"),
+            (await client.get("/mediations", params={"limit": 10_000}), 422, "limit"),
+            (await client.get("/mediations/" + "x" * 65), 422, "mediation_id"),
+            (await client.post(f"/mediations/{mid}/decline", json={"reason": "a\u0000b"}), 400,
+             "(body)"),  # the input guard in libs/common
+        ]  # fmt: skip
+    for response, status, field in answers:
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert field in [e["field"] for e in response.json()["errors"]], response.text
+
+
+def test_the_development_key_is_refused_outside_development(
+    mediation: ServiceProcess,
+) -> None:
+    env = {**mediation.env, "YIWANG_ENV": "production", "YIWANG_HTTP_PORT": "1"}
+    env.pop("MEDIATION_PII_KEY", None)
+    started = subprocess.run(
+        [sys.executable, "-m", "yiwang.mediation.app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2
+    [line] = started.stderr.strip().splitlines()
+    assert line.startswith("yiwang-mediation: MEDIATION_PII_KEY is the development default")

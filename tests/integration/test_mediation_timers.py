@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 from test_mediation import routed
+from yiwang.common.auth import Actor, Role
 from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
 from yiwang.common.postgres import open_pool
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 POLICY = LadderPolicy(time_limit=timedelta(days=30), county_code="140302")
+# The use cases are called in-process here: the actor the HTTP route would hand them.
+HUB = Actor(id="u-hub", name="hub_operator", roles=frozenset({Role.HUB_OPERATOR}), person=True)
 
 
 @pytest.fixture
@@ -54,7 +57,7 @@ async def test_each_expiry_escalates_once_with_two_sweepers(pool: asyncpg.Pool) 
     )
     assert case is not None
     await handlers.accept_dispute(
-        uow=uow(), mediation_id=case.mediation_id, mediator_id=None, clock=clock
+        uow=uow(), actor=HUB, mediation_id=case.mediation_id, mediator_id=None, clock=clock
     )
 
     async def sweep() -> int:

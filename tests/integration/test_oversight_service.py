@@ -1,6 +1,7 @@
-"""Oversight as its own process, on the real Kafka and PostgreSQL: the projection under
-reordering and repeats, bounce and stranded flagging, evaluations closing and reopening
-cases, KPIs, metrics and dead letters.
+"""Oversight as its own process, on the real Kafka, PostgreSQL and identity provider: the
+projection under reordering and repeats, bounce and stranded flagging, who may read and act
+(bearer tokens from the local Keycloak), residents' one-time evaluation tokens,
+evaluations closing and reopening cases, KPIs, metrics, bad input and dead letters.
 
 The service's clock is held at Wednesday 4 March 2026, noon in Shanghai (a clock epoch
 then, running ten million times slower than real time), two days after the scripted
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from service_fixtures import service_under_test
-from support import ServiceProcess, publish_events, read_topic
+from support import ServiceProcess, bearer, publish_events, read_topic
 from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location, Priority
 from yiwang.common.departments import Department
@@ -43,6 +44,7 @@ from yiwang.common.topics import (
     DISPATCH_WHISTLES,
     OVERSIGHT_ALERTS,
     OVERSIGHT_EVALUATIONS,
+    OVERSIGHT_INVITATIONS,
 )
 
 pytestmark = pytest.mark.integration
@@ -52,6 +54,8 @@ RUN = uuid.uuid4().hex[:6]
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Shanghai
 NOW = datetime(2026, 3, 4, 4, 0, tzinfo=UTC)  # the service's clock: Wednesday, noon
 UM, MS = Department.URBAN_MANAGEMENT, Department.MARKET_SUPERVISION
+TOWNSHIP = "140399001"  # the tests' tiny county: township_140399001 signs in for it
+HUB = "hub_operator"
 
 
 oversight = service_under_test(
@@ -105,8 +109,8 @@ def routed(case_id: str, minutes: int, lead: Department) -> Envelope[Event]:
                 name="七号微网格",
                 grid_code="g-1",
                 community_code="c-1",
-                township_code="tw-east",
-                county_code="lz",
+                township_code=TOWNSHIP,
+                county_code="140399",
             ),
             lead_department=lead,
             tier=HandlingTier.TOWNSHIP,
@@ -148,8 +152,19 @@ async def publish(kafka: str, events: list[tuple[str, Envelope[Event]]]) -> None
     await publish_events(kafka, *events, prefix=PREFIX)
 
 
+def as_user(url: str, username: str | None = HUB) -> httpx.AsyncClient:
+    """A client signed in at the identity provider as `username` (None: no credential)."""
+    return httpx.AsyncClient(base_url=url, headers=bearer(username) if username else {})
+
+
+async def invitations(kafka: str, *, expect: int) -> dict[str, dict[str, Any]]:
+    """The EvaluationInvited payloads on the wire, by case id."""
+    records = await read_topic(kafka, PREFIX + OVERSIGHT_INVITATIONS, expect=expect, settle=0.5)
+    return {p["case_id"]: p for p in (json.loads(r.value) for r in records)}
+
+
 async def wait_for_case(url: str, case_id: str, *, entries: int, state: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=url) as client:
+    async with as_user(url) as client:
 
         async def case() -> dict[str, Any]:
             response = await client.get(f"/cases/{case_id}")
@@ -206,7 +221,7 @@ async def test_reordered_and_repeated_events_give_the_same_projection(
         "resolved",
     ]
     assert a["lead_department"] == "urban-management"
-    assert a["township_code"] == "tw-east"
+    assert a["township_code"] == TOWNSHIP
     assert a["micro_grid"] == "mg-7"
     assert a["sla_policy"] == "hotline-normal"
     # Old events without CaseFacts.received_at: the clock starts at the routing's time.
@@ -235,7 +250,7 @@ async def test_a_case_returned_twice_is_flagged_to_the_county_hub(
     assert len(bounced) == 1
     assert bounced[0]["command_level"] == "county"
     # Returned 40 minutes after receipt and never routed again: stranded, once.
-    async with httpx.AsyncClient(base_url=url) as client:
+    async with as_user(url) as client:
 
         async def alerts() -> list[dict[str, Any]]:
             return list((await client.get(f"/cases/{C}")).json()["alerts"])
@@ -253,9 +268,9 @@ async def test_a_case_returned_twice_is_flagged_to_the_county_hub(
         if json.loads(r.value)["case_id"] == C and json.loads(r.value)["kind"] == "stranded"
     ] == ["county"]
     assert c["overdue"] is True  # received in March, never signed for
-    async with httpx.AsyncClient(base_url=url) as client:
+    async with as_user(url) as client:
         found = (
-            await client.get("/cases", params={"overdue": "true", "township": "tw-east"})
+            await client.get("/cases", params={"overdue": "true", "township": TOWNSHIP})
         ).json()
         assert C in [x["case_id"] for x in found["cases"]]
         assert A not in [x["case_id"] for x in found["cases"]]
@@ -274,48 +289,141 @@ async def test_a_case_returned_twice_is_flagged_to_the_county_hub(
         assert len(page["cases"]) == 2
 
 
-async def test_evaluations_only_for_resolved_cases_with_clear_errors(
+async def test_who_may_read_and_act_with_tokens_from_the_identity_provider(
+    oversight: ServiceProcess,
+) -> None:
+    url = oversight.url
+    await wait_for_case(url, A, entries=6, state="resolved")
+    period = {"from": "2026-03-02", "to": "2026-03-02"}
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", f"/cases/{A}", {}),
+        ("GET", "/cases", {}),
+        ("GET", f"/cases/{A}/follow-up-calls", {}),
+        ("POST", f"/cases/{C}/follow-up-calls", {"json": {"reached": False}}),
+        ("POST", f"/cases/{A}/extensions", {"json": {"reason": "情况复杂"}}),
+        ("POST", f"/cases/{C}/evaluations", {"json": {"score": 5}}),
+        ("GET", "/kpis", {"params": period}),
+        ("GET", "/rankings", {"params": period}),
+        ("GET", "/ledgers", {}),
+        ("GET", "/reports/daily", {"params": {"day": "2026-03-02"}}),
+    ]
+    reads = [200, 200, 200, 403, 403, 403, 200, 200, 200, 200]
+    expected = {
+        None: [401] * 10,
+        "mediator_140399": [403] * 10,
+        "auditor": reads,
+        "administrator": reads,
+        HUB: [200, 200, 200, 403, 409, 403, 200, 200, 200, 200],  # A allows no extension
+        f"township_{TOWNSHIP}": reads,
+        "township_140399002": [403, 200, 403, 403, 403, 403, 200, 200, 200, 200],
+        "staff_urban_management": reads,
+        "staff_market_supervision": [403, 200, 403, 403, 403, 403, 200, 200, 200, 200],
+        "hotline_operator": [403, 403, 403, 201, 403, 409, 403, 403, 403, 403],
+    }
+    for who, statuses in expected.items():
+        async with as_user(url, who) as client:
+            got = [(await client.request(m, path, **kw)).status_code for m, path, kw in calls]
+        assert got == statuses, who
+    async with as_user(url, None) as nobody, as_user(url, "township_140399002") as other:
+        assert (await nobody.get(f"/cases/{A}")).json()["errors"][0]["field"] == "authorization"
+        outside = (await other.get(f"/cases/{A}")).json()
+        assert outside["status"] == 403
+        assert outside["errors"][0]["field"] == "authorization"
+        assert (await other.get("/cases")).json()["total"] == 0
+    async with as_user(url, f"township_{TOWNSHIP}") as own:
+        assert {A, B} <= {c["case_id"] for c in (await own.get("/cases")).json()["cases"]}
+    # The hotline operator's call is on C's timeline under the operator's own name.
+    async with as_user(url) as hub:
+        timeline = (await hub.get(f"/cases/{C}")).json()["timeline"]
+    assert [e["actor"] for e in timeline if e["kind"] == "follow_up_call"] == [
+        "person:hotline_operator"
+    ]
+
+
+async def test_residents_evaluate_once_with_their_token_and_operators_without(
     oversight: ServiceProcess, kafka: str
 ) -> None:
     url = oversight.url
     await wait_for_case(url, A, entries=6, state="resolved")
+    await wait_for_case(url, B, entries=6, state="resolved")
     await wait_for_case(url, C, entries=9, state="returned")
-    async with httpx.AsyncClient(base_url=url) as client:
-        unknown = await client.post("/cases/nope/evaluations", json={"score": 5})
+    invited = await invitations(kafka, expect=2)
+    assert set(invited) == {A, B}  # C was never resolved
+    # The close timer: 3 working days after Monday's resolution, end of Thursday.
+    assert invited[A]["expires_at"].startswith("2026-03-05T16:00:00")
+    async with as_user(url, None) as resident, as_user(url, "hotline_operator") as operator:
+        unknown = await operator.post("/cases/nope/evaluations", json={"score": 5})
         assert unknown.status_code == 404
         assert unknown.headers["content-type"].startswith("application/problem+json")
         assert unknown.json()["errors"][0]["field"] == "case_id"
-        unresolved = await client.post(f"/cases/{C}/evaluations", json={"score": 5})
+        unresolved = await operator.post(f"/cases/{C}/evaluations", json={"score": 5})
         assert unresolved.status_code == 409
         assert "only a resolved case can be evaluated" in unresolved.json()["errors"][0]["reason"]
-        too_high = await client.post(f"/cases/{A}/evaluations", json={"score": 6})
+        too_high = await resident.post(
+            f"/cases/{A}/evaluations", json={"score": 6, "token": invited[A]["token"]}
+        )
         assert too_high.status_code == 422
         assert too_high.json()["errors"][0]["field"] == "score"
-        ok = await client.post(f"/cases/{A}/evaluations", json={"score": 5, "comment": "很及时"})
+        no_token = await resident.post(f"/cases/{A}/evaluations", json={"score": 5})
+        assert no_token.status_code == 401
+        assert no_token.json()["errors"][0]["field"] == "authorization"
+        for token in ("x" * 43, invited[B]["token"]):  # wrong, or another case's
+            wrong = await resident.post(
+                f"/cases/{A}/evaluations", json={"score": 5, "token": token}
+            )
+            assert wrong.status_code == 403, wrong.text
+            assert wrong.json()["errors"][0]["field"] == "token"
+        with_token = {"score": 5, "comment": "很及时", "token": invited[A]["token"]}
+        ok = await resident.post(f"/cases/{A}/evaluations", json=with_token)
         assert ok.status_code == 201, ok.text
         assert ok.json()["state"] == "closed"  # satisfied: closed at once
-        again = await client.post(f"/cases/{A}/evaluations", json={"score": 4})
+        used = await resident.post(f"/cases/{A}/evaluations", json=with_token)
+        assert used.status_code == 403
+        assert "used already" in used.json()["errors"][0]["reason"]
+        again = await operator.post(f"/cases/{A}/evaluations", json={"score": 4})
         assert again.status_code == 409
         assert again.json()["code"] == "case_closed"
         assert again.json()["errors"][0]["field"] == "case_id"
-        call = await client.post(
+        call = await operator.post(
             f"/cases/{A}/follow-up-calls",
-            json={"operator": "op-7", "reached": True, "satisfied": True},
+            json={"operator": "op-7", "reached": True, "satisfied": True, "note": "13912345678"},
         )
         assert call.status_code == 201
-        assert len((await client.get(f"/cases/{A}/follow-up-calls")).json()) == 1
+        assert call.json()["operator"] == "person:hotline_operator"
+        assert "13912345678" not in call.json()["note"]
+    async with as_user(url, "auditor") as auditor:
+        assert len((await auditor.get(f"/cases/{A}/follow-up-calls")).json()) == 1
+    # On the topic: without a token the evaluation is dead-lettered at once; with B's it
+    # is taken.
     await publish(
         kafka,
         [
             (
                 OVERSIGHT_EVALUATIONS,
                 Envelope(
-                    payload=CaseEvaluated(case_id=B, evaluation_id=f"ev-{B}", score=2),
+                    payload=CaseEvaluated(case_id=B, evaluation_id=f"ev-no-{B}", score=5),
                     source="/yiwang/test",
                 ),
-            )
+            ),
+            (
+                OVERSIGHT_EVALUATIONS,
+                Envelope(
+                    payload=CaseEvaluated(
+                        case_id=B,
+                        evaluation_id=f"ev-{B}",
+                        score=2,
+                        token=invited[B]["token"],
+                    ),
+                    source="/yiwang/test",
+                ),
+            ),
         ],
     )
+    dead = await read_topic(
+        kafka, PREFIX + OVERSIGHT_EVALUATIONS + ".dlq", expect=1, within=20, settle=0.5
+    )
+    assert len(dead) == 1
+    assert b"evaluation token is required" in dict(dead[0].headers)["dlq_error"]
     # Unsatisfied (不满意): reopened for re-handling by its lead; evaluated until dispatch
     # dispatches it again, its clocks restarted at the reopening.
     b = await wait_for_case(url, B, entries=9, state="evaluated")
@@ -333,6 +441,9 @@ async def test_evaluations_only_for_resolved_cases_with_clear_errors(
     a = await wait_for_case(url, A, entries=10, state="closed")
     assert a["score"] == 5
     assert a["closed_after_evaluation"] is True
+    assert [(e["actor"], e["note"]) for e in a["timeline"] if e["kind"] == "evaluated"] == [
+        ("resident", "很及时")
+    ]
     records = await read_topic(kafka, PREFIX + CASE_LIFECYCLE, expect=1, within=20, settle=0.5)
     steps = [
         (json.loads(r.value)["from_state"], json.loads(r.value)["to_state"])
@@ -363,7 +474,7 @@ async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str)
                     payload=WhistleBlown(
                         case_id=C,
                         whistle_id=f"w-{RUN}",
-                        township_code="tw-east",
+                        township_code=TOWNSHIP,
                         departments=(UM, MS),
                         report_by=blown + timedelta(minutes=30),
                         reason="多部门推诿",
@@ -378,7 +489,7 @@ async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str)
                     payload=WhistleAttendanceRecorded(
                         case_id=C,
                         whistle_id=f"w-{RUN}",
-                        township_code="tw-east",
+                        township_code=TOWNSHIP,
                         department=UM,
                         reported_at=blown + timedelta(minutes=20),
                         on_time=True,
@@ -390,7 +501,7 @@ async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str)
         ],
     )
     await wait_for_case(url, C, entries=11, state="returned")
-    async with httpx.AsyncClient(base_url=url) as client:
+    async with as_user(url, "auditor") as client:
         report = (
             await client.get("/kpis", params={"from": "2026-03-02", "to": "2026-03-02"})
         ).json()
@@ -446,7 +557,7 @@ async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str)
         assert ledger["lines"] == [
             {
                 "department": "urban-management",
-                "township": "tw-east",
+                "township": TOWNSHIP,
                 "open": 2,  # B, reopened, and C
                 "overdue": 1,  # C
                 "resolved": 0,
@@ -466,13 +577,13 @@ async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str)
         while time.monotonic() < deadline:
             metrics = (await client.get("/metrics")).text
             if (
-                'yiwang_oversight_cases_overdue{department="urban-management",township="tw-east"} 1.0'
+                'yiwang_oversight_cases_overdue{department="urban-management",township="140399001"} 1.0'
                 in metrics
             ):
                 break
             await asyncio.sleep(0.5)
         assert (
-            'yiwang_oversight_cases_overdue{department="urban-management",township="tw-east"} 1.0'
+            'yiwang_oversight_cases_overdue{department="urban-management",township="140399001"} 1.0'
             in metrics
         )
         assert (
@@ -480,12 +591,37 @@ async def test_kpis_on_the_scripted_cases(oversight: ServiceProcess, kafka: str)
             in metrics
         )
         assert (
-            'yiwang_oversight_township_kpi_ratio{kpi="return_rate",township="tw-east"}' in metrics
+            'yiwang_oversight_township_kpi_ratio{kpi="return_rate",township="140399001"}' in metrics
         )
         assert (
             'yiwang_oversight_department_kpi_ratio{department="urban-management",kpi="rehandling_rate"} 0.5'
             in metrics
         )
+
+
+async def test_bad_parameters_are_422_naming_the_field(oversight: ServiceProcess) -> None:
+    bad: list[tuple[str, dict[str, str], str]] = [
+        ("/cases", {"from": "0001-01-01"}, "from"),
+        ("/cases", {"to": "0001-01-01"}, "to"),
+        ("/cases", {"offset": "100001"}, "offset"),
+        ("/cases", {"limit": "501"}, "limit"),
+        ("/kpis", {"from": "0001-01-01", "to": "2026-03-01"}, "from"),
+        ("/kpis", {"from": "2026-03-01", "to": "9999-12-31"}, "to"),
+        ("/rankings", {"from": "0001-01-01", "to": "0001-01-02"}, "from"),
+        ("/reports/daily", {"day": "0001-01-01"}, "day"),
+        ("/reports/daily", {"day": "2101-01-01"}, "day"),
+        ("/ledgers", {"department": "nowhere"}, "department"),
+    ]
+    async with as_user(oversight.url, "auditor") as client:
+        for path, params, field in bad:
+            response = await client.get(path, params=params)
+            assert response.status_code == 422, (path, params, response.text)
+            assert response.json()["errors"][0]["field"] == field, (path, params)
+    async with as_user(oversight.url, "hotline_operator") as operator:
+        old = {"reached": True, "called_at": "0001-01-01T00:00:00+00:00"}
+        response = await operator.post(f"/cases/{A}/follow-up-calls", json=old)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "called_at"
 
 
 async def test_a_malformed_event_goes_to_the_dead_letter_topic(

@@ -1,10 +1,12 @@
 """Oversight's durable timers on the real PostgreSQL: two replicas sweeping at once, one
 restart, a ManualClock; every timer fires exactly once and the ladder climbs; a resolved
-case nobody evaluates closes once, a stranded case is flagged once per stay."""
+case nobody evaluates closes once, a stranded case is flagged once per stay; a resolved
+case's evaluation token is kept as a hash, expires with the close timer and works once."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,7 @@ import pytest
 from yiwang.common.case import Channel, Priority
 from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseStateChanged
+from yiwang.common.events import CaseEvaluated, CaseStateChanged
 from yiwang.common.postgres import open_pool
 from yiwang.common.postgres.migrations import apply_migrations
 from yiwang.common.runtime import service_migrations
@@ -22,7 +24,9 @@ from yiwang.common.states import CaseState
 from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork
 from yiwang.oversight.app import DEFINITION
 from yiwang.oversight.domain.escalation import OversightPolicy
+from yiwang.oversight.domain.invitation import EvaluationTokenRefused
 from yiwang.oversight.entrypoints.background import timer_sweep
+from yiwang.oversight.handlers.evaluations import evaluate_case
 from yiwang.oversight.handlers.projection import record_state_change
 
 pytestmark = pytest.mark.integration
@@ -245,5 +249,46 @@ async def test_a_stranded_case_is_flagged_once_per_stay(database_url: str, migra
         stranded = [a for a in await alerts_in_outbox(pool) if a["kind"] == "stranded"]
         assert [(a["case_id"], a["command_level"]) for a in stranded] == [("stuck", "county")]
         assert "'received' since" in str(stranded[0]["reason"])
+    finally:
+        await pool.close()
+
+
+async def test_a_resolved_case_gets_one_token_that_works_once(
+    database_url: str, migrated: str
+) -> None:
+    clock = ManualClock(T0)
+    pool, uow, ticks = await replicas(database_url, migrated, clock, ["one"])
+    try:
+        story = [
+            state_change("ev", 0, None, CaseState.RECEIVED, "sanitation"),
+            state_change("ev", 30, CaseState.RECEIVED, CaseState.RESOLVED, "sanitation"),
+        ]
+        for envelope in [*story, story[1]]:  # the resolution delivered twice
+            await record_state_change(uow=uow(), envelope=envelope, now=T0, policy=POLICY)
+        rows = await pool.fetch(
+            "SELECT value FROM outbox WHERE topic = 'oversight.invitations.v1' ORDER BY id"
+        )
+        [invited] = [json.loads(r["value"]) for r in rows]
+        close = await pool.fetchval("SELECT due_at FROM timers WHERE case_id = 'ev'")
+        assert invited["case_id"] == "ev"
+        assert datetime.fromisoformat(invited["expires_at"]) == close
+        # Only its hash is kept.
+        kept = await pool.fetchrow("SELECT * FROM evaluation_tokens WHERE case_id = 'ev'")
+        assert kept["token_hash"] == hashlib.sha256(invited["token"].encode()).hexdigest()
+        assert invited["token"] not in json.dumps({k: str(v) for k, v in dict(kept).items()})
+        evaluation = CaseEvaluated(
+            case_id="ev", evaluation_id="ev-1", score=4, token=invited["token"]
+        )
+        later = T0 + timedelta(hours=2)
+        case = await evaluate_case(uow=uow(), evaluation=evaluation, now=later, policy=POLICY)
+        assert case.state is CaseState.CLOSED
+        used = await pool.fetchrow("SELECT used_at, evaluation_id FROM evaluation_tokens")
+        assert (used["used_at"], used["evaluation_id"]) == (later, "ev-1")
+        assert await pool.fetchval("SELECT recorded_by FROM evaluations") == "resident"
+        again = evaluation.model_copy(update={"evaluation_id": "ev-2"})
+        with pytest.raises(EvaluationTokenRefused, match="used already"):
+            await evaluate_case(uow=uow(), evaluation=again, now=later, policy=POLICY)
+        clock.set(T0 + timedelta(days=30))
+        assert await sweep(ticks) == 0  # closed by its evaluation: no close timer left
     finally:
         await pool.close()

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from service_fixtures import ALL_SERVICES, issue_intake_key, services_under_test
-from support import ServiceProcess
+from support import ServiceProcess, bearer
 
 pytestmark = pytest.mark.integration
 
@@ -40,13 +40,16 @@ def test_each_service_answers_a_bad_request_with_problem_details(
     key = issue_intake_key(services["intake"], platform="problems")
     bad: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         ("intake", "POST", "/v1/cases", {"json": {"channel": "portal"}, "headers": {"X-API-Key": key}}, 422, "category"),
-        ("intake", "POST", "/v1/cases", {"json": {}}, 401, "api_key"),
-        ("grid-routing", "GET", "/locate", {"params": {"lon": 999, "lat": 37.8}}, 422, "lon"),
-        ("department-dispatch", "POST", "/replies", {"json": {"case_id": "c1"}}, 422, "work_order_id"),
-        ("mediation", "POST", "/mediators", {"json": {"mediator_id": "m 1"}}, 422, "name"),
-        ("mediation", "GET", "/mediations/med-unknown", {}, 404, "mediation_id"),
-        ("oversight", "GET", "/kpis", {"params": {"from": "2026-02-02", "to": "2026-02-01"}}, 422, "to"),
-        ("oversight", "GET", "/cases/no-such-case", {}, 404, "case_id"),
+        ("intake", "POST", "/v1/cases", {"json": {}}, 401, "authorization"),
+        ("grid-routing", "GET", "/locate", {"params": {"lon": 999, "lat": 37.8}, "headers": bearer("auditor")}, 422, "lon"),
+        ("department-dispatch", "POST", "/replies", {"json": {"case_id": "c1"}, "headers": bearer("staff_civil_affairs")}, 422, "work_order_id"),
+        ("department-dispatch", "POST", "/replies", {"json": {"case_id": "c1"}}, 401, "authorization"),
+        ("mediation", "POST", "/mediators", {"json": {"mediator_id": "m 1"}, "headers": bearer("administrator")}, 422, "name"),
+        ("mediation", "POST", "/mediators", {"json": {"mediator_id": "m1"}, "headers": bearer("auditor")}, 403, "authorization"),
+        ("mediation", "GET", "/mediations/med-unknown", {"headers": bearer("hub_operator")}, 404, "mediation_id"),
+        ("oversight", "GET", "/kpis", {"params": {"from": "2026-02-02", "to": "2026-02-01"}, "headers": bearer("auditor")}, 422, "to"),
+        ("oversight", "GET", "/kpis", {"params": {"from": "0001-01-01", "to": "2026-02-01"}, "headers": bearer("auditor")}, 422, "from"),
+        ("oversight", "GET", "/cases/no-such-case", {"headers": bearer("auditor")}, 404, "case_id"),
     ]  # fmt: skip
     for service, method, path, kwargs, status, field in bad:
         response = httpx.request(method, services[service].url + path, timeout=10, **kwargs)
@@ -66,10 +69,10 @@ def test_open311_keeps_its_own_error_list(services: dict[str, ServiceProcess]) -
         data={"service_code": "sanitation"},
         timeout=10,
     )
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/json")
     [error] = response.json()
-    assert error["code"] == 403
+    assert error["code"] == 401
     assert "api_key" in error["description"]
 
 

@@ -136,3 +136,23 @@ def test_a_broker_that_is_not_there_is_one_clear_line(infra: dict[str, str]) -> 
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("yiwang-grid-routing: cannot reach Kafka at 127.0.0.1:")
     assert "make infra" in lines[0]
+
+
+def test_kafka_security_settings_that_are_missing_are_one_clear_line(
+    infra: dict[str, str],
+) -> None:
+    if infra.get("KAFKA_SECURITY_PROTOCOL") != "SASL_SSL":
+        pytest.skip("needs the local stack's SASL_SSL broker")
+    env = {**infra, "YIWANG_HTTP_PORT": str(free_port()), "KAFKA_SASL_USERNAME": "yiwang-intake"}
+    no_password = start_failing("yiwang.intake.app", {**env, "KAFKA_SASL_PASSWORD": ""})
+    assert no_password.returncode == 2
+    assert no_password.stderr.strip() == (
+        "yiwang-intake: KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_SASL_PASSWORD, the password "
+        "of Kafka user 'yiwang-intake'"
+    )
+    no_ca = start_failing("yiwang.intake.app", {**env, "KAFKA_SSL_CA_FILE": ""})
+    assert no_ca.returncode == 2
+    assert no_ca.stderr.strip().splitlines() == [
+        "yiwang-intake: KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_SSL_CA_FILE, the CA "
+        "certificate (PEM) that signed the brokers' certificates"
+    ]

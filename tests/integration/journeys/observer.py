@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from support import kafka_options
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope, KafkaRecord, decode, encode
 from yiwang.common.events import DepartmentReplied, Event
 from yiwang.common.producer import EventProducer
+from yiwang.common.signatures import signature_headers
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
     CASE_RECEIVED,
@@ -54,7 +55,7 @@ class Observer:
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.kafka, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**kafka_options(self.kafka), enable_auto_commit=False)
         await consumer.start()
         await consumer._client.force_metadata_update()
         partitions = [
@@ -139,23 +140,32 @@ class Wire(Observer):
         await super().stop()
         await self.producer.stop()
 
-    async def publish(self, topic: str, payload: Event, *, source: str) -> None:
-        await self.producer.publish(
-            Envelope(payload=payload, source=source), topic=self.prefix + topic
-        )
+    async def publish(
+        self, topic: str, payload: Event, *, source: str, signer: str = "", credential: str = ""
+    ) -> None:
+        """A record as a county platform sends it; signed by `signer` when a credential is
+        given (platforms sign their submissions, docs/security.md)."""
+        record = encode(Envelope(payload=payload, source=source), topic=self.prefix + topic)
+        if credential:
+            record = signed(record, signer=signer, credential=credential)
+        await self.producer.send_records([record])
 
     async def reply(self, reply: DepartmentReplied, *, department: str, secret: str) -> None:
         """A department's reply on dept.replies.v1, signed as docs/department-dispatch.md
-        says: hex HMAC-SHA256 of the exact record value, keyed with the secret's bytes."""
+        says (value, key, ce_id and the time, with its `<key id>:<secret>` credential)."""
         record = encode(
             Envelope(payload=reply, source=f"/departments/{department}"),
             topic=self.prefix + DEPT_REPLIES,
         )
-        signature = hmac.new(secret.encode(), record.value, hashlib.sha256).hexdigest()
-        signed = [
-            ("yiwang-department", department.encode()),
-            ("yiwang-signature", signature.encode()),
-        ]
-        await self.producer.send_records(
-            [KafkaRecord(record.topic, record.key, record.value, [*record.headers, *signed])]
-        )
+        await self.producer.send_records([signed(record, signer=department, credential=secret)])
+
+
+def signed(record: KafkaRecord, *, signer: str, credential: str) -> KafkaRecord:
+    """A record with the signature headers of docs/security.md ("Signed Kafka records")."""
+    key_id, _, secret = credential.partition(":")
+    ce_id = dict(record.headers)["ce_id"].decode()
+    headers = signature_headers(
+        signer=signer, key_id=key_id, secret=secret, value=record.value, key=record.key,
+        ce_id=ce_id, at=datetime.now(UTC),
+    )  # fmt: skip
+    return KafkaRecord(record.topic, record.key, record.value, [*record.headers, *headers])

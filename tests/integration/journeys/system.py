@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from service_fixtures import ALL_SERVICES, running_services, wait_for_grid_set
-from support import ServiceProcess
+from support import ServiceProcess, bearer
 
 from journeys.observer import Wire
 
@@ -37,6 +37,9 @@ COUNTY_ENV = {
 }
 
 
+DEFAULT_PEOPLE = {"oversight": "auditor", "grid-routing": "auditor", "mediation": "hub_operator"}
+
+
 @dataclass
 class County:
     """A running system: where each service listens and the keys its clients hold."""
@@ -51,7 +54,16 @@ class County:
     def url(self, service: str) -> str:
         return self.services[service].url
 
-    def client(self, service: str, **headers: str) -> httpx.AsyncClient:
+    def client(
+        self, service: str, *, person: str | None = None, **headers: str
+    ) -> httpx.AsyncClient:
+        """A client of one service. Without other credentials it signs in as the person
+        who usually reads or acts there (an auditor reads oversight and the network, the
+        hub operator acts on mediations); `person` names another."""
+        if person is None and not headers:
+            person = DEFAULT_PEOPLE.get(service)
+        if person is not None:
+            headers = {**bearer(person), **headers}
         return httpx.AsyncClient(base_url=self.url(service), headers=headers, timeout=15)
 
     def intake(self) -> httpx.AsyncClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import datetime
 
 from yiwang.common.departments import Department
@@ -10,6 +11,7 @@ from yiwang.common.events import DepartmentReplied
 from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.department_dispatch.adapters.repository import DispatchRepository, RejectionRecord
 from yiwang.department_dispatch.adapters.unit_of_work import DispatchUnitOfWork
+from yiwang.department_dispatch.domain.credentials import StoredSecret
 from yiwang.department_dispatch.domain.model import (
     OPEN_WORK_ORDER,
     DispatchCase,
@@ -31,6 +33,8 @@ class FakeDispatchRepository(DispatchRepository):
         self.attendance: dict[tuple[str, Department], WhistleAttendance] = {}
         self.keys: dict[str, str] = {}
         self.rulings: dict[str, Ruling] = {}
+        self.reply_actors: dict[tuple[Department, str], str] = {}
+        self.secrets: dict[tuple[Department, str], StoredSecret] = {}
 
     async def get_case(self, case_id: str, *, lock: bool = False) -> DispatchCase | None:
         case = self.cases.get(case_id)
@@ -85,9 +89,16 @@ class FakeDispatchRepository(DispatchRepository):
         return (department, reply_id) in self.replies
 
     async def add_reply(
-        self, reply: DepartmentReplied, *, department: Department, channel: str, at: datetime
+        self,
+        reply: DepartmentReplied,
+        *,
+        department: Department,
+        channel: str,
+        at: datetime,
+        actor: str,
     ) -> None:
         self.replies[(department, reply.reply_id)] = reply
+        self.reply_actors[(department, reply.reply_id)] = actor
 
     async def add_rejection(self, rejection: RejectionRecord) -> None:
         self.rejections.append(rejection)
@@ -129,6 +140,33 @@ class FakeDispatchRepository(DispatchRepository):
         for key_hash in revoked:
             del self.keys[key_hash]
         return len(revoked)
+
+    async def signing_secrets(
+        self, department: Department, *, lock: bool = False
+    ) -> list[StoredSecret]:
+        held = [s for (d, _), s in self.secrets.items() if d == department]
+        return sorted(held, key=lambda s: (s.created_at, s.key_id), reverse=True)
+
+    async def add_signing_secret(self, secret: StoredSecret) -> bool:
+        if secret.current and any(
+            s.current for (d, _), s in self.secrets.items() if d == secret.department
+        ):
+            return False
+        self.secrets[(secret.department, secret.key_id)] = secret
+        return True
+
+    async def end_signing_secret(
+        self, department: Department, key_id: str, *, valid_until: datetime
+    ) -> None:
+        old = self.secrets[(department, key_id)]
+        self.secrets[(department, key_id)] = replace(old, valid_until=valid_until)
+
+    async def all_signing_secrets(self) -> list[StoredSecret]:
+        return list(self.secrets.values())
+
+    async def reseal_signing_secret(self, secret: StoredSecret, *, sealed: bytes) -> None:
+        old = self.secrets[(secret.department, secret.key_id)]
+        self.secrets[(secret.department, secret.key_id)] = replace(old, sealed=sealed)
 
 
 class FakeDispatchUnitOfWork(InMemoryUnitOfWork, DispatchUnitOfWork):

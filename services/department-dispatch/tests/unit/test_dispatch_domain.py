@@ -18,9 +18,11 @@ from yiwang.common.sla import Deadlines, deadlines_for, policy_for
 from yiwang.common.states import CaseState
 from yiwang.department_dispatch.domain import replies
 from yiwang.department_dispatch.domain.credentials import (
-    department_secret,
-    sign,
-    signed_department,
+    Principal,
+    SigningSecretRefused,
+    StoredSecret,
+    ends_on_rotation,
+    parse_principal,
 )
 from yiwang.department_dispatch.domain.model import (
     WorkOrder,
@@ -207,23 +209,34 @@ def test_escalation_climbs_one_level_or_to_the_alerts_level() -> None:
     assert next_level_up(CommandLevel.CITY, at_least=CommandLevel.CITY) is None
 
 
-def test_signatures_bind_the_department_to_the_bytes() -> None:
-    value = b'{"kind":"acknowledge"}'
-    good = sign(department_secret("k", CIVIL), value)
-    assert (
-        signed_department(signing_key="k", claimed="civil-affairs", signature=good, value=value)
-        == CIVIL
+def test_an_api_key_belongs_to_a_department_or_a_township() -> None:
+    assert parse_principal("civil-affairs") == Principal(department=CIVIL)
+    assert parse_principal("township:140302001") == Principal(township_code="140302001")
+    assert parse_principal("township:14") is None
+    assert parse_principal("nobody") is None
+
+
+def test_a_rotation_ends_the_previous_secrets_after_the_overlap_never_later() -> None:
+    def held(key_id: str, until: datetime | None) -> StoredSecret:
+        return StoredSecret(CIVIL, key_id, b"", created_at=NOW, valid_until=until)
+
+    current, overlapping, expired = (
+        held("k3", None),
+        held("k2", NOW + timedelta(hours=48)),
+        held("k1", NOW - timedelta(hours=1)),
     )
-    assert (
-        signed_department(signing_key="k", claimed="housing", signature=good, value=value) is None
-    )
-    assert (
-        signed_department(
-            signing_key="k", claimed="civil-affairs", signature=good, value=value + b" "
-        )
-        is None
-    )
-    assert signed_department(signing_key="k", claimed="nobody", signature=good, value=value) is None
+    ending = ends_on_rotation([current, overlapping, expired], at=NOW, overlap=timedelta(hours=6))
+    assert [(s.key_id, until) for s, until in ending] == [
+        ("k3", NOW + timedelta(hours=6)),
+        ("k2", NOW + timedelta(hours=6)),
+    ]
+    long = ends_on_rotation([current, overlapping], at=NOW, overlap=timedelta(hours=72))
+    assert [s.key_id for s, _ in long] == ["k3"]  # k2 keeps its earlier end
+    assert [s.valid_at(NOW) for s in (current, overlapping, expired)] == [True, True, False]
+    with pytest.raises(SigningSecretRefused):
+        ends_on_rotation([current], at=NOW, overlap=timedelta(days=31))
+    with pytest.raises(SigningSecretRefused):
+        ends_on_rotation([current], at=NOW, overlap=timedelta(hours=-1))
 
 
 def test_the_holder_moves_its_order_and_only_the_lead_moves_the_case() -> None:

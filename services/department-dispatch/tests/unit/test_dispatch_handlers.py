@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from dispatch_fakes import FakeDispatchUnitOfWork
 from test_dispatch_domain import CIVIL, HOUSING, routed
 from yiwang.common.clock import ManualClock
+from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import (
     AlertKind,
@@ -19,6 +20,7 @@ from yiwang.common.events import (
     WorkOrderIssued,
 )
 from yiwang.department_dispatch import handlers
+from yiwang.department_dispatch.domain.replies import Sender
 
 clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
 GRID = MicroGridRef(
@@ -59,10 +61,15 @@ async def send(
     return await handlers.take_department_reply(
         uow=uow,
         reply=reply,
-        department=department,
+        sender=system(department),
         channel="http",
-        clock=clock,  # type: ignore[arg-type]
+        clock=clock,
     )
+
+
+def system(department: str) -> Sender:
+    """A department's system, as its API key makes it."""
+    return Sender(Department(department), department, f"department-system:{department}")
 
 
 async def test_a_routed_case_is_dispatched_once_however_often_it_comes() -> None:
@@ -117,6 +124,7 @@ async def test_a_missed_whistle_is_recorded_exactly_once() -> None:
         departments=(CIVIL, HOUSING),
         report_within=timedelta(minutes=30),
         reason="联合执法",
+        blown_by="person:township_140302001",
         clock=clock,
     )
     summons = next(

@@ -217,13 +217,12 @@ async def test_a_card_escalates_then_reminds_the_new_holder() -> None:
 
 
 def test_only_a_department_lists_and_within_bounds() -> None:
-    with pytest.raises(queries.ListerUnidentified) as none:
-        queries.check_lister(None)
-    assert (none.value.status, none.value.field) == (401, "authorization")
-    with pytest.raises(queries.NotADepartment) as township:
-        queries.check_lister("township:140302001")
-    assert township.value.status == 403
-    assert queries.check_lister("housing") is HOUSING
+    with pytest.raises(queries.NotADepartment) as none:
+        queries.check_lister(None, name="person:staff_without_claim")
+    assert (none.value.status, none.value.field) == (403, "authorization")
+    with pytest.raises(queries.NotADepartment):
+        queries.check_lister("the-moon", name="person:someone")
+    assert queries.check_lister("housing", name="housing") is HOUSING
     with pytest.raises(queries.InvalidQuery) as limit:
         queries.WorkOrderQuery(limit=201)
     assert limit.value.field == "limit"

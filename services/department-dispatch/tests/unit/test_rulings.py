@@ -42,16 +42,20 @@ def hub_case(**kwargs: object) -> DispatchCase:
     return DispatchCase(**fields)  # type: ignore[arg-type]
 
 
-def test_only_the_hubs_key_rules() -> None:
-    with pytest.raises(rulings.RulerUnidentified) as unidentified:
-        rulings.check_ruler(None)
-    assert (unidentified.value.status, unidentified.value.field) == (401, "authorization")
+def test_only_the_hub_rules() -> None:
+    rulings.check_ruler(hub_operator=True, department=None, name="person:hub_operator")
+    rulings.check_ruler(
+        hub_operator=False, department="comprehensive-governance", name="comprehensive-governance"
+    )
     with pytest.raises(rulings.NotTheHub) as other:
-        rulings.check_ruler("civil-affairs")
-    assert (other.value.status, other.value.field) == (403, "authorization")
+        rulings.check_ruler(hub_operator=False, department="civil-affairs", name="civil-affairs")
+    assert (other.value.status, other.value.field, other.value.code) == (
+        403,
+        "authorization",
+        "not_the_hub",
+    )
     with pytest.raises(rulings.NotTheHub):
-        rulings.check_ruler("township:140302001")
-    assert rulings.check_ruler("comprehensive-governance") == "comprehensive-governance"
+        rulings.check_ruler(hub_operator=False, department=None, name="township-system:1403")
 
 
 @pytest.mark.parametrize(

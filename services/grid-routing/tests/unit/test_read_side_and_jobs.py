@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from routing_fakes import FakeRoutedCases, FakeUnitOfWork, received
+from yiwang.common.auth import Actor, Role, Unauthenticated
 from yiwang.common.events import CaseRouted
 from yiwang.common.problems import install_problem_details
 from yiwang.grid_routing.adapters.active_grid import ActiveGrid
@@ -66,15 +67,33 @@ class NoHistory(RoutingHistory):
         return []
 
 
-def test_refusals_are_problem_details_naming_the_field(tiny_index: GridIndex) -> None:
+def read_side(index: GridIndex, history: type[RoutingHistory] = NoHistory) -> FastAPI:
+    """The read side on fakes; the caller is named by an X-Test-Actor header (a role),
+    standing in for the identity provider's token."""
     active_grid = ActiveGrid()
-    active_grid.replace(tiny_index)
+    active_grid.replace(index)
+
+    async def authenticate(request: Request) -> Actor:
+        role = request.headers.get("x-test-actor")
+        if role is None:
+            raise Unauthenticated("a credential is required")
+        return Actor(id="u-1", name=f"{role}_1", roles=frozenset({Role(role)}), person=True)
+
     app = FastAPI()
     app.include_router(
-        http_router(active_grid=active_grid, grid_sets=FakeGridSets, history=NoHistory)
+        http_router(
+            active_grid=active_grid,
+            grid_sets=FakeGridSets,
+            history=history,
+            authenticate=authenticate,
+        )
     )
     install_problem_details(app, refusals=REFUSALS)
-    client = TestClient(app)
+    return app
+
+
+def test_refusals_are_problem_details_naming_the_field(tiny_index: GridIndex) -> None:
+    client = TestClient(read_side(tiny_index), headers={"X-Test-Actor": "hub-operator"})
     outside = client.get("/locate", params={"lon": 100.0, "lat": 30.0})
     assert outside.status_code == 404
     assert outside.headers["content-type"].startswith("application/problem+json")

@@ -7,15 +7,36 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
+from yiwang.common.envelope import Envelope
+from yiwang.common.events import SubmitCase
 from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.intake.adapters.case_numbers import CaseNumberIssuer
+from yiwang.intake.adapters.personal_data import PersonalDataRepository, SealedRow
 from yiwang.intake.adapters.repository import CaseFilter, CaseRepository, TimelineRow
 from yiwang.intake.adapters.unit_of_work import IntakeUnitOfWork
 from yiwang.intake.domain.admission import IdempotencyKey
-from yiwang.intake.domain.batch import RecordedKey
+from yiwang.intake.domain.batch import RecordedKey, SubmissionRequest
 from yiwang.intake.domain.case import NOT_OPEN, CaseView, OpenCase, TimelineEntry
 from yiwang.intake.domain.lifecycle import ClosedDuplicate, StateUpdate, closed_with_master_note
+from yiwang.intake.domain.personal_data import AccessRecord, ReporterSeal
 from yiwang.intake.domain.records import NewCase, SealedReporter
+
+
+def platform_request(
+    envelope: Envelope[SubmitCase], *, refusal: Exception | None = None
+) -> SubmissionRequest:
+    """A platform's record whose signature held (or was refused with `refusal`), at a
+    position of its own: the same envelope again is a redelivery."""
+    source = envelope.payload.source
+    return SubmissionRequest(
+        envelope.payload,
+        idempotency=IdempotencyKey(f"source:{source.system}", source.external_id),
+        record=envelope,
+        submitted_by=source.system,
+        actor=f"platform:{source.system}",
+        refusal=refusal,  # type: ignore[arg-type]
+        position=f"test:0:{envelope.id}",
+    )
 
 
 class FakeCaseRepository(CaseRepository):
@@ -104,7 +125,7 @@ class FakeCaseRepository(CaseRepository):
             admin_code=case.admin_code, media_urls=list(case.media_urls), master_case_id=case.master_case_id,
             master_case_number=master.case_number if master else None,
             reporter_count=self.counts[case.case_id], received_at=case.received_at,
-            updated_at=case.received_at,
+            updated_at=case.received_at, submitted_by=case.submitted_by,
             timeline=[e for cid, e in self.timeline.values() if cid == case.case_id],
         )  # fmt: skip
 
@@ -171,7 +192,61 @@ class FakeCaseNumberIssuer(CaseNumberIssuer):
         return range(last - count + 1, last + 1)
 
 
+class FakePersonalData(PersonalDataRepository):
+    def __init__(self, cases: FakeCaseRepository) -> None:
+        self.case_store = cases
+        self.access: list[AccessRecord] = []
+        self.erased: dict[uuid.UUID, datetime] = {}
+        self.invitations: dict[uuid.UUID, tuple[bytes, datetime, datetime]] = {}
+
+    async def reporter_of(self, case_id: uuid.UUID) -> ReporterSeal | None:
+        found = [r for r in self.case_store.reporters if r.case_id == case_id]
+        if not found:
+            return None
+        r = found[0]
+        erased = self.erased.get(case_id)
+        return ReporterSeal(r.reporter_id, r.anonymous, None if erased else r.name_masked,
+                            None if erased else r.phone_sealed, erased)  # fmt: skip
+
+    async def record_access(self, records: Sequence[AccessRecord]) -> None:
+        self.access += records
+
+    async def accesses(self, case_id: uuid.UUID) -> list[AccessRecord]:
+        return [a for a in self.access if a.case_id == case_id]
+
+    async def erase(self, case_ids: Sequence[uuid.UUID], *, at: datetime) -> list[uuid.UUID]:
+        fresh = [c for c in case_ids if c not in self.erased]
+        self.erased.update(dict.fromkeys(fresh, at))
+        return fresh
+
+    async def ended_before(self, cutoff: datetime, *, limit: int) -> list[uuid.UUID]:
+        return [
+            c.case_id for c in self.case_store.cases.values()
+            if c.state in ("closed", "rejected") and c.received_at < cutoff
+            and c.case_id not in self.erased
+        ][:limit]  # fmt: skip
+
+    async def store_invitation(
+        self, case_id: uuid.UUID, token_sealed: bytes, *, expires_at: datetime, at: datetime
+    ) -> bool:
+        if case_id not in self.case_store.cases:
+            return False
+        self.invitations[case_id] = (token_sealed, expires_at, at)
+        return True
+
+    async def invitation(self, case_id: uuid.UUID) -> tuple[bytes, datetime] | None:
+        found = self.invitations.get(case_id)
+        return (found[0], found[1]) if found else None
+
+    async def sealed(self, table: str, *, after: uuid.UUID | None, limit: int) -> list[SealedRow]:
+        raise NotImplementedError
+
+    async def reseal(self, table: str, rows: Sequence[SealedRow]) -> None:
+        raise NotImplementedError
+
+
 class FakeIntakeUnitOfWork(InMemoryUnitOfWork, IntakeUnitOfWork):
     def __init__(self, cases: FakeCaseRepository | None = None) -> None:
         self.cases = cases or FakeCaseRepository()
+        self.personal_data = FakePersonalData(self.cases)
         super().__init__(rolls_back=[self.cases])  # a failed block leaves nothing written

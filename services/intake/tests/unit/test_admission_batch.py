@@ -4,7 +4,7 @@ a refused one leaving the others be, and the lot written in a few statements."""
 from datetime import UTC, datetime
 
 import pytest
-from intake_fakes import FakeCaseNumberIssuer, FakeIntakeUnitOfWork
+from intake_fakes import FakeCaseNumberIssuer, FakeIntakeUnitOfWork, platform_request
 from yiwang.common.case import Location, SourceRef
 from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
@@ -23,7 +23,6 @@ from yiwang.intake.config import DEVELOPMENT_PII_KEY
 from yiwang.intake.domain.admission import IdempotencyKeyReused, IntakePolicy
 from yiwang.intake.domain.batch import Admitted, Refused, SubmissionRequest
 from yiwang.intake.domain.submission import CaseSubmission, LocationOutsideCounty
-from yiwang.intake.entrypoints.kafka import platform_request
 
 POLICY = IntakePolicy.of(
     county_code="YQ",

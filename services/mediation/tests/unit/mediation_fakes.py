@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 
+from yiwang.common.auth import Actor, Role
 from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.mediation.adapters.repository import (
     DueTimer,
@@ -19,6 +20,29 @@ from yiwang.mediation.domain.parties import Party
 from yiwang.mediation.domain.roster import Mediator
 from yiwang.mediation.domain.transitions import Step
 from yiwang.mediation.domain.workflow import OPEN, MediationCase, MediationStatus
+
+
+def person(name: str, *roles: Role, committee: str | None = None) -> Actor:
+    """A person as the identity provider's token would make them."""
+    return Actor(
+        id=f"u-{name}", name=name, roles=frozenset(roles), person=True, committee=committee
+    )
+
+
+HUB = person("hub_operator", Role.HUB_OPERATOR)
+ACTORS = {
+    a.name: a
+    for a in (
+        HUB,
+        person("auditor", Role.AUDITOR),
+        person("administrator", Role.ADMINISTRATOR),
+        person("hotline_operator", Role.HOTLINE_OPERATOR),
+        person("mediator_140302", Role.MEDIATOR, committee="140302"),
+        person("mediator_140302001", Role.MEDIATOR, committee="140302001"),
+        person("mediator_140302002", Role.MEDIATOR, committee="140302002"),
+        person("mediator_none", Role.MEDIATOR),
+    )
+}
 
 
 class FakeMediationRepository(MediationRepository):
@@ -46,16 +70,23 @@ class FakeMediationRepository(MediationRepository):
         self.cases[case.mediation_id] = copy.deepcopy(case)
 
     async def search(
-        self, *, status: MediationStatus | None, case_id: str | None, limit: int
+        self,
+        *,
+        status: MediationStatus | None,
+        case_id: str | None,
+        area: str | None,
+        limit: int,
     ) -> list[MediationCase]:
         return [
             copy.deepcopy(c)
             for c in self.cases.values()
-            if (status is None or c.status is status) and (case_id in (None, c.case_id))
+            if (status is None or c.status is status)
+            and (case_id in (None, c.case_id))
+            and c.committee.area_code.startswith(area or "")
         ][:limit]
 
-    async def add_step(self, mediation_id: str, step: Step, *, at: datetime) -> None:
-        self.steps.setdefault(mediation_id, []).append(HistoryEntry(at=at, step=step))
+    async def add_step(self, mediation_id: str, step: Step, *, at: datetime, actor: str) -> None:
+        self.steps.setdefault(mediation_id, []).append(HistoryEntry(at=at, step=step, actor=actor))
 
     async def history(self, mediation_id: str) -> list[HistoryEntry]:
         return list(self.steps.get(mediation_id, []))

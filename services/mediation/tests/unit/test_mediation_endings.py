@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from mediation_fakes import FakeMediationUnitOfWork
+from mediation_fakes import HUB, FakeMediationUnitOfWork
 from test_mediation_domain import NOW
 from test_mediation_handlers import POLICY, lifecycle, opened
 from yiwang.common.clock import ManualClock
@@ -37,10 +37,12 @@ def handed_back(uow: FakeMediationUnitOfWork) -> list[tuple[str, CaseLeftMediati
 async def agreed(uow: FakeMediationUnitOfWork, clock: ManualClock) -> str:
     """A mediation with an agreement whose performance deadline has come."""
     mid = await opened(uow, clock)
-    await handlers.accept_dispute(uow=uow, mediation_id=mid, mediator_id=None, clock=clock)
+    await handlers.accept_dispute(
+        uow=uow, actor=HUB, mediation_id=mid, mediator_id=None, clock=clock
+    )
     deadline = NOW + timedelta(days=10)
     await handlers.record_agreement(
-        uow=uow, mediation_id=mid, terms="赔偿", amounts=[], performance_deadline=deadline,
+        uow=uow, actor=HUB, mediation_id=mid, terms="赔偿", amounts=[], performance_deadline=deadline,
         clock=clock,
     )  # fmt: skip
     clock.set(deadline)
@@ -51,7 +53,9 @@ async def test_a_declined_dispute_goes_back_to_routing(
     uow: FakeMediationUnitOfWork, clock: ManualClock
 ) -> None:
     mid = await opened(uow, clock)
-    case = await handlers.decline_dispute(uow=uow, mediation_id=mid, reason=FREE_TEXT, clock=clock)
+    case = await handlers.decline_dispute(
+        uow=uow, actor=HUB, mediation_id=mid, reason=FREE_TEXT, clock=clock
+    )
     assert case.status is MediationStatus.DECLINED
     assert case.case_state is CaseState.RETURNED
     assert lifecycle(uow)[-1] == (CaseState.IN_MEDIATION, CaseState.RETURNED)
@@ -70,10 +74,12 @@ async def test_a_withdrawn_dispute_goes_back_to_routing_and_frees_the_mediator(
 ) -> None:
     mid = await opened(uow, clock)
     accepted = await handlers.accept_dispute(
-        uow=uow, mediation_id=mid, mediator_id=None, clock=clock
+        uow=uow, actor=HUB, mediation_id=mid, mediator_id=None, clock=clock
     )
     assert accepted.mediator_id is not None
-    case = await handlers.withdraw_dispute(uow=uow, mediation_id=mid, reason=FREE_TEXT, clock=clock)
+    case = await handlers.withdraw_dispute(
+        uow=uow, actor=HUB, mediation_id=mid, reason=FREE_TEXT, clock=clock
+    )
     assert (case.status, case.case_state) == (MediationStatus.WITHDRAWN, CaseState.RETURNED)
     [(_, back)] = handed_back(uow)
     assert back.outcome is MediationOutcome.WITHDRAWN
@@ -86,7 +92,7 @@ async def test_an_agreement_not_honoured_and_referred_closes_the_case(
 ) -> None:
     mid = await agreed(uow, clock)
     case = await handlers.record_follow_up(
-        uow=uow, mediation_id=mid, honoured=False, reopen=False, note=None, clock=clock,
+        uow=uow, actor=HUB, mediation_id=mid, honoured=False, reopen=False, note=None, clock=clock,
         policy=POLICY,
     )  # fmt: skip
     assert (case.status, case.case_state) == (MediationStatus.REFERRED, CaseState.CLOSED)
@@ -102,12 +108,14 @@ async def test_an_agreement_not_honoured_and_reopened_mediates_again(
 ) -> None:
     mid = await agreed(uow, clock)
     case = await handlers.record_follow_up(
-        uow=uow, mediation_id=mid, honoured=False, reopen=True, note=None, clock=clock,
+        uow=uow, actor=HUB, mediation_id=mid, honoured=False, reopen=True, note=None, clock=clock,
         policy=POLICY,
     )  # fmt: skip
     assert (case.status, case.case_state) == (MediationStatus.PENDING, CaseState.IN_MEDIATION)
     assert lifecycle(uow)[-1] == (CaseState.RESOLVED, CaseState.IN_MEDIATION)
-    await handlers.withdraw_dispute(uow=uow, mediation_id=mid, reason="撤回", clock=clock)
+    await handlers.withdraw_dispute(
+        uow=uow, actor=HUB, mediation_id=mid, reason="撤回", clock=clock
+    )
     assert lifecycle(uow)[-1] == (CaseState.IN_MEDIATION, CaseState.RETURNED)
     assert [e.outcome for _, e in handed_back(uow)] == [MediationOutcome.WITHDRAWN]
 
@@ -120,7 +128,7 @@ async def test_a_move_the_state_machine_forbids_writes_nothing(
     history, committed = list(uow.repository.steps[mid]), len(uow.committed)
     with pytest.raises(IllegalTransition, match="cannot go from 'closed' to 'closed'"):
         await handlers.record_follow_up(
-            uow=uow, mediation_id=mid, honoured=True, reopen=False, note=None, clock=clock,
+            uow=uow, actor=HUB, mediation_id=mid, honoured=True, reopen=False, note=None, clock=clock,
             policy=POLICY,
         )  # fmt: skip
     assert uow.repository.steps[mid] == history

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from mediation_fakes import FakeMediationUnitOfWork
+from fastapi import FastAPI, Request
+from mediation_fakes import ACTORS, FakeMediationUnitOfWork
 from test_mediation_domain import LIMIT, NOW, routed
+from yiwang.common.auth import Actor, Unauthenticated
 from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
 from yiwang.common.personal_data import PersonalDataVault
@@ -32,15 +33,37 @@ def uow() -> FakeMediationUnitOfWork:
     return FakeMediationUnitOfWork(synthetic_roster("140302", 1))
 
 
-@pytest.fixture
-def client(uow: FakeMediationUnitOfWork) -> httpx.AsyncClient:
+def app_for(uow: FakeMediationUnitOfWork) -> FastAPI:
+    """The service's routers on the fakes; the caller is named by an X-Test-Actor header
+    (one of ACTORS), standing in for the identity provider's token."""
     app = FastAPI()
     install_problem_details(app, refusals=REFUSALS)
     vault = PersonalDataVault(DEVELOPMENT_PII_KEY)
     clock = ManualClock(NOW)
-    app.include_router(http_router(uow=lambda: uow, clock=clock, policy=POLICY, vault=vault))
-    app.include_router(roster_router(uow=lambda: uow))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+    async def authenticate(request: Request) -> Actor:
+        name = request.headers.get("x-test-actor")
+        if name is None:
+            raise Unauthenticated("a credential is required")
+        return ACTORS[name]
+
+    routes = http_router(
+        uow=lambda: uow, clock=clock, policy=POLICY, vault=vault, authenticate=authenticate
+    )
+    app.include_router(routes)
+    app.include_router(roster_router(uow=lambda: uow, authenticate=authenticate))
+    return app
+
+
+def client_as(uow: FakeMediationUnitOfWork, actor: str | None) -> httpx.AsyncClient:
+    headers = {} if actor is None else {"X-Test-Actor": actor}
+    transport = httpx.ASGITransport(app=app_for(uow))
+    return httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers)
+
+
+@pytest.fixture
+def client(uow: FakeMediationUnitOfWork) -> httpx.AsyncClient:
+    return client_as(uow, "hub_operator")
 
 
 async def opened(uow: FakeMediationUnitOfWork) -> str:
@@ -97,17 +120,19 @@ async def test_refusals_name_the_field_at_fault(
 async def test_roster_refusals(client: httpx.AsyncClient, uow: FakeMediationUnitOfWork) -> None:
     mid = await opened(uow)
     new = {"mediator_id": "m-1", "name": "王", "level": "grid", "area_code": "140302001"}
-    async with client:
-        assert (await client.post("/mediators", json=new)).status_code == 201
-        refused(await client.post("/mediators", json=new), 409, "mediator_id")
+    async with client, client_as(uow, "administrator") as admin:
+        registered = await admin.post("/mediators", json=new)
+        assert registered.status_code == 201
+        assert registered.json()["changed_by"] == "person:administrator"
+        refused(await admin.post("/mediators", json=new), 409, "mediator_id")
         trade = {**new, "mediator_id": "m-2", "trade": "labour"}
-        refused(await client.post("/mediators", json=trade), 422, "trade")
+        refused(await admin.post("/mediators", json=trade), 422, "trade")
         accepted = (await client.post(f"/mediations/{mid}/accept", json={})).json()
         busy = accepted["mediator_id"]
-        refused(await client.patch(f"/mediators/{busy}", json={"capacity": 0}), 422, "capacity")
-        await client.patch(f"/mediators/{busy}", json={"capacity": 1})
+        refused(await admin.patch(f"/mediators/{busy}", json={"capacity": 0}), 422, "capacity")
+        await admin.patch(f"/mediators/{busy}", json={"capacity": 1})
         uow.roster_repository.mediators[busy].load = 2
-        refused(await client.patch(f"/mediators/{busy}", json={"capacity": 1}), 409, "capacity")
+        refused(await admin.patch(f"/mediators/{busy}", json={"capacity": 1}), 409, "capacity")
         validation = refused(await client.get("/mediators", params={"level": "x"}), 422, "level")
         assert validation["instance"] == "/mediators"
 

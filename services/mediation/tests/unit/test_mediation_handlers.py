@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from mediation_fakes import FakeMediationUnitOfWork
+from mediation_fakes import HUB, FakeMediationUnitOfWork
 from test_mediation_domain import LIMIT, NOW, routed
 from yiwang.common.case import ReporterRef
 from yiwang.common.clock import ManualClock
@@ -88,15 +88,23 @@ async def test_accept_assigns_and_agreement_resolves_then_follow_up(
     uow: FakeMediationUnitOfWork, clock: ManualClock
 ) -> None:
     mid = await opened(uow, clock)
-    case = await handlers.accept_dispute(uow=uow, mediation_id=mid, mediator_id=None, clock=clock)
+    case = await handlers.accept_dispute(
+        uow=uow, actor=HUB, mediation_id=mid, mediator_id=None, clock=clock
+    )
     assert case.mediator_id is not None
     assert uow.roster_repository.mediators[case.mediator_id].load == 1
     await handlers.schedule_session(
-        uow=uow, mediation_id=mid, scheduled_at=NOW + timedelta(days=2), place="村委会", clock=clock
+        uow=uow,
+        actor=HUB,
+        mediation_id=mid,
+        scheduled_at=NOW + timedelta(days=2),
+        place="村委会",
+        clock=clock,
     )
     deadline = NOW + timedelta(days=20)
     await handlers.record_agreement(
         uow=uow,
+        actor=HUB,
         mediation_id=mid,
         terms="赔偿",
         amounts=[],
@@ -109,6 +117,7 @@ async def test_accept_assigns_and_agreement_resolves_then_follow_up(
     assert await handlers.fire_due_timers(uow=uow, clock=clock, policy=POLICY) == 0
     done = await handlers.record_follow_up(
         uow=uow,
+        actor=HUB,
         mediation_id=mid,
         honoured=True,
         reopen=False,
@@ -147,9 +156,11 @@ async def test_expiry_escalates_once_and_stale_timers_do_nothing(
         MediationStatus.PENDING,
         2,
     )
-    await handlers.accept_dispute(uow=uow, mediation_id=mid, mediator_id=None, clock=clock)
+    await handlers.accept_dispute(
+        uow=uow, actor=HUB, mediation_id=mid, mediator_id=None, clock=clock
+    )
     await handlers.record_failure(
-        uow=uow, mediation_id=mid, reason="no", clock=clock, policy=POLICY
+        uow=uow, actor=HUB, mediation_id=mid, reason="no", clock=clock, policy=POLICY
     )
     clock.advance(LIMIT)  # the community timer (round 2) is stale now; the township one fires
     assert await handlers.fire_due_timers(uow=uow, clock=clock, policy=POLICY) == 1
@@ -169,17 +180,18 @@ async def test_a_refused_transition_writes_nothing(
     with pytest.raises(NotAccepted):
         await handlers.record_agreement(
             uow=uow,
+            actor=HUB,
             mediation_id=mid,
             terms="x",
             amounts=[],
             performance_deadline=NOW + LIMIT,
             clock=clock,
         )
-    await handlers.withdraw_dispute(uow=uow, mediation_id=mid, reason="r", clock=clock)
+    await handlers.withdraw_dispute(uow=uow, actor=HUB, mediation_id=mid, reason="r", clock=clock)
     before = len(uow.committed)
     with pytest.raises(MediationClosed):
         await handlers.schedule_session(
-            uow=uow, mediation_id=mid, scheduled_at=NOW + LIMIT, place="p", clock=clock
+            uow=uow, actor=HUB, mediation_id=mid, scheduled_at=NOW + LIMIT, place="p", clock=clock
         )
     assert len(uow.committed) == before
     assert uow.repository.session_rows == []
@@ -193,6 +205,7 @@ async def test_parties_are_sealed_and_only_masked_values_are_shown(
     vault = PersonalDataVault(DEVELOPMENT_PII_KEY)
     party = await handlers.add_party(
         uow=uow,
+        actor=HUB,
         vault=vault,
         mediation_id=mid,
         role=PartyRole.RESPONDENT,
@@ -203,6 +216,6 @@ async def test_parties_are_sealed_and_only_masked_values_are_shown(
     assert party.phone_sealed is not None
     assert b"13912345678" not in party.phone_sealed
     assert vault.open(party.phone_sealed, context=party.party_id.encode()) == "13912345678"
-    view = await handlers.view_mediation(uow=uow, mediation_id=mid)
+    view = await handlers.view_mediation(uow=uow, actor=HUB, mediation_id=mid)
     assert [p.role for p in view.parties] == [PartyRole.APPLICANT, PartyRole.RESPONDENT]
     assert "13912345678" not in repr([e for _, e in uow.committed])

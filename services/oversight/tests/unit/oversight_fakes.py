@@ -3,6 +3,7 @@ a case's story is told with."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,9 +20,17 @@ from yiwang.common.events import (
 )
 from yiwang.common.states import CaseState
 from yiwang.common.testing import InMemoryUnitOfWork
-from yiwang.oversight.adapters.repository import DueTimer, FollowUpCall, OversightRepository
+from yiwang.oversight.adapters.queries import CaseSearch, LedgerLine, OversightReader
+from yiwang.oversight.adapters.repository import (
+    DueTimer,
+    FollowUpCall,
+    OversightRepository,
+    case_row,
+)
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.domain.escalation import OversightPolicy, TimerSpec
+from yiwang.oversight.domain.invitation import IssuedToken
+from yiwang.oversight.domain.kpi import CaseFigures, WhistleCall
 from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Shanghai
@@ -36,6 +45,9 @@ class FakeRepository(OversightRepository):
         self.fired: dict[tuple[str, str, str, datetime], str] = {}
         self.alerts: dict[str, OversightAlertRaised] = {}
         self.evaluations: dict[str, CaseEvaluated] = {}
+        self.recorded_by: dict[str, str] = {}
+        self.tokens: dict[str, IssuedToken] = {}
+        self.calls: dict[str, FollowUpCall] = {}
 
     async def lock_case(self, case_id: str) -> None:
         return None
@@ -74,17 +86,90 @@ class FakeRepository(OversightRepository):
         return self.alerts.setdefault(alert.alert_id, alert) is alert
 
     async def add_evaluation(
-        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime
+        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime, recorded_by: str
     ) -> bool:
+        self.recorded_by[evaluation.evaluation_id] = recorded_by
         return self.evaluations.setdefault(evaluation.evaluation_id, evaluation) is evaluation
 
+    async def add_evaluation_token(self, token: IssuedToken) -> bool:
+        if any(
+            (t.case_id, t.resolved_at) == (token.case_id, token.resolved_at)
+            for t in self.tokens.values()
+        ):
+            return False
+        self.tokens[token.token_hash] = token
+        return True
+
+    async def evaluation_token(self, case_id: str, token_hash: str) -> IssuedToken | None:
+        token = self.tokens.get(token_hash)
+        return token if token is not None and token.case_id == case_id else None
+
+    async def use_evaluation_token(
+        self, token_hash: str, *, evaluation_id: str, used_at: datetime
+    ) -> None:
+        self.tokens[token_hash] = replace(self.tokens[token_hash], used_at=used_at)
+
     async def add_follow_up_call(self, call: FollowUpCall) -> bool:
+        self.calls[call.call_id] = call
         return True
 
     async def record_whistle_call(
         self, *, whistle_id: str, department: str, case_id: str, **facts: Any
     ) -> None:
         return None
+
+
+class FakeReader(OversightReader):
+    """The read side over a FakeRepository: cases, timelines, records and searches."""
+
+    def __init__(self, repository: FakeRepository) -> None:
+        self.repository = repository
+        self.searches: list[CaseSearch] = []
+
+    async def case(self, case_id: str, *, now: datetime) -> dict[str, Any] | None:
+        case = self.repository.cases.get(case_id)
+        return {**case_row(case), "overdue": False} if case else None
+
+    async def timeline(self, case_id: str) -> list[TimelineEntry]:
+        return await self.repository.timeline(case_id)
+
+    async def case_records(self, table: str, case_id: str) -> list[dict[str, Any]]:
+        if table == "follow_up_calls":
+            return [vars_of(c) for c in self.repository.calls.values() if c.case_id == case_id]
+        return []
+
+    async def search(
+        self, search: CaseSearch, *, now: datetime
+    ) -> tuple[int, list[dict[str, Any]]]:
+        self.searches.append(search)
+        scope = search.scope
+        rows = [case_row(c) for c in self.repository.cases.values()]
+        found = [
+            r
+            for r in rows
+            if (search.township is None or r["township_code"] == search.township)
+            and (
+                scope.everything
+                or (scope.township is not None and r["township_code"] == scope.township)
+                or (scope.department is not None and r["lead_department"] == scope.department)
+            )
+        ]
+        return len(found), found[search.offset : search.offset + search.limit]
+
+    async def kpi_inputs(
+        self, *, start: datetime, end: datetime
+    ) -> tuple[list[CaseFigures], list[WhistleCall]]:
+        return [], []
+
+    async def ledger(self, *, now: datetime) -> list[LedgerLine]:
+        return []
+
+    async def activity(self, *, start: datetime, end: datetime) -> dict[str, Any]:
+        return {"received": {}, "transitions": [], "alerts": []}
+
+
+def vars_of(call: FollowUpCall) -> dict[str, Any]:
+    return {name: getattr(call, name) for name in FollowUpCall.__dataclass_fields__}
 
 
 class FakeUnitOfWork(InMemoryUnitOfWork, OversightUnitOfWork):

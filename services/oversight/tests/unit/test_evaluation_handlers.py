@@ -10,7 +10,13 @@ import pytest
 from oversight_fakes import POLICY, T0, FakeRepository, FakeUnitOfWork, change, routed
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseEvaluated, CaseReopened, CaseStateChanged, Event
+from yiwang.common.events import (
+    CaseEvaluated,
+    CaseReopened,
+    CaseStateChanged,
+    EvaluationInvited,
+    Event,
+)
 from yiwang.common.states import CaseState as S
 from yiwang.oversight.domain.evaluation import CaseClosed, CaseNotFound, CaseNotResolved
 from yiwang.oversight.domain.projection import CaseProjection, EntryKind
@@ -43,11 +49,18 @@ async def resolved_case(
         await record_state_change(uow=uow, envelope=envelope, now=T0, policy=POLICY)
 
 
+OPERATOR = "person:hotline_operator"
+
+
 async def evaluate(
     uow: FakeUnitOfWork, score: int, *, at: datetime = LATER, case_id: str = "c1", n: int = 1
 ) -> CaseProjection:
+    """A hotline operator records the evaluation (no token needed): the closing rules are
+    the same for a resident's (test_evaluation_tokens.py)."""
     evaluation = CaseEvaluated(case_id=case_id, evaluation_id=f"ev-{n}", score=score)
-    return await evaluate_case(uow=uow, evaluation=evaluation, now=at, policy=POLICY)
+    return await evaluate_case(
+        uow=uow, evaluation=evaluation, now=at, policy=POLICY, operator=OPERATOR
+    )
 
 
 def emitted(uow: FakeUnitOfWork, topic: str) -> list[Event]:
@@ -88,14 +101,23 @@ async def test_a_satisfied_evaluation_closes_the_case_at_once(uow: FakeUnitOfWor
         (S.RESOLVED, S.EVALUATED, "satisfaction 3/5"),
         (S.EVALUATED, S.CLOSED, "closed after evaluation"),
     ]
+    # The operator who recorded it is the actor, on the wire and on the timeline.
+    changes = [e for e in emitted(uow, "case.lifecycle.v1") if isinstance(e, CaseStateChanged)]
+    assert changes[0].actor == OPERATOR
+    [entry] = [e for e in uow.repository.entries.values() if e.kind is EntryKind.EVALUATED]
+    assert entry.actor == OPERATOR
+    assert uow.repository.recorded_by == {"ev-1": OPERATOR}
     assert emitted(uow, "case.reopened.v1") == []
     assert uow.repository.timers == {}  # nothing runs on a closed case
 
 
 async def test_the_evaluation_topic_goes_through_the_same_rules(uow: FakeUnitOfWork) -> None:
     await resolved_case(uow)
+    [invited] = emitted(uow, "oversight.invitations.v1")
+    assert isinstance(invited, EvaluationInvited)
     envelope = Envelope(
-        payload=CaseEvaluated(case_id="c1", evaluation_id="ev-t", score=4), source="/t"
+        payload=CaseEvaluated(case_id="c1", evaluation_id="ev-t", score=4, token=invited.token),
+        source="/t",
     )
     assert await take_evaluation(uow=uow, envelope=envelope, now=LATER, policy=POLICY)
     assert not await take_evaluation(uow=uow, envelope=envelope, now=LATER, policy=POLICY)

@@ -44,3 +44,26 @@ def test_the_report_day_defaults_to_yesterday_and_is_never_to_come() -> None:
     with pytest.raises(BadPeriod, match="must not be in the future") as future:
         check_report_day(date(2026, 3, 3), today=MARCH_2)
     assert future.value.field == "day"
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "field"),
+    [
+        (date(1, 1, 1), MARCH_2, "from"),
+        (MARCH_2, date(9999, 12, 31), "to"),
+        (date(1999, 12, 31), MARCH_2, "from"),
+        (MARCH_2, date(2101, 1, 1), "to"),
+    ],
+)
+def test_dates_outside_2000_to_2100_are_refused_naming_the_field(
+    first: date, last: date, field: str
+) -> None:
+    with pytest.raises(BadPeriod, match="is not a date between 2000-01-01 and 2100-12-31") as bad:
+        check_period(first, last)
+    assert bad.value.field == field
+    with pytest.raises(BadPeriod) as open_ended:
+        check_search_bounds(first if field == "from" else None, last if field == "to" else None)
+    assert open_ended.value.field == field
+    with pytest.raises(BadPeriod) as report_day:
+        check_report_day(date(1, 1, 1), today=MARCH_2)
+    assert report_day.value.field == "day"

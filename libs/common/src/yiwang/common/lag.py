@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import Counter, Gauge
+from yiwang.common.kafka_security import KafkaSecurity, kafka_security
 from yiwang.common.logs import get_logger
 
 log = get_logger(__name__)
@@ -74,8 +75,10 @@ class ConsumerLagMonitor:
         service: str,
         subscriptions: list[Subscription],
         every: float | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self._bootstrap_servers = bootstrap_servers
+        self._security = security if security is not None else kafka_security()
         self._service = service
         self._subscriptions = subscriptions  # the runtime's list: read at each poll
         self._every = every if every is not None else poll_seconds_from_env()
@@ -105,12 +108,13 @@ class ConsumerLagMonitor:
 
     async def _run_clients(self) -> None:
         client_id = f"yiwang-{self._service}-lag"
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap_servers, client_id=client_id)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap_servers,
-            client_id=client_id,
-            enable_auto_commit=False,
-        )
+        options = {
+            "bootstrap_servers": self._bootstrap_servers,
+            "client_id": client_id,
+            **self._security.client_options(),
+        }
+        admin = AIOKafkaAdminClient(**options)
+        consumer = AIOKafkaConsumer(**options, enable_auto_commit=False)
         try:
             await admin.start()
             await consumer.start()

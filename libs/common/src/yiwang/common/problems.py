@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from yiwang.common.auth import Forbidden, Unauthenticated
 from yiwang.common.logs import get_logger
 
 log = get_logger(__name__)
@@ -139,9 +140,14 @@ def install_problem_details(
     refusals: Mapping[type[Exception], Refusal] | None = None,
     alternative: Alternative | None = None,
 ) -> None:
-    """Every error of `app` as problem details: validation, HTTP errors, `Problem`, the
-    domain exceptions in `refusals`, and (without internals) anything unexpected."""
-    mapped = dict(refusals or {})
+    """Every error of `app` as problem details: validation, HTTP errors, `Problem`, who is
+    calling (401, 403), the domain exceptions in `refusals`, and (without internals)
+    anything unexpected."""
+    mapped: dict[type[Exception], Refusal] = {
+        Unauthenticated: Refusal(401, "authorization", "unauthenticated"),
+        Forbidden: Refusal(403, "authorization", "forbidden"),
+        **(refusals or {}),
+    }
 
     def answer(
         request: Request,
@@ -184,7 +190,8 @@ def install_problem_details(
         field, status, code = _refined(exc, refusal)
         reason = str(exc)
         errors = [FieldError(field, reason)] if field else []
-        return answer(request, status, reason, errors, code)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return answer(request, status, reason, errors, code, headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled error", path=request.url.path, exc_info=exc)

@@ -8,14 +8,21 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 from yiwang.common.envelope import Envelope, KafkaRecord, encode
 from yiwang.common.events import Event
+from yiwang.common.kafka_security import KafkaSecurity, kafka_security
 
 
 class EventProducer:
-    """The one idempotent producer of a process (enable_idempotence, acks=all)."""
+    """The one idempotent producer of a process (enable_idempotence, acks=all).
 
-    def __init__(self, *, bootstrap_servers: str, client_id: str) -> None:
+    It connects with `security` (a service passes its own); without it, with the Kafka
+    security settings of the environment, as tools, simulators and tests do."""
+
+    def __init__(
+        self, *, bootstrap_servers: str, client_id: str, security: KafkaSecurity | None = None
+    ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._client_id = client_id
+        self._security = security if security is not None else kafka_security()
         self._started: AIOKafkaProducer | None = None
 
     @property
@@ -33,6 +40,7 @@ class EventProducer:
             acks="all",
             linger_ms=5,
             request_timeout_ms=15000,
+            **self._security.client_options(),
         )
         await producer.start()
         self._started = producer

@@ -23,6 +23,7 @@ from yiwang.common.clock import Clock, clock_for_speed
 from yiwang.common.dead_letters import DeadLetterOffice
 from yiwang.common.events import Event
 from yiwang.common.jobs import Job
+from yiwang.common.kafka_security import KafkaSecurity
 from yiwang.common.lag import Subscription
 from yiwang.common.postgres import PostgresUnitOfWork, UnitOfWorkFactory, open_pool
 from yiwang.common.postgres.migrations import common_migrations, load_migrations
@@ -76,9 +77,13 @@ class Runtime:
         self.definition = definition
         self.settings = settings
         self.clock: Clock = clock_for_speed(settings.clock_speed, epoch=settings.clock_epoch)
+        # Every Kafka client of the service connects with this (KafkaSecurityError if the
+        # settings are incomplete: the service does not start).
+        self.kafka_security = KafkaSecurity.from_settings(settings)
         self.producer = EventProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             client_id=f"yiwang-{definition.name}",
+            security=self.kafka_security,
         )
         self.dead_letters = DeadLetterOffice(producer=self.producer, service=definition.name)
         self.subscriptions: list[Subscription] = []  # for the consumer lag monitor

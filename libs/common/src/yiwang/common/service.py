@@ -25,6 +25,8 @@ from yiwang.common.http import MetricsMiddleware, health_router
 from yiwang.common.http_tracing import TracingMiddleware
 from yiwang.common.input_guard import InputGuard
 from yiwang.common.jobs import Job, JobSupervisor
+from yiwang.common.kafka_acls import SERVICES, topics_of
+from yiwang.common.kafka_security import KafkaSecurity, KafkaSecurityError
 from yiwang.common.lag import ConsumerLagMonitor
 from yiwang.common.logs import configure_logging, get_logger
 from yiwang.common.postgres import DatabaseUnavailable
@@ -35,7 +37,7 @@ from yiwang.common.problems import install_problem_details
 from yiwang.common.runtime import Runtime, ServiceDefinition, service_migrations
 from yiwang.common.settings import CommonSettings, SecretRefused
 from yiwang.common.telemetry import configure_tracing
-from yiwang.common.topic_admin import create_topics
+from yiwang.common.topic_admin import TopicsNotCreated, create_topics
 from yiwang.common.working_days import (
     CalendarFileInvalid,
     calendar_from,
@@ -68,7 +70,9 @@ def check_identity_provider(settings: CommonSettings) -> None:
 
 
 async def prepare(definition: ServiceDefinition, settings: CommonSettings) -> None:
-    """Migrate the schema and make sure the topics exist; raise StartupError if we cannot."""
+    """Migrate the schema and make sure the service's topics exist (those it produces and
+    consumes, and its dead-letter topics: what its Kafka user may create); raise
+    StartupError if we cannot."""
     try:
         conn = await connect(settings.database_url)
     except DatabaseUnavailable as exc:
@@ -82,33 +86,61 @@ async def prepare(definition: ServiceDefinition, settings: CommonSettings) -> No
     if applied:
         log.info("migrations applied", schema=definition.schema, migrations=applied)
     if settings.create_topics:
+        security = KafkaSecurity.from_settings(settings)
         try:
             await asyncio.wait_for(
                 create_topics(
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     replication_factor=settings.kafka_replication_factor,
                     prefix=settings.topic_prefix,
+                    security=security,
+                    only=topics_of(definition.name) if definition.name in SERVICES else None,
                 ),
                 timeout=30,
             )
+        except TopicsNotCreated as exc:
+            raise StartupError(
+                f"{exc}; give Kafka user {security.username or '(none)'} Create on them, create "
+                "them beforehand ('make topics'), or set YIWANG_CREATE_TOPICS=false"
+            ) from None
         except Exception as exc:
             raise StartupError(
-                f"cannot reach Kafka at {settings.kafka_bootstrap_servers} ({type(exc).__name__}: "
-                f"{exc}); start it with 'make infra' or set KAFKA_BOOTSTRAP_SERVERS"
+                f"cannot reach Kafka at {settings.kafka_bootstrap_servers} with "
+                f"{security.describe()} ({type(exc).__name__}: {exc}); start it with "
+                "'make infra', or check KAFKA_BOOTSTRAP_SERVERS and the KAFKA_SASL_* settings"
             ) from None
+
+
+class _TopicsArePrepared(logging.Filter):
+    """FastStream warns, once per subscriber, that it will not create topics: prepare()
+    has made them (or the cluster's operator has), so that warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Auto create topics is disabled" not in record.getMessage()
 
 
 def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastAPI:
     runtime = Runtime(definition, settings)
+    if runtime.kafka_security.protocol == "PLAINTEXT" and not settings.development:
+        log.warning(
+            "Kafka without authentication or TLS (KAFKA_SECURITY_PROTOCOL=PLAINTEXT): whoever "
+            "reaches the brokers can read and write every topic; use SASL_SSL"
+        )
     wiring = definition.wire(runtime)
+    broker_log = logging.getLogger("yiwang.broker")
+    broker_log.addFilter(_TopicsArePrepared())
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"yiwang-{definition.name}",
+        security=runtime.kafka_security.faststream(),
+        # Topics are created by prepare() (or the cluster's operator), never by a
+        # subscriber starting: a consumer-only user may not create topics.
+        allow_auto_create_topics=False,
         enable_idempotence=True,
         acks="all",
         # FastStream's per-record "Received/Processed" lines go through our structured
         # logging, at DEBUG: metrics count records, logs are for what needs a reader.
-        logger=logging.getLogger("yiwang.broker"),
+        logger=broker_log,
         log_level=logging.DEBUG,
     )
     broker.include_routers(*wiring.kafka_routers)
@@ -130,6 +162,7 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
             bootstrap_servers=settings.kafka_bootstrap_servers,
             service=definition.name,
             subscriptions=runtime.subscriptions,
+            security=runtime.kafka_security,
         )
         supervisor.jobs = [
             Job("outbox-relay", relay.run),
@@ -137,7 +170,11 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
             *wiring.jobs,
         ]
         supervisor.start()
-        log.info("service started", port=settings.http_port or definition.port)
+        log.info(
+            "service started",
+            port=settings.http_port or definition.port,
+            kafka=runtime.kafka_security.describe(),
+        )
         try:
             yield
         finally:
@@ -201,7 +238,7 @@ def run_service(definition: ServiceDefinition) -> None:
         app = create_app(definition, settings)  # wiring refuses development secrets
         check_port_free(settings.http_host, port)
         asyncio.run(prepare(definition, settings))
-    except (StartupError, SecretRefused) as exc:
+    except (StartupError, SecretRefused, KafkaSecurityError) as exc:
         print(f"yiwang-{definition.name}: {exc}", file=sys.stderr)
         sys.exit(2)
     # Handling an event or a request makes many short-lived objects (models, envelopes,

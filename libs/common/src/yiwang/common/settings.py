@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_DATABASE_URL = "postgresql://yiwang@127.0.0.1:55432/yiwang"
 LOCAL_KAFKA = "localhost:9092"
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256"]
 
 
 class CommonSettings(BaseSettings):
@@ -18,6 +22,18 @@ class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str = Field(default=LOCAL_KAFKA, alias="KAFKA_BOOTSTRAP_SERVERS")
+    # How every Kafka client of the process connects (yiwang.common.kafka_security): SASL
+    # over TLS with the process's own user wherever the brokers are shared.
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        default="PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: KafkaSaslMechanism = Field(
+        default="SCRAM-SHA-512", alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str = Field(default="", alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr = Field(default=SecretStr(""), alias="KAFKA_SASL_PASSWORD")
+    # The CA certificate (PEM) that signed the brokers' certificates.
+    kafka_ssl_ca_file: str = Field(default="", alias="KAFKA_SSL_CA_FILE")
     # A namespace for every topic and consumer group: several counties (or test runs) can
     # share one cluster. "lz." makes "lz.case.routed.v1".
     topic_prefix: str = Field(default="", alias="YIWANG_TOPIC_PREFIX", pattern=r"^([a-z0-9-]+\.)?$")
@@ -50,6 +66,11 @@ class CommonSettings(BaseSettings):
     oidc_jwks_url: str = Field(default="", alias="YIWANG_OIDC_JWKS_URL")
     # The largest request body any route takes.
     max_body_bytes: int = Field(default=64 * 1024, alias="YIWANG_MAX_BODY_BYTES", ge=1024)
+
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @property
     def development(self) -> bool:

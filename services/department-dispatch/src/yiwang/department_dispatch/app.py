@@ -4,30 +4,35 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from yiwang.common.logs import get_logger
+from yiwang.common.auth import Actor
 from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
 from yiwang.common.service import run_service
+from yiwang.department_dispatch import handlers
+from yiwang.department_dispatch.adapters.signing import signing_vault
 from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
-from yiwang.department_dispatch.config import DEV_SIGNING_KEY, DispatchSettings
+from yiwang.department_dispatch.config import DispatchSettings
 from yiwang.department_dispatch.entrypoints.background import jobs
-from yiwang.department_dispatch.entrypoints.http import AUTH_DOC, REFUSALS, http_router
+from yiwang.department_dispatch.entrypoints.http import REFUSALS, http_router
 from yiwang.department_dispatch.entrypoints.http_work_orders import work_orders_router
 from yiwang.department_dispatch.entrypoints.kafka import kafka_router
-
-log = get_logger(__name__)
 
 
 def wire(runtime: Runtime) -> Wiring:
     settings = runtime.settings
     assert isinstance(settings, DispatchSettings)
-    if settings.signing_key == DEV_SIGNING_KEY:
-        log.warning("YIWANG_DISPATCH_SIGNING_KEY is the development default; set it in production")
+    # Refuses an empty key, or the development default outside YIWANG_ENV=development.
+    vault = signing_vault(settings)
     uow = runtime.units_of_work(PostgresDispatchUnitOfWork)
+
+    async def api_keys(presented: str) -> Actor | None:
+        return await handlers.actor_for_api_key(uow=uow(), api_key=presented)
+
+    authenticate = runtime.authenticator(api_keys=api_keys)
     return Wiring(
-        kafka_routers=[kafka_router(runtime, uow=uow, settings=settings)],
+        kafka_routers=[kafka_router(runtime, uow=uow, vault=vault)],
         http_routers=[
-            http_router(uow=uow, clock=runtime.clock),
-            work_orders_router(uow=uow, clock=runtime.clock, auth_doc=AUTH_DOC),
+            http_router(uow=uow, clock=runtime.clock, authenticate=authenticate),
+            work_orders_router(uow=uow, clock=runtime.clock, authenticate=authenticate),
         ],
         jobs=jobs(uow=uow, clock=runtime.clock, settings=settings),
         refusals=REFUSALS,

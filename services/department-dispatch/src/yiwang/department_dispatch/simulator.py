@@ -7,6 +7,10 @@ and a resolution after hours; some lead orders are returned (退单) with a reas
 some ask for assistance. Orders a hub ruling (终审) binds, and the hub's own lead orders
 (it rules rather than returns), are never returned. Reminders (催办) are logged. Delays are
 in simulated time, divided by --speed.
+
+Replies are signed with each department's current signing secret, read (and made on first
+use) from dispatch's database, as `cli signing-secret` does, and read again every minute
+so that a rotation is followed.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ import argparse
 import asyncio
 import contextlib
 import random
+import sys
 import uuid
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from yiwang.common.clock import SystemClock
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope, UndecodableRecord, decode, encode
 from yiwang.common.events import (
@@ -28,19 +35,24 @@ from yiwang.common.events import (
     WorkOrderIssued,
     WorkOrderReminder,
 )
+from yiwang.common.kafka_security import kafka_client_options
 from yiwang.common.logs import configure_logging, get_logger
+from yiwang.common.postgres import UnitOfWorkFactory, open_pool
+from yiwang.common.postgres.migrations import apply_migrations
+from yiwang.common.postgres.pool import connect
+from yiwang.common.runtime import service_migrations
+from yiwang.common.settings import SecretRefused
 from yiwang.common.topics import DEPT_REPLIES, department_topic
+from yiwang.department_dispatch import handlers
+from yiwang.department_dispatch.adapters.signing import sign_reply_record, signing_vault
+from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
+from yiwang.department_dispatch.app import DEFINITION
 from yiwang.department_dispatch.config import DispatchSettings
-from yiwang.department_dispatch.domain.credentials import (
-    DEPARTMENT_HEADER,
-    SIGNATURE_HEADER,
-    department_secret,
-    sign,
-)
 from yiwang.department_dispatch.domain.model import HUB
 from yiwang.department_dispatch.domain.replies import RETURN_REASONS
 
 log = get_logger("department-simulator")
+SECRETS_REFRESH_SECONDS = 60.0
 
 
 class DepartmentSimulator:
@@ -50,6 +62,8 @@ class DepartmentSimulator:
         self.random = random.Random(args.seed)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._producer: AIOKafkaProducer | None = None
+        self.vault = signing_vault(settings)
+        self.secrets: dict[Department, handlers.SigningSecret] = {}
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -74,14 +88,12 @@ class DepartmentSimulator:
             Envelope(payload=payload, source=f"/departments/{order.department}"),
             topic=self.settings.topic_prefix + DEPT_REPLIES,
         )
-        secret = department_secret(self.settings.signing_key, order.department)
-        headers = [
-            *record.headers,
-            (DEPARTMENT_HEADER, order.department.value.encode()),
-            (SIGNATURE_HEADER, sign(secret, record.value).encode()),
-        ]
+        current = self.secrets[order.department]
+        signed = sign_reply_record(
+            record, department=order.department, credential=current.credential
+        )
         await self.producer.send_and_wait(
-            record.topic, record.value, key=record.key, headers=headers
+            signed.topic, signed.value, key=signed.key, headers=signed.headers
         )
         log.info("replied", department=order.department, case_id=order.case_id, kind=kind)
 
@@ -138,17 +150,66 @@ class DepartmentSimulator:
                 deadline=event.deadline.isoformat() if event.deadline else None,
             )
 
+    async def load_secrets(self, pool: asyncpg.Pool) -> None:
+        """Every department's current signing secret (made on first use)."""
+        uow = UnitOfWorkFactory(
+            PostgresDispatchUnitOfWork,
+            pool=lambda: pool,
+            source="/departments/simulator",
+            clock=SystemClock(),
+            topic_prefix=self.settings.topic_prefix,
+        )
+        for department in Department:
+            self.secrets[department] = await handlers.current_signing_secret(
+                uow=uow(), vault=self.vault, department=department
+            )
+
+    async def follow_rotations(self, pool: asyncpg.Pool) -> None:
+        while True:
+            await asyncio.sleep(SECRETS_REFRESH_SECONDS)
+            try:
+                await self.load_secrets(pool)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("signing secrets not refreshed", error=str(exc))
+
+    async def open_database(self) -> asyncpg.Pool:
+        conn = await connect(self.settings.database_url)
+        try:  # the service migrates too; whichever starts first makes the tables
+            await apply_migrations(
+                conn, schema=DEFINITION.schema, migrations=service_migrations(DEFINITION)
+            )
+        finally:
+            await conn.close()
+        return await open_pool(
+            dsn=self.settings.database_url,
+            schema=DEFINITION.schema,
+            application_name="yiwang-department-simulator",
+            max_size=2,
+        )
+
     async def run(self) -> None:
+        pool = await self.open_database()
+        try:
+            await self.load_secrets(pool)
+            refresh = asyncio.create_task(self.follow_rotations(pool))
+            try:
+                await self.consume()
+            finally:
+                refresh.cancel()
+        finally:
+            await pool.close()
+
+    async def consume(self) -> None:
         prefix = self.settings.topic_prefix
         consumer = AIOKafkaConsumer(
             *(prefix + department_topic(d) for d in Department),
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **kafka_client_options(self.settings),
             group_id=prefix + "department-simulator",
             auto_offset_reset="earliest",
         )
         # Created here: aiokafka binds to the running event loop.
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_idempotence=True
+            **kafka_client_options(self.settings), enable_idempotence=True
         )
         await self.producer.start()
         await consumer.start()
@@ -171,8 +232,12 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(
         service="department-simulator", level=settings.log_level, fmt=settings.log_format
     )
+    try:
+        simulator = DepartmentSimulator(settings, args)
+    except SecretRefused as exc:
+        sys.exit(f"department-simulator: {exc}")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(DepartmentSimulator(settings, args).run())
+        asyncio.run(simulator.run())
 
 
 if __name__ == "__main__":

@@ -33,7 +33,14 @@ def wire(runtime: Runtime) -> Wiring:
 
     return Wiring(
         kafka_routers=[kafka_router(runtime, active_grid=active_grid, matrix=matrix, uow=uow)],
-        http_routers=[http_router(active_grid=active_grid, grid_sets=grid_sets, history=history)],
+        http_routers=[
+            http_router(
+                active_grid=active_grid,
+                grid_sets=grid_sets,
+                history=history,
+                authenticate=runtime.authenticator(),  # people only: no machine keys here
+            )
+        ],
         jobs=jobs(settings=settings, active_grid=active_grid, grid_sets=grid_sets),
         refusals=REFUSALS,
     )

@@ -1,4 +1,5 @@
-"""Intake's settings: the county it serves, duplicate windows, and the personal-data key."""
+"""Intake's settings: the county it serves, duplicate windows, the personal-data key and
+how long personal data is kept."""
 
 from __future__ import annotations
 
@@ -19,8 +20,14 @@ class IntakeSettings(CommonSettings):
     )
     duplicate_radius_m: float = Field(default=250.0, alias="INTAKE_DUPLICATE_RADIUS_M", ge=0)
     duplicate_window_hours: float = Field(default=24.0, alias="INTAKE_DUPLICATE_WINDOW_HOURS", ge=0)
+    # `kid:base64,kid2:base64` (the first seals, all open), or one bare base64 key.
     pii_key: str = Field(default=DEVELOPMENT_PII_KEY, alias="INTAKE_PII_KEY")
-    max_body_bytes: int = Field(default=64 * 1024, alias="INTAKE_MAX_BODY_BYTES", ge=1024)
+    # Sealed personal data of cases closed (or rejected) longer ago than this is erased.
+    pii_retention_days: int = Field(default=730, alias="INTAKE_PII_RETENTION_DAYS", ge=1, le=36500)
+    pii_erase_every_seconds: float = Field(
+        default=3600.0, alias="INTAKE_PII_ERASE_EVERY_SECONDS", gt=0
+    )
+    pii_erase_batch: int = Field(default=500, alias="INTAKE_PII_ERASE_BATCH", ge=1, le=10_000)
     open311_jurisdiction: str = Field(
         default="yq.yiwang.local", alias="INTAKE_OPEN311_JURISDICTION"
     )

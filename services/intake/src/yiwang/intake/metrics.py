@@ -1,4 +1,5 @@
-"""Intake's own metrics. Labels are bounded enums: 6 channels x 4 outcomes.
+"""Intake's own metrics. Labels are bounded enums: 6 channels x 4 outcomes; two erasure
+reasons.
 
 The shared ones (requests, events consumed, outbox, background jobs, case transitions)
 are counted by libs/common for every service.
@@ -22,6 +23,18 @@ SUBMISSIONS = Counter(
 )
 
 
+PERSONAL_DATA_ERASED = Counter(
+    "yiwang_intake_personal_data_erased_total",
+    "Cases whose reporters' personal data was erased, by reason: retention (closed longer "
+    "ago than INTAKE_PII_RETENTION_DAYS) or request (a resident's erasure request)",
+    ["reason"],
+)
+PERSONAL_DATA_UNSEALED = Counter(
+    "yiwang_intake_personal_data_unsealed_total",
+    "Reporters' phone numbers unsealed for a hotline call-back (each one audited)",
+)
+
+
 def outcome(result: Admitted | Refused) -> str:
     if isinstance(result, Refused):
         return "refused"
@@ -35,4 +48,6 @@ def count_submissions(
 ) -> None:
     """Count what committed; called after the unit of work left its block without error."""
     for request, result in zip(requests, results, strict=True):
+        if isinstance(result, Refused) and not result.answered:
+            continue  # a redelivered record: counted the first time
         SUBMISSIONS.labels(request.submission.channel.value, outcome(result)).inc()

@@ -1,6 +1,12 @@
 """A mediator simulator: drives mediation cases over the HTTP API as committees would.
 
     python -m yiwang.mediation.simulator [--url http://127.0.0.1:8004] [--speed 60] [--seed 7]
+        [--username mediator_140302]
+
+It signs in at the identity provider (YIWANG_OIDC_ISSUER; the local Keycloak's demo realm)
+as a mediator whose committee is the county (`mediator_<MEDIATION_COUNTY_CODE>`, password
+`<username>-pass`), so it may act on every mediation of the county, and the history of
+each records that mediator as the actor of its steps.
 
 Pending disputes are accepted (a mediator is assigned by level, specialty and load), a
 session is scheduled, then the rung records an outcome with the odds below: most
@@ -17,8 +23,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import time
+from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +45,43 @@ ODDS = {
 DECLINED = 0.01  # a pending dispute the committee does not take (不予受理)
 HONOURED = 0.97
 REOPEN_WHEN_NOT_HONOURED = 0.5
+
+
+class SignIn(httpx.Auth):
+    """A person's access token from the identity provider (OAuth password grant), fetched
+    when needed, renewed before it expires, and once more if the service answers 401."""
+
+    def __init__(
+        self, *, issuer: str, username: str, password: str, client_id: str, client_secret: str
+    ) -> None:
+        self.url = issuer.rstrip("/") + "/protocol/openid-connect/token"
+        self.form = {
+            "grant_type": "password",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "username": username,
+            "password": password,
+        }
+        self.token, self.expires = "", 0.0
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers["Authorization"] = f"Bearer {await self.current()}"
+        response = yield request
+        if response.status_code == 401:
+            request.headers["Authorization"] = f"Bearer {await self.current(renew=True)}"
+            yield request
+
+    async def current(self, *, renew: bool = False) -> str:
+        if renew or time.monotonic() > self.expires - 30:
+            async with httpx.AsyncClient(timeout=30) as http:
+                response = await http.post(self.url, data=self.form)
+            response.raise_for_status()
+            body = response.json()
+            self.token = str(body["access_token"])
+            self.expires = time.monotonic() + float(body.get("expires_in", 60))
+        return self.token
 
 
 def service_now(case: dict[str, Any]) -> datetime:
@@ -96,7 +141,7 @@ class MediatorSimulator:
             await self.post(f"/mediations/{mid}/accept", {})
             self.wait(mid, minutes=self.rng.uniform(10, 60))
             return
-        case = (await self.client.get(f"/mediations/{mid}")).json()
+        case = (await self.client.get(f"/mediations/{mid}")).raise_for_status().json()
         now = service_now(case)
         if status == "accepted" and not case["sessions"]:
             days = self.rng.uniform(0.5, 3)
@@ -136,20 +181,27 @@ class MediatorSimulator:
         moved = 0
         for status in ("pending", "accepted", "agreed"):
             found = await self.client.get("/mediations", params={"status": status, "limit": 200})
-            for summary in found.json():
+            for summary in found.raise_for_status().json():
                 await self.step(summary)
                 moved += 1
         return moved
 
 
 async def run(args: argparse.Namespace) -> None:
-    async with httpx.AsyncClient(base_url=args.url, timeout=10) as client:
+    auth = SignIn(
+        issuer=args.issuer,
+        username=args.username,
+        password=args.password or f"{args.username}-pass",
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+    )
+    async with httpx.AsyncClient(base_url=args.url, timeout=10, auth=auth) as client:
         simulator = MediatorSimulator(client, random.Random(args.seed), args.speed)
         while True:
             try:
                 await simulator.tick()
             except httpx.HTTPError as exc:
-                log.warning("mediation service unreachable", error=str(exc))
+                log.warning("mediation service or identity provider unreachable", error=str(exc))
             await asyncio.sleep(args.interval)
 
 
@@ -159,7 +211,23 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
     parser.add_argument("--speed", type=float, default=60.0, help="simulated minutes per minute")
     parser.add_argument("--seed", type=int, default=None)
+    county = os.environ.get("MEDIATION_COUNTY_CODE", "140302")
+    parser.add_argument(
+        "--issuer",
+        default=os.environ.get("YIWANG_OIDC_ISSUER", ""),
+        help="the identity provider (default: YIWANG_OIDC_ISSUER)",
+    )
+    parser.add_argument(
+        "--username",
+        default=os.environ.get("MEDIATION_SIMULATOR_USER", f"mediator_{county}"),
+        help="a mediator whose committee covers the disputes to drive",
+    )
+    parser.add_argument("--password", default=os.environ.get("MEDIATION_SIMULATOR_PASSWORD"))
+    parser.add_argument("--client-id", default="yiwang-api")
+    parser.add_argument("--client-secret", default="yiwang-api-secret")
     args = parser.parse_args()
+    if not args.issuer:
+        parser.error("no identity provider: set YIWANG_OIDC_ISSUER or pass --issuer")
     configure_logging(service="mediator-simulator", level="INFO", fmt="console")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(args))

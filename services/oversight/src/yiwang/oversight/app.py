@@ -29,11 +29,16 @@ def wire(runtime: Runtime) -> Wiring:
         return PostgresOversightReader(runtime.pool)  # the pool opens after wiring
 
     clock = runtime.clock
+    # People only, by bearer token: oversight issues no API keys. Residents evaluate with
+    # their case's one-time evaluation token instead.
+    authenticate = runtime.authenticator()
     return Wiring(
         kafka_routers=[kafka_router(runtime, uow=uow, policy=policy)],
         http_routers=[
-            case_router(uow=uow, reader=reader, clock=clock, policy=policy),
-            report_router(reader=reader, clock=clock),
+            case_router(
+                uow=uow, reader=reader, clock=clock, policy=policy, authenticate=authenticate
+            ),
+            report_router(reader=reader, clock=clock, authenticate=authenticate),
         ],
         jobs=jobs(settings=settings, uow=uow, reader=reader, clock=clock, policy=policy),
         refusals=REFUSALS,

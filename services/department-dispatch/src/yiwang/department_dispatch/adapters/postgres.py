@@ -9,6 +9,7 @@ import asyncpg
 from yiwang.common.departments import Department
 from yiwang.common.events import CaseRouted, CommandLevel, DepartmentReplied, DepartmentRole
 from yiwang.common.states import CaseState
+from yiwang.department_dispatch.adapters.postgres_signing import PostgresSigningSecrets
 from yiwang.department_dispatch.adapters.repository import DispatchRepository, RejectionRecord
 from yiwang.department_dispatch.domain.model import (
     OPEN_WORK_ORDER,
@@ -70,7 +71,7 @@ def _attendance(row: Any) -> WhistleAttendance:
     )
 
 
-class PostgresDispatchRepository(DispatchRepository):
+class PostgresDispatchRepository(PostgresSigningSecrets, DispatchRepository):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
@@ -204,11 +205,17 @@ class PostgresDispatchRepository(DispatchRepository):
         )
 
     async def add_reply(
-        self, reply: DepartmentReplied, *, department: Department, channel: str, at: datetime
+        self,
+        reply: DepartmentReplied,
+        *,
+        department: Department,
+        channel: str,
+        at: datetime,
+        actor: str,
     ) -> None:
         await self._conn.execute(
             "INSERT INTO reply (department, reply_id, case_id, work_order_id, kind, channel, body,"
-            " received_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)",
+            " received_at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)",
             department.value,
             reply.reply_id,
             reply.case_id,
@@ -217,14 +224,15 @@ class PostgresDispatchRepository(DispatchRepository):
             channel,
             reply.model_dump_json(),
             at,
+            actor,
         )
 
     async def add_rejection(self, rejection: RejectionRecord) -> None:
         r = rejection
         await self._conn.execute(
             "INSERT INTO reply_rejection (at, channel, department, claimed, case_id,"
-            " work_order_id, reply_id, kind, reason, detail, security)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            " work_order_id, reply_id, kind, reason, detail, security, actor)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             r.at,
             r.channel,
             r.department.value if r.department else None,
@@ -236,12 +244,13 @@ class PostgresDispatchRepository(DispatchRepository):
             r.reason,
             r.detail,
             r.security,
+            r.actor,
         )
 
     async def add_whistle(self, whistle: Whistle) -> None:
         await self._conn.execute(
             "INSERT INTO whistle (whistle_id, case_id, township_code, departments, report_by,"
-            " reason, blown_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            " reason, blown_at, blown_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             whistle.whistle_id,
             whistle.case_id,
             whistle.township_code,
@@ -249,6 +258,7 @@ class PostgresDispatchRepository(DispatchRepository):
             whistle.report_by,
             whistle.reason,
             whistle.blown_at,
+            whistle.blown_by,
         )
         await self._conn.executemany(
             "INSERT INTO whistle_attendance (whistle_id, department, report_by)"

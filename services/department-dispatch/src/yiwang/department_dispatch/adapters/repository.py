@@ -8,6 +8,7 @@ from datetime import datetime
 
 from yiwang.common.departments import Department
 from yiwang.common.events import DepartmentReplied
+from yiwang.department_dispatch.domain.credentials import StoredSecret
 from yiwang.department_dispatch.domain.model import (
     DispatchCase,
     Whistle,
@@ -31,6 +32,7 @@ class RejectionRecord:
     work_order_id: str | None = None
     reply_id: str | None = None
     kind: str | None = None
+    actor: str | None = None  # the authenticated sender's audit name; None without one
 
 
 class DispatchRepository(abc.ABC):
@@ -67,7 +69,13 @@ class DispatchRepository(abc.ABC):
 
     @abc.abstractmethod
     async def add_reply(
-        self, reply: DepartmentReplied, *, department: Department, channel: str, at: datetime
+        self,
+        reply: DepartmentReplied,
+        *,
+        department: Department,
+        channel: str,
+        at: datetime,
+        actor: str,
     ) -> None: ...
 
     @abc.abstractmethod
@@ -99,3 +107,25 @@ class DispatchRepository(abc.ABC):
     @abc.abstractmethod
     async def revoke_api_keys(self, principal: str) -> int:
         """Revoke every active key of the principal; how many there were."""
+
+    @abc.abstractmethod
+    async def signing_secrets(
+        self, department: Department, *, lock: bool = False
+    ) -> list[StoredSecret]:
+        """The department's signing secrets, newest first (`lock`: for a rotation)."""
+
+    @abc.abstractmethod
+    async def add_signing_secret(self, secret: StoredSecret) -> bool:
+        """False when the department already has a current secret (another made it)."""
+
+    @abc.abstractmethod
+    async def end_signing_secret(
+        self, department: Department, key_id: str, *, valid_until: datetime
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def all_signing_secrets(self) -> list[StoredSecret]:
+        """Every stored secret, locked, for re-sealing under the current master key."""
+
+    @abc.abstractmethod
+    async def reseal_signing_secret(self, secret: StoredSecret, *, sealed: bytes) -> None: ...

@@ -128,6 +128,7 @@ class Whistle:
     report_by: datetime
     reason: str
     blown_at: datetime
+    blown_by: str | None = None  # who blew it: person:<username>, or township-system:<code>
 
 
 class Attendance(StrEnum):

@@ -25,11 +25,6 @@ class ListingRefused(Exception):
         super().__init__(detail)
 
 
-class ListerUnidentified(ListingRefused):
-    code = "invalid_credential"
-    status = 401
-
-
 class NotADepartment(ListingRefused):
     code = "not_a_department"
 
@@ -43,13 +38,11 @@ class InvalidQuery(ListingRefused):
         super().__init__(f"{field}: {reason}")
 
 
-def check_lister(principal: str | None) -> Department:
-    """The department a key belongs to: only a department lists its own orders."""
-    if principal is None:
-        raise ListerUnidentified("a valid department API key is required")
-    if principal not in set(Department):
-        raise NotADepartment(f"{principal} is not a department; only departments list orders")
-    return Department(principal)
+def check_lister(department: str | None, *, name: str) -> Department:
+    """The department whose orders the caller lists: the one its credential is bound to."""
+    if department not in set(Department):
+        raise NotADepartment(f"{name} acts for no department; only departments list orders")
+    return Department(department)
 
 
 @dataclass(frozen=True)

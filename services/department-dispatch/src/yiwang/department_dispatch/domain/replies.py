@@ -47,6 +47,24 @@ class InvalidCredential(ReplyRejected):
     security = True
 
 
+class SignatureRejected(InvalidCredential):
+    """A Kafka reply whose signature was refused; `code` says why (yiwang.common.signatures:
+    unsigned, bad_timestamp, stale, from_the_future, unknown_key, bad_signature)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.code = reason
+        super().__init__(detail)
+
+
+class NoDepartment(ReplyRejected):
+    """A department-staff credential without a department claim (or an unknown one)."""
+
+    code = "no_department"
+    status = 403
+    field = "authorization"
+    security = True
+
+
 class NotAssignmentHolder(ReplyRejected):
     code = "not_assignment_holder"
     status = 403
@@ -110,6 +128,15 @@ class InvalidReply(ReplyRejected):
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
         super().__init__(f"{field}: {reason}")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a reply, from a verified credential, never from the reply itself."""
+
+    department: Department | None  # the department it acts for; None: its credential names none
+    name: str  # the timeline's actor: a person's audit name, or a department system's code
+    audit_name: str  # the audit trail's: person:<username>, department-system:<code>
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,6 @@ class RulingRefused(Exception):
         super().__init__(detail)
 
 
-class RulerUnidentified(RulingRefused):
-    code = "invalid_credential"
-    status = 401
-    field = "authorization"
-
-
 class NotTheHub(RulingRefused):
     code = "not_the_hub"
     status = 403
@@ -69,18 +63,15 @@ class Ruling:
     attempt: int  # the routing decision it rules on
     department: Department
     reason: str
-    ruled_by: str
+    ruled_by: str  # a hub operator's audit name (person:<username>), or the hub system's code
     ruled_at: datetime
     returned_by: tuple[Department, ...] = ()
 
 
-def check_ruler(principal: str | None) -> str:
-    """Only the county hub's own key rules; the principal it rules as."""
-    if principal is None:
-        raise RulerUnidentified("a valid API key of the county hub is required")
-    if principal != HUB.value:
-        raise NotTheHub(f"only {HUB.value} rules on disputed responsibility, not {principal}")
-    return principal
+def check_ruler(*, hub_operator: bool, department: str | None, name: str) -> None:
+    """Only the county hub rules: a hub operator, or the hub's own department system."""
+    if not hub_operator and department != HUB.value:
+        raise NotTheHub(f"only {HUB.value} rules on disputed responsibility, not {name}")
 
 
 def check_ruling_allowed(case: DispatchCase | None, *, case_id: str) -> DispatchCase:

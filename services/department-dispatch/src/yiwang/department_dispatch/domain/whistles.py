@@ -32,12 +32,6 @@ class WhistleRefused(Exception):
         super().__init__(detail)
 
 
-class WhistlerUnidentified(WhistleRefused):
-    code = "invalid_credential"
-    status = 401
-    field = "authorization"
-
-
 class WhistleCaseUnknown(WhistleRefused):
     code = "unknown_case"
     status = 404
@@ -53,14 +47,6 @@ class WhistleWrongTownship(WhistleRefused):
     code = "not_the_case_township"
     status = 403
     field = "township_code"
-
-
-def check_whistler(principal: str | None, *, township_code: str) -> None:
-    """Only a township's own key blows its whistle."""
-    if principal is None:
-        raise WhistlerUnidentified("a valid township API key is required")
-    if principal != f"township:{township_code}":
-        raise WhistleWrongTownship(f"the key does not belong to township:{township_code}")
 
 
 def check_whistle_allowed(case: DispatchCase | None, *, case_id: str, township_code: str) -> None:
@@ -82,6 +68,7 @@ def new_whistle(
     departments: tuple[Department, ...],
     report_within: timedelta,
     reason: str,
+    blown_by: str,
     now: datetime,
     new_id: NewId,
 ) -> tuple[Whistle, list[WorkOrder]]:
@@ -93,6 +80,7 @@ def new_whistle(
         report_by=now + report_within,
         reason=reason,
         blown_at=now,
+        blown_by=blown_by,
     )
     orders = [
         WorkOrder(

@@ -7,15 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, StringConstraints
+from yiwang.common.access import allow
+from yiwang.common.auth import Actor, Authenticate, Role
 from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
 from yiwang.common.events import CommandLevel, DepartmentRole
 from yiwang.common.postgres import UnitOfWorkFactory
 from yiwang.department_dispatch import handlers
 from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
-from yiwang.department_dispatch.domain.credentials import bearer
 from yiwang.department_dispatch.domain.model import WorkOrder, WorkOrderStatus
 from yiwang.department_dispatch.domain.queries import (
     MAX_LIMIT,
@@ -24,6 +25,7 @@ from yiwang.department_dispatch.domain.queries import (
     check_lister,
 )
 from yiwang.department_dispatch.domain.rulings import check_ruler
+from yiwang.department_dispatch.entrypoints.http import DEPARTMENT_AUTH, timeline_name
 
 CaseId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
@@ -87,27 +89,33 @@ class RulingAccepted(BaseModel):
 
 
 def work_orders_router(
-    *, uow: UnitOfWorkFactory[PostgresDispatchUnitOfWork], clock: Clock, auth_doc: str
+    *,
+    uow: UnitOfWorkFactory[PostgresDispatchUnitOfWork],
+    clock: Clock,
+    authenticate: Authenticate,
 ) -> APIRouter:
     router = APIRouter(tags=["work orders"])
+    can_list = allow(
+        authenticate, Role.DEPARTMENT_SYSTEM, Role.DEPARTMENT_STAFF, bound=("department",)
+    )
+    can_rule = allow(authenticate, Role.HUB_OPERATOR, Role.DEPARTMENT_SYSTEM)
 
     @router.get(
         "/work-orders",
         response_model=WorkOrderList,
         summary="A department lists its own work orders, newest first",
-        description=f"Authenticate with {auth_doc}. The department is the key's owner; a "
-        "township's key is refused (403).",
+        description=f"{DEPARTMENT_AUTH}. Only the credential's department's orders.",
+        openapi_extra=can_list.openapi,
     )
     async def list_work_orders(
-        authorization: Annotated[str | None, Header()] = None,
-        status: Annotated[list[WorkOrderStatus] | None, Query()] = None,
+        actor: Actor = can_list.actor,
+        status: Annotated[list[WorkOrderStatus] | None, Query(max_length=6)] = None,
         open: bool | None = None,
         case_id: Annotated[CaseId | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> WorkOrderList:
-        principal = await handlers.identify_api_key(uow=uow(), api_key=bearer(authorization))
-        department = check_lister(principal)
+        department = check_lister(actor.department, name=actor.audit_name)
         query = WorkOrderQuery(
             statuses=frozenset(status or ()),
             open=open,
@@ -128,17 +136,20 @@ def work_orders_router(
         response_model=RulingAccepted,
         status_code=201,
         summary="The county hub rules (终审): the named department handles the case",
-        description=f"Authenticate with {auth_doc}; the key must be comprehensive-governance's. "
-        "Only while the hub holds the case for triage or arbitration, once per routing "
-        "decision. The named department may not return the case.",
+        description="A hub operator (bearer token, role hub-operator) or the hub's own system "
+        "(API key of comprehensive-governance). Only while the hub holds the case for triage "
+        "or arbitration, once per routing decision. The named department may not return it.",
+        openapi_extra=can_rule.openapi,
     )
     async def post_ruling(
-        case_id: CaseId,
-        body: RulingRequest,
-        authorization: Annotated[str | None, Header()] = None,
+        case_id: CaseId, body: RulingRequest, actor: Actor = can_rule.actor
     ) -> RulingAccepted:
-        principal = await handlers.identify_api_key(uow=uow(), api_key=bearer(authorization))
-        ruled_by = check_ruler(principal)
+        check_ruler(
+            hub_operator=actor.has(Role.HUB_OPERATOR),
+            department=actor.department if actor.has(Role.DEPARTMENT_SYSTEM) else None,
+            name=actor.audit_name,
+        )
+        ruled_by = timeline_name(actor)
         ruling, work_order_id = await handlers.rule_on_case(
             uow=uow(),
             case_id=case_id,

@@ -12,25 +12,20 @@ from yiwang.common.events import (
     DepartmentReplied,
     OversightAlertRaised,
 )
+from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.postgres import UnitOfWorkFactory
 from yiwang.common.runtime import Runtime
 from yiwang.common.subscriber import CONSUMED_RECORD
 from yiwang.common.topics import CASE_REOPENED, CASE_ROUTED, DEPT_REPLIES, OVERSIGHT_ALERTS
 from yiwang.department_dispatch import handlers
 from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
-from yiwang.department_dispatch.config import DispatchSettings
-from yiwang.department_dispatch.domain.credentials import (
-    DEPARTMENT_HEADER,
-    SIGNATURE_HEADER,
-    signed_department,
-)
 
 
 def kafka_router(
     runtime: Runtime,
     *,
     uow: UnitOfWorkFactory[PostgresDispatchUnitOfWork],
-    settings: DispatchSettings,
+    vault: PersonalDataVault,
 ) -> KafkaRouter:
     router = KafkaRouter()
     clock = runtime.clock
@@ -39,24 +34,17 @@ def kafka_router(
         await handlers.dispatch_routed_case(uow=uow(), envelope=envelope, clock=clock)
 
     async def on_department_replied(envelope: Envelope[Any]) -> None:
-        # Identity is the HMAC over the exact record value, never a field of the payload.
+        # Identity is the signature over the exact record (value, key, ce_id, time), never
+        # a field of the payload.
         record = CONSUMED_RECORD.get()
-        headers = header_map(record.headers if record is not None else None)
-        claimed = headers.get(DEPARTMENT_HEADER)
-        department = signed_department(
-            signing_key=settings.signing_key,
-            claimed=claimed,
-            signature=headers.get(SIGNATURE_HEADER),
-            value=record.value if record is not None else b"",
+        signed = handlers.SignedRecord(
+            headers=header_map(record.headers if record is not None else None),
+            value=(record.value if record is not None else None) or b"",
+            key=(record.key if record is not None else None) or b"",
+            ce_id=envelope.id,
         )
-        await handlers.take_department_reply(
-            uow=uow(),
-            reply=envelope.payload,
-            department=department,
-            channel="kafka",
-            clock=clock,
-            event_id=envelope.id,
-            claimed=claimed,
+        await handlers.take_signed_reply(
+            uow=uow(), reply=envelope.payload, record=signed, vault=vault, clock=clock
         )
 
     async def on_oversight_alert_raised(envelope: Envelope[Any]) -> None:

@@ -18,7 +18,6 @@ from yiwang.department_dispatch.domain.lifecycle import state_changed
 from yiwang.department_dispatch.domain.model import DispatchCase, WorkOrder
 from yiwang.department_dispatch.handlers.whistles import record_whistle_report
 from yiwang.department_dispatch.handlers.work_orders import (
-    CONSUMER,
     cancel_work_order,
     issue_work_order,
     new_id,
@@ -42,44 +41,51 @@ async def take_department_reply(
     *,
     uow: DispatchUnitOfWork,
     reply: DepartmentReplied,
-    department: Department | None,
+    sender: replies.Sender,
     channel: str,
     clock: Clock,
-    event_id: str | None = None,
-    claimed: str | None = None,
 ) -> ReplyOutcome:
     """Check a reply against the assignment and the state machine; apply it or audit why not.
 
-    `department` comes from a verified credential (None when there was none): never from
-    the reply itself.
-    """
+    `sender` comes from a verified credential (an API key or a person's token), never from
+    the reply itself. Signed Kafka replies come through handlers/signing.py."""
     async with uow:
-        if event_id is not None and not await uow.first_delivery(
-            consumer=CONSUMER, event_id=event_id
-        ):
-            return ReplyOutcome(applied=False, reason="redelivered")
-        now = clock.now()
-        try:
-            if department is None:
-                raise replies.InvalidCredential(
-                    f"no valid credential for '{claimed}'" if claimed else "no valid credential"
-                )
-            state = await apply_reply(
-                uow=uow, reply=reply, department=department, channel=channel, now=now
-            )
-        except replies.ReplyRejected as rejected:
-            await record_rejection(
-                uow=uow,
-                reply=reply,
-                rejected=rejected,
-                department=department,
-                claimed=claimed,
-                channel=channel,
-                now=now,
-            )
-            return ReplyOutcome(
-                applied=False, reason=rejected.code, detail=rejected.detail, rejection=rejected
-            )
+        return await take_in(uow, reply, sender=sender, channel=channel, now=clock.now())
+
+
+async def take_in(
+    uow: DispatchUnitOfWork,
+    reply: DepartmentReplied,
+    *,
+    sender: replies.Sender,
+    channel: str,
+    now: datetime,
+) -> ReplyOutcome:
+    """Apply a reply from a verified sender, or audit why not; inside the caller's unit."""
+    try:
+        if sender.department is None:
+            raise replies.NoDepartment(f"{sender.audit_name} acts for no department")
+        state = await apply_reply(
+            uow=uow,
+            reply=reply,
+            sender=sender,
+            department=sender.department,
+            channel=channel,
+            now=now,
+        )
+    except replies.ReplyRejected as rejected:
+        await record_rejection(
+            uow=uow,
+            reply=reply,
+            rejected=rejected,
+            sender=sender,
+            claimed=sender.department.value if sender.department else None,
+            channel=channel,
+            now=now,
+        )
+        return ReplyOutcome(
+            applied=False, reason=rejected.code, detail=rejected.detail, rejection=rejected
+        )
     return ReplyOutcome(applied=True, case_state=state)
 
 
@@ -87,6 +93,7 @@ async def apply_reply(
     *,
     uow: DispatchUnitOfWork,
     reply: DepartmentReplied,
+    sender: replies.Sender,
     department: Department,
     channel: str,
     now: datetime,
@@ -108,9 +115,13 @@ async def apply_reply(
     )
     order.status = effect.order_status
     await repo.save_work_order(order)
-    await repo.add_reply(reply, department=department, channel=channel, at=now)
+    await repo.add_reply(
+        reply, department=department, channel=channel, at=now, actor=sender.audit_name
+    )
     if effect.case_state is not None:
-        await _move_case(uow, case, reply, order, target=effect.case_state, now=now)
+        await _move_case(
+            uow, case, reply, order, target=effect.case_state, now=now, actor=sender.name
+        )
     if reply.kind is ReplyKind.REQUEST_ASSISTANCE:
         await _request_assistance(uow, case, reply, order, now=now)
     if reply.kind is ReplyKind.ACKNOWLEDGE and order.whistle_id is not None:
@@ -126,6 +137,7 @@ async def _move_case(
     *,
     target: CaseState,
     now: datetime,
+    actor: str,
 ) -> None:
     from_state, case.state = case.state, target
     if target is CaseState.RETURNED:
@@ -154,7 +166,7 @@ async def _move_case(
             from_state=from_state,
             to_state=target,
             at=now,
-            actor=order.department.value,
+            actor=actor,
             note=reply.result or reply.note or reply.reason_code,
             department=order.department,
         ),
@@ -195,12 +207,14 @@ async def record_rejection(
     uow: DispatchUnitOfWork,
     reply: DepartmentReplied,
     rejected: replies.ReplyRejected,
-    department: Department | None,
+    sender: replies.Sender | None,
     claimed: str | None,
     channel: str,
     now: datetime,
 ) -> None:
-    """Audit a rejected reply (reply_rejection), count it, and log security events."""
+    """Audit a rejected reply (reply_rejection), count it, and log security events.
+    `sender`: the verified one, None when no credential held; `claimed`: who it said it was."""
+    department = sender.department if sender is not None else None
     await uow.dispatch.add_rejection(
         RejectionRecord(
             at=now,
@@ -214,6 +228,7 @@ async def record_rejection(
             work_order_id=reply.work_order_id,
             reply_id=reply.reply_id,
             kind=reply.kind.value,
+            actor=sender.audit_name if sender is not None else None,
         )
     )
     REPLY_REJECTIONS.labels(channel, rejected.code).inc()
@@ -225,6 +240,7 @@ async def record_rejection(
             detail=rejected.detail,
             department=department,
             claimed=claimed,
+            actor=sender.audit_name if sender is not None else None,
             channel=channel,
             case_id=reply.case_id,
         )

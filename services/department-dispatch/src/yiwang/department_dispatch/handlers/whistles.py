@@ -30,9 +30,11 @@ async def blow_whistle(
     departments: tuple[Department, ...],
     report_within: timedelta,
     reason: str,
+    blown_by: str,
     clock: Clock,
 ) -> Whistle:
-    """A township summons departments to a case; each must report by the deadline."""
+    """A township summons departments to a case; each must report by the deadline.
+    `blown_by`: who blew it (the audit name of the township official or system)."""
     async with uow:
         case = await uow.dispatch.get_case(case_id, lock=True)
         check_whistle_allowed(case, case_id=case_id, township_code=township_code)
@@ -44,6 +46,7 @@ async def blow_whistle(
             departments=departments,
             report_within=report_within,
             reason=reason,
+            blown_by=blown_by,
             now=clock.now(),
             new_id=new_id,
         )

@@ -112,7 +112,7 @@ class PostgresCaseRepository(CaseRepository):
              c.admin_code, c.micro_grid_hint, c.source_system, c.external_id,
              json.dumps(c.channel_details, ensure_ascii=False), json.dumps(list(c.media_urls)),
              json.dumps(c.attributes, ensure_ascii=False), c.master_case_id, c.api_key_id,
-             c.reporter_count, c.received_at)
+             c.reporter_count, c.received_at, c.submitted_by)
             for c in cases
         ]  # fmt: skip
         await self._conn.execute(
@@ -120,38 +120,39 @@ class PostgresCaseRepository(CaseRepository):
             " priority, state, lon, lat, crs_submitted, lon_submitted, lat_submitted, address,"
             " admin_code, micro_grid_hint, source_system, external_id, channel_details, media_urls,"
             " attributes, master_case_id, api_key_id, reporter_count, received_at, updated_at,"
-            " state_at)"
+            " state_at, submitted_by)"
             " SELECT case_id, case_number, channel, category, title, description, priority, state,"
             " lon, lat, crs_submitted, lon_submitted, lat_submitted, address, admin_code,"
             " micro_grid_hint, source_system, external_id, channel_details,"
             " ARRAY(SELECT jsonb_array_elements_text(media_urls)), attributes, master_case_id,"
-            " api_key_id, reporter_count, received_at, received_at, received_at"
+            " api_key_id, reporter_count, received_at, received_at, received_at, submitted_by"
             " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
             " $7::text[], $8::text[], $9::float8[], $10::float8[], $11::text[], $12::float8[],"
             " $13::float8[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],"
             " $19::jsonb[], $20::jsonb[], $21::jsonb[], $22::uuid[], $23::text[], $24::int[],"
-            " $25::timestamptz[])"
+            " $25::timestamptz[], $26::text[])"
             " AS c(case_id, case_number, channel, category, title, description, priority, state,"
             " lon, lat, crs_submitted, lon_submitted, lat_submitted, address, admin_code,"
             " micro_grid_hint, source_system, external_id, channel_details, media_urls, attributes,"
-            " master_case_id, api_key_id, reporter_count, received_at)",
-            *_columns(rows, 25),
+            " master_case_id, api_key_id, reporter_count, received_at, submitted_by)",
+            *_columns(rows, 26),
         )
 
     async def add_reporters(self, reporters: Sequence[SealedReporter]) -> None:
         rows = [
             (r.reporter_id, r.case_id, r.anonymous, r.name_masked, r.phone_masked,
              r.id_number_masked, r.name_sealed, r.phone_sealed, r.id_number_sealed,
-             r.email_sealed, r.created_at)
+             r.email_sealed, r.created_at, r.title_sealed, r.description_sealed)
             for r in reporters
         ]  # fmt: skip
         await self._conn.execute(
             "INSERT INTO reporters (reporter_id, case_id, anonymous, name_masked, phone_masked,"
             " id_number_masked, name_sealed, phone_sealed, id_number_sealed, email_sealed,"
-            " created_at)"
+            " created_at, title_sealed, description_sealed)"
             " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bool[], $4::text[], $5::text[],"
-            " $6::text[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[], $11::timestamptz[])",
-            *_columns(rows, 11),
+            " $6::text[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[], $11::timestamptz[],"
+            " $12::bytea[], $13::bytea[])",
+            *_columns(rows, 13),
         )
 
     async def count_other_reporters(self, *, master_id: uuid.UUID, added: int, at: datetime) -> int:
@@ -200,11 +201,19 @@ class PostgresCaseRepository(CaseRepository):
             where.append(f"c.received_at >= {arg(f.received_from)}")
         if f.received_to:
             where.append(f"c.received_at <= {arg(f.received_to)}")
+        if f.submitters is not None:
+            where.append(f"c.submitted_by = ANY({arg(list(f.submitters))}::text[])")
+        if f.case_numbers:
+            where.append(f"c.case_number = ANY({arg(list(f.case_numbers))}::text[])")
         order = "DESC" if f.newest_first else "ASC"
         if f.after:
             op = "<" if f.newest_first else ">"
             where.append(f"(c.received_at, c.case_id) {op} ({arg(f.after[0])}, {arg(f.after[1])})")
-        sql = f"{_VIEW} WHERE {' AND '.join(where)} ORDER BY c.received_at {order}, c.case_id {order} LIMIT {arg(f.limit)}"
+        sql = (
+            f"{_VIEW} WHERE {' AND '.join(where)}"
+            f" ORDER BY c.received_at {order}, c.case_id {order}"
+            f" LIMIT {arg(f.limit)} OFFSET {arg(f.offset)}"
+        )
         return [_view(r) for r in await self._conn.fetch(sql, *args)]
 
     async def apply_states(self, updates: Sequence[StateUpdate]) -> None:
@@ -311,4 +320,5 @@ def _view(row: asyncpg.Record) -> CaseView:
         updated_at=row["updated_at"],
         source_system=row["source_system"],
         external_id=row["external_id"],
+        submitted_by=row["submitted_by"],
     )

@@ -28,6 +28,10 @@ class CaseFilter:
     limit: int = 50
     newest_first: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    # Only cases submitted by one of these (a platform reads its own); None: any.
+    submitters: tuple[str, ...] | None = None
+    case_numbers: tuple[str, ...] = ()
+    offset: int = 0  # Open311's pages
 
 
 TimelineRow = tuple[str, uuid.UUID, TimelineEntry]  # (event id, case id, entry)

@@ -57,13 +57,15 @@ def normalised_point(location: Location, policy: IntakePolicy) -> tuple[float, f
 
 
 def idempotency_key_for(
-    submission: CaseSubmission, header_key: str | None, api_key_id: str | None
+    submission: CaseSubmission, header_key: str | None, owner: str | None
 ) -> IdempotencyKey | None:
-    """(source system, external id) when the sender has one, else the Idempotency-Key header."""
+    """(source system, external id) when the sender has one, else the Idempotency-Key
+    header in the scope of its `owner`: the platform (whichever of its keys sent it) or
+    the person. A source system is the platform's own, so that scope is the platform's too."""
     if submission.source is not None:
         return IdempotencyKey(f"source:{submission.source.system}", submission.source.external_id)
     if header_key:
-        return IdempotencyKey(f"header:{api_key_id or 'anonymous'}", header_key)
+        return IdempotencyKey(f"header:{owner or 'anonymous'}", header_key)
     return None
 
 

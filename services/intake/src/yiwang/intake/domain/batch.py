@@ -9,6 +9,7 @@ category is linked to it, exactly as if the earlier one had been stored first.
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from yiwang.common.case import Channel
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import SubmitCase
+from yiwang.common.personal_data import scrub
 from yiwang.intake.domain.admission import (
     IdempotencyKey,
     IdempotencyKeyReused,
@@ -35,18 +37,29 @@ from yiwang.intake.domain.submission import (
     platform_submission,
 )
 
+# What every phone, ID number and e-mail address has (full-width forms too).
+_MAYBE_PERSONAL = re.compile(r"[0-9０-９@＠]")
+
 
 @dataclass(frozen=True, slots=True)
 class SubmissionRequest:
     """One submission to admit. From Kafka, the platform's command and its record: the
     command is read as a submission with the other checks, and a refusal is answered on
-    the rejection topic."""
+    the rejection topic.
+
+    `submitted_by`: the platform (or the person's audit name) the case is kept for;
+    `actor`: who the timeline says acted; `refusal`: already refused (a record whose
+    signature failed); `position`: the record's topic:partition:offset."""
 
     submission: CaseSubmission | SubmitCase
     idempotency: IdempotencyKey | None = None
     api_key_id: str | None = None
     with_token: bool = False
     record: Envelope[SubmitCase] | None = None
+    submitted_by: str | None = None
+    actor: str | None = None
+    refusal: SubmissionInvalid | None = None
+    position: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +74,20 @@ class Admitted:
 @dataclass(frozen=True, slots=True)
 class Refused:
     error: SubmissionInvalid  # names the field and the reason
+    answered: bool = True  # False: a redelivered record, answered the first time
 
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """A submission that passed every check needing no database."""
+    """A submission that passed every check needing no database. Its title and
+    description are scrubbed of personal data; `original` holds them as sent when that
+    changed them (they are sealed with the reporter's personal data)."""
 
     submission: CaseSubmission
     point: tuple[float, float] | None  # WGS-84, inside the county
     request_hash: str
     idempotency: IdempotencyKey | None
+    original: tuple[str | None, str | None] = (None, None)  # (title, description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +123,8 @@ Decision = Opening | Repeat | IdempotencyKeyReused
 
 def check(request: SubmissionRequest, *, policy: IntakePolicy, now: datetime) -> Checked | Refused:
     """Every check that needs no database, in the order a sender would fix them."""
+    if request.refusal is not None:
+        return Refused(request.refusal)
     try:
         submission = request.submission
         if isinstance(submission, SubmitCase):
@@ -119,7 +138,26 @@ def check(request: SubmissionRequest, *, policy: IntakePolicy, now: datetime) ->
         point = normalised_point(submission.location, policy)
     except SubmissionInvalid as exc:
         return Refused(exc)
-    return Checked(submission, point, fingerprint(submission), request.idempotency)
+    request_hash = fingerprint(submission)  # of what was sent
+    visible, original = scrubbed(submission)
+    return Checked(visible, point, request_hash, request.idempotency, original)
+
+
+def scrubbed(
+    submission: CaseSubmission,
+) -> tuple[CaseSubmission, tuple[str | None, str | None]]:
+    """The submission with phones, ID numbers and e-mail addresses taken out of its title
+    and description; and the originals of those that changed."""
+    if not _MAYBE_PERSONAL.search(submission.title + submission.description):
+        return submission, (None, None)  # no digit, no '@': nothing to take out
+    title, description = scrub(submission.title), scrub(submission.description)
+    if not (title.changed or description.changed):
+        return submission, (None, None)
+    visible = submission.model_copy(update={"title": title.text, "description": description.text})
+    return visible, (
+        submission.title if title.changed else None,
+        submission.description if description.changed else None,
+    )
 
 
 def decide(

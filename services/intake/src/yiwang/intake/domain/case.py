@@ -103,6 +103,29 @@ class CaseView:
     source_system: str | None = None
     external_id: str | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
+    submitted_by: str | None = None  # the platform, or the person's audit name
+    evaluation: Evaluation | None = None  # only for those who may see it
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A resolved case's one-time evaluation token, for its resident."""
+
+    token: str
+    expires_at: datetime
+
+
+# Cases in these states take no evaluation any more.
+EVALUATION_OVER = frozenset({CaseState.EVALUATED.value, CaseState.CLOSED.value})
+
+
+def open_evaluation(
+    state: str, token: str | None, expires_at: datetime | None, *, now: datetime
+) -> Evaluation | None:
+    """The token to show: while the case still takes an evaluation and it has not expired."""
+    if token is None or expires_at is None or state in EVALUATION_OVER or expires_at <= now:
+        return None
+    return Evaluation(token, expires_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,7 @@ class NewCase:
     api_key_id: str | None
     received_at: datetime
     reporter_count: int = 1  # more when later submissions of the same batch link to it
+    submitted_by: str | None = None  # the platform, or the person's audit name
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,8 @@ class SealedReporter:
     id_number_sealed: bytes | None
     email_sealed: bytes | None
     created_at: datetime
+    title_sealed: bytes | None = None  # the title as sent, when scrubbing changed it
+    description_sealed: bytes | None = None
 
 
 def case_record(
@@ -79,6 +82,7 @@ def case_record(
     master_case_id: uuid.UUID | None,
     api_key_id: str | None,
     reporter_count: int = 1,
+    submitted_by: str | None = None,
     now: datetime,
 ) -> NewCase:
     location = submission.location
@@ -114,6 +118,7 @@ def case_record(
         api_key_id=api_key_id,
         received_at=now,
         reporter_count=reporter_count,
+        submitted_by=submitted_by,
     )
 
 
@@ -125,13 +130,16 @@ def state_change(
     *,
     at: datetime,
     note: str | None = None,
+    actor: str | None = None,
 ) -> CaseStateChanged:
+    """`actor`: who submitted it (a platform's or a person's audit name); by default the
+    channel it came in by."""
     return CaseStateChanged(
         case_id=facts.case_id,
         case_number=facts.case_number,
         from_state=from_state,
         to_state=to_state,
-        actor=f"intake:{submission.channel.value}",
+        actor=actor or f"intake:{submission.channel.value}",
         note=note,
         at=at,
         category=facts.category,
@@ -162,9 +170,11 @@ def announcement(
     master: DuplicateMatch | None,
     reporter_count: int,
     now: datetime,
+    actor: str | None = None,
 ) -> Announcement:
     """A new case's events. They carry the reporter's masked values and reference, never
-    what was sealed. `reporter_count` is the master's count with this reporter."""
+    what was sealed, and the scrubbed title and description. `reporter_count` is the
+    master's count with this reporter; `actor`: who submitted it."""
     ref = reporter_ref(
         reporter_id=reporter.reporter_id,
         name=submission.reporter.name,
@@ -179,7 +189,7 @@ def announcement(
         reporter=ref,
         received_at=now,
     )
-    received = state_change(facts, submission, None, CaseState.RECEIVED, at=now)
+    received = state_change(facts, submission, None, CaseState.RECEIVED, at=now, actor=actor)
     if master is None:
         to_routing = CaseReceived(
             case_id=facts.case_id,

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from fastapi import Response
 
@@ -21,6 +22,15 @@ FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=
 
 class MalformedXml(ValueError):
     pass
+
+
+class Open311Error(Exception):
+    """A request Open311 refuses, with the spec's status and description."""
+
+    def __init__(self, status: int, description: str) -> None:
+        self.status = status
+        self.description = description
+        super().__init__(description)
 
 
 def render(fmt: str, *, root: str, item: str | None, payload: Any, status: int = 200) -> Response:
@@ -70,10 +80,14 @@ def _fill(element: ET.Element, value: Any) -> None:
 
 
 def parse_xml(body: bytes) -> dict[str, Any]:
-    """An XML body as a dict (repeated elements become lists); refuses entities and DTDs."""
+    """An XML body as a dict (repeated elements become lists). A document type declaration
+    (and with it any entity: "billion laughs" expansion, external entities that read
+    files or URLs) is refused before anything is expanded or fetched."""
     try:
-        root = SafeET.fromstring(body)
-    except Exception as exc:  # ParseError and defusedxml's forbidden constructs
+        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise MalformedXml(f"XML with a DTD or entities is refused: {exc}") from None
+    except Exception as exc:  # ParseError
         raise MalformedXml(f"malformed XML: {exc}") from None
     parsed = _to_python(root)
     if not isinstance(parsed, dict):

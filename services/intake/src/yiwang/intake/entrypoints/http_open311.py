@@ -1,10 +1,14 @@
 """Open311 GeoReport v2, complete: discovery, services, definitions, requests, tokens.
 
 Every endpoint answers in `.json` and `.xml`; errors use the spec's list of
-code/description with its status codes (400, 403, 404): routes raise `Open311Error` (or
-any refusal), and `open311_problem`, the app's problem-details alternative for these
+code/description with its status codes (400, 401, 403, 404): routes raise `Open311Error`
+(or any refusal), and `open311_problem`, the app's problem-details alternative for these
 paths, renders it. service_request_id is the case number, so a resident can read it over
 the phone.
+
+The reads are public, so they show only what the public may see: categories that are
+`public` (never petitions, disputes between people or public-order reports), scrubbed
+text, and points rounded to 3 decimals (about 100 m), a page at a time.
 """
 
 from __future__ import annotations
@@ -12,45 +16,47 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
-from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Query, Request, Response
-from pydantic import ValidationError
-from starlette.datastructures import FormData, UploadFile
-from yiwang.common.case import Channel
+from fastapi import APIRouter, Path, Query, Request, Response
+from yiwang.common.access import PUBLIC, allow
+from yiwang.common.auth import Actor, Authenticate, Role
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.clock import Clock
 from yiwang.common.departments import DEPARTMENTS, Department
-from yiwang.common.envelope import field_errors
-from yiwang.common.personal_data import PersonalDataVault
+from yiwang.common.personal_data import PersonalDataVault, scrub
 from yiwang.common.problems import FieldError
 from yiwang.common.states import CaseState
 from yiwang.intake import handlers
-from yiwang.intake.adapters.api_keys import ApiKeyStore
+from yiwang.intake.adapters.api_keys import ApiKeyStore, PlatformActor
 from yiwang.intake.adapters.case_numbers import CaseNumberIssuer
 from yiwang.intake.adapters.repository import CaseFilter
 from yiwang.intake.adapters.unit_of_work import IntakeUnitOfWork
 from yiwang.intake.config import IntakeSettings
-from yiwang.intake.domain import open311
+from yiwang.intake.domain import callers, open311
 from yiwang.intake.domain.admission import IntakePolicy
 from yiwang.intake.domain.case import CaseView
-from yiwang.intake.domain.submission import CaseSubmission, SubmissionInvalid
-from yiwang.intake.entrypoints.formats import FORMATS, errors, render
+from yiwang.intake.domain.submission import SubmissionInvalid
+from yiwang.intake.entrypoints.bounds import FIRST_YEAR, LAST_YEAR
+from yiwang.intake.entrypoints.formats import FORMATS, Open311Error, errors, render
+from yiwang.intake.entrypoints.open311_forms import (
+    PREFIX,
+    open311_caller,
+    open311_field,
+    open311_format,
+    read_form,
+    submission_from_form,
+)
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-21T00:00:00Z"
-MAX_RESULTS = 1000
 DEFAULT_DAYS = 90
-PREFIX = "/open311/"
+MAX_IDS = 100
+PUBLIC_CODES = tuple(sorted(c.code for c in CATEGORIES.values() if c.public))
+Short = Annotated[str | None, Query(max_length=100)]
+Format = Annotated[str, Path(max_length=8)]
+Id = Annotated[str, Path(min_length=1, max_length=64)]
 
-
-class Open311Error(Exception):
-    """A request Open311 refuses, with the spec's status and description."""
-
-    def __init__(self, status: int, description: str) -> None:
-        self.status = status
-        self.description = description
-        super().__init__(description)
+__all__ = ["Open311Error", "open311_problem", "open311_router"]
 
 
 def open311_problem(
@@ -83,7 +89,14 @@ def _parse_w3c(name: str, raw: str | None) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         raise Open311Error(400, f"{name} '{raw}' needs a time zone (Z or +08:00)")
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise Open311Error(400, f"{name} '{raw}' must be within the years {FIRST_YEAR}-{LAST_YEAR}")
     return parsed
+
+
+def _rounded(value: float | None) -> float | None:
+    """About 100 m: near enough to find the problem, not the door of who reported it."""
+    return round(value, 3) if value is not None else None
 
 
 def _request_json(view: CaseView) -> dict[str, object]:
@@ -92,100 +105,32 @@ def _request_json(view: CaseView) -> dict[str, object]:
     return {
         "service_request_id": view.case_number,
         "status": open311.open311_status(view.state),
-        "status_notes": open311.status_note(view.state, view.status_note),
+        "status_notes": scrub(open311.status_note(view.state, view.status_note)).text,
         "service_name": category.name_zh if category else view.category,
         "service_code": view.category,
-        "description": view.description,
+        "description": scrub(view.description).text,
         "agency_responsible": agency,
         "service_notice": None,
         "requested_datetime": _w3c(view.received_at),
         "updated_datetime": _w3c(view.updated_at),
         "expected_datetime": None,
-        "address": view.address,
+        "address": scrub(view.address).text if view.address else None,
         "address_id": None,
         "zipcode": None,
-        "lat": view.lat,
-        "long": view.lon,
+        "lat": _rounded(view.lat),
+        "long": _rounded(view.lon),
         "media_url": view.media_urls[0] if view.media_urls else None,
     }
 
 
-def _submission_from_form(form: FormData) -> CaseSubmission:
-    code = str(form.get("service_code") or "")
-    if not code:
-        raise Open311Error(400, "service_code is required")
-    category = CATEGORIES.get(code)
-    if category is None:
-        raise Open311Error(400, f"service_code '{code}' not found; GET services.json lists them")
-    lat, lon = form.get("lat"), form.get("long")
-    address = form.get("address_string") or None
-    if not ((lat and lon) or address or form.get("address_id")):
-        raise Open311Error(
-            400, "a location is required: lat and long, address_string or address_id"
-        )
-    name = " ".join(str(p) for p in (form.get("last_name"), form.get("first_name")) if p) or None
-    attributes = {
-        str(k)[len("attribute[") : -1]: str(v)
-        for k, v in form.multi_items()
-        if str(k).startswith("attribute[") and str(k).endswith("]")
-    }
-    fields = {
-        "channel": Channel.OPEN311,
-        "category": code,
-        "title": category.name_zh,
-        "description": str(form.get("description") or category.name_zh),
-        "location": {
-            "lon": lon or None,
-            "lat": lat or None,
-            "address": address
-            or (f"address_id {form.get('address_id')}" if form.get("address_id") else None),
-        },
-        "reporter": {
-            "name": name,
-            "phone": form.get("phone") or None,
-            "anonymous": not (name or form.get("phone")),
-        },
-        "media_urls": [str(form["media_url"])] if form.get("media_url") else [],
-        "attributes": attributes,
-        "email": form.get("email") or None,
-    }
-    try:
-        return CaseSubmission.model_validate(fields)
-    except ValidationError as exc:
-        field, reason = field_errors(exc)[0]
-        raise Open311Error(400, f"{_open311_field(field)}: {reason}") from None
-
-
-def _open311_field(field: str) -> str:
-    """Name the field as the client sent it (lat, long, phone), not as intake stores it."""
-    return {"location.lat": "lat", "location.lon": "long", "location": "lat/long", "reporter.phone": "phone",
-            "reporter.name": "first_name/last_name", "media_urls.0": "media_url"}.get(field, field)  # fmt: skip
-
-
-async def _read_form(request: Request, content_type: str) -> FormData:
-    """UTF-8 as the spec requires, whether the client percent-encodes it or not."""
-    if content_type.startswith("multipart/form-data"):
-        try:
-            return await request.form()
-        except Exception as exc:
-            raise Open311Error(400, f"malformed form data: {exc}") from None
-    try:
-        text = (await request.body()).decode("utf-8")
-        pairs = parse_qsl(
-            text,
-            keep_blank_values=True,
-            strict_parsing=bool(text),
-            encoding="utf-8",
-            errors="strict",
-        )
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise Open311Error(400, f"malformed form data: {exc}") from None
-    fields: list[tuple[str, str | UploadFile]] = list(pairs)
-    return FormData(fields)
+def _public(view: CaseView | None) -> bool:
+    category = CATEGORIES.get(view.category) if view is not None else None
+    return category is not None and category.public
 
 
 def open311_router(
     *,
+    authenticate: Authenticate,
     uow: Callable[[], IntakeUnitOfWork],
     api_keys: ApiKeyStore,
     policy: IntakePolicy,
@@ -195,6 +140,7 @@ def open311_router(
     settings: IntakeSettings,
 ) -> APIRouter:
     router = APIRouter(prefix="/open311/v2", tags=["open311"])
+    can_post = allow(open311_caller(authenticate, api_keys), Role.PLATFORM)
 
     def check(fmt: str, jurisdiction_id: str | None) -> None:
         if fmt not in FORMATS:
@@ -202,8 +148,8 @@ def open311_router(
         if jurisdiction_id and jurisdiction_id != settings.open311_jurisdiction:
             raise Open311Error(404, f"jurisdiction_id '{jurisdiction_id}' not found")
 
-    @router.get("/discovery.{fmt}", summary="Service discovery")
-    async def discovery(fmt: str) -> Response:
+    @router.get("/discovery.{fmt}", summary="Service discovery", openapi_extra=PUBLIC)
+    async def discovery(fmt: Format) -> Response:
         check(fmt, None)
         base = f"{settings.public_base_url}/open311/v2"
         endpoint = {"specification": SPEC, "url": base, "changeset": CHANGESET, "type": "production",
@@ -216,8 +162,10 @@ def open311_router(
         }
         return render(fmt, root="discovery", item=None, payload=payload)
 
-    @router.get("/services.{fmt}", summary="Service list (the category taxonomy)")
-    async def services(fmt: str, jurisdiction_id: str | None = None) -> Response:
+    @router.get(
+        "/services.{fmt}", summary="Service list (the category taxonomy)", openapi_extra=PUBLIC
+    )
+    async def services(fmt: Format, jurisdiction_id: Short = None) -> Response:
         check(fmt, jurisdiction_id)
         payload = [
             {"service_code": c.code, "service_name": c.name_zh, "description": c.name_en,
@@ -227,10 +175,12 @@ def open311_router(
         ]  # fmt: skip
         return render(fmt, root="services", item="service", payload=payload)
 
-    @router.get("/services/{service_code}.{fmt}", summary="Service definition with its attributes")
-    async def definition(
-        service_code: str, fmt: str, jurisdiction_id: str | None = None
-    ) -> Response:
+    @router.get(
+        "/services/{service_code}.{fmt}",
+        summary="Service definition with its attributes",
+        openapi_extra=PUBLIC,
+    )
+    async def definition(service_code: Id, fmt: Format, jurisdiction_id: Short = None) -> Response:
         check(fmt, jurisdiction_id)
         category = CATEGORIES.get(service_code)
         if category is None:
@@ -244,29 +194,27 @@ def open311_router(
         payload = {"service_code": category.code, "attributes": attributes}
         return render(fmt, root="service_definition", item=None, payload=payload)
 
-    @router.post("/requests.{fmt}", summary="Create a service request (form-encoded, with api_key)")
-    async def create(fmt: str, request: Request) -> Response:
+    @router.post(
+        "/requests.{fmt}",
+        summary="Create a service request (form-encoded, with api_key)",
+        openapi_extra=can_post.openapi,
+    )
+    async def create(fmt: Format, request: Request, actor: Actor = can_post.actor) -> Response:
         check(fmt, None)
-        content_type = request.headers.get("content-type", "")
-        if not content_type.startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")
-        ):
-            raise Open311Error(
-                400, "send the request form-encoded (application/x-www-form-urlencoded)"
-            )
-        form = await _read_form(request, content_type)
-        check(fmt, str(form.get("jurisdiction_id") or "") or None)
-        key = await api_keys.verify(str(form.get("api_key") or ""))
-        if key is None or "submit" not in key.scopes:
-            raise Open311Error(403, "api_key was not provided, is not valid, or may not submit")
-        submission = _submission_from_form(form)
+        form = await read_form(request)
+        jurisdiction = form.get("jurisdiction_id")
+        check(fmt, jurisdiction if isinstance(jurisdiction, str) and jurisdiction else None)
+        assert isinstance(actor, PlatformActor)
+        callers.check_scope(platform=actor.platform, scopes=actor.scopes, scope="submit")
+        submission = submission_from_form(form)
         try:
             admitted = await handlers.submit_case(
                 uow=uow(), submission=submission, policy=policy, vault=vault, numbers=numbers,
-                clock=clock, api_key_id=key.key_id, with_token=True,
+                clock=clock, api_key_id=actor.id, with_token=True, submitted_by=actor.platform,
+                actor=actor.audit_name,
             )  # fmt: skip
         except SubmissionInvalid as exc:
-            raise Open311Error(400, f"{_open311_field(exc.field)}: {exc.reason}") from None
+            raise Open311Error(400, f"{open311_field(exc.field)}: {exc.reason}") from None
         notice = (
             f"已与诉求 {admitted.duplicate_of} 合并 Merged with {admitted.duplicate_of}"
             if admitted.duplicate_of
@@ -282,31 +230,65 @@ def open311_router(
         ]
         return render(fmt, root="service_requests", item="request", payload=payload)
 
-    @router.get("/requests.{fmt}", summary="Service requests, with the spec's filters")
+    @router.get(
+        "/requests.{fmt}",
+        summary="Service requests of public categories, a page at a time",
+        openapi_extra=PUBLIC,
+    )
     async def requests(
-        fmt: str,
-        jurisdiction_id: str | None = None,
-        service_request_id: str | None = None,
-        service_code: str | None = None,
-        start_date: str | None = None,
-        end_date: str | None = None,
-        status: Annotated[str | None, Query()] = None,
+        fmt: Format,
+        jurisdiction_id: Short = None,
+        service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
+        service_code: Annotated[str | None, Query(max_length=2000)] = None,
+        start_date: Annotated[str | None, Query(max_length=40)] = None,
+        end_date: Annotated[str | None, Query(max_length=40)] = None,
+        status: Annotated[str | None, Query(max_length=20)] = None,
+        page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=100)] = 50,
     ) -> Response:
         check(fmt, jurisdiction_id)
-        return await _list(fmt, service_request_id, service_code, start_date, end_date, status)
+        statuses = [s.strip() for s in status.split(",")] if status else []
+        if any(s not in ("open", "closed") for s in statuses):
+            raise Open311Error(400, f"status '{status}' must be open, closed or both (open,closed)")
+        ids = [i.strip() for i in service_request_id.split(",") if i.strip()] if service_request_id else []  # fmt: skip
+        if len(ids) > MAX_IDS:
+            raise Open311Error(400, f"service_request_id: at most {MAX_IDS} ids at a time")
+        start_at, end_at = _parse_w3c("start_date", start_date), _parse_w3c("end_date", end_date)
+        if start_at and end_at and start_at > end_at:
+            raise Open311Error(400, "start_date is after end_date")
+        if not ids and start_at is None:
+            start_at = (end_at or clock.now()) - timedelta(days=DEFAULT_DAYS)
+        asked = {c.strip() for c in service_code.split(",")} if service_code else None
+        codes = tuple(c for c in PUBLIC_CODES if asked is None or c in asked)
+        case_filter = CaseFilter(
+            states=tuple(_states_for(statuses)), categories=codes, case_numbers=tuple(ids),
+            received_from=start_at, received_to=end_at, limit=page_size,
+            offset=(page - 1) * page_size,
+        )  # fmt: skip
+        # Only public categories, ever: asked for none of them, the answer is empty.
+        views = await handlers.list_cases(uow=uow(), case_filter=case_filter) if codes else []
+        return render(
+            fmt, root="service_requests", item="request", payload=[_request_json(v) for v in views]
+        )
 
-    @router.get("/requests/{service_request_id}.{fmt}", summary="One service request")
-    async def one(
-        service_request_id: str, fmt: str, jurisdiction_id: str | None = None
-    ) -> Response:
+    @router.get(
+        "/requests/{service_request_id}.{fmt}",
+        summary="One service request (of a public category)",
+        openapi_extra=PUBLIC,
+    )
+    async def one(service_request_id: Id, fmt: Format, jurisdiction_id: Short = None) -> Response:
         check(fmt, jurisdiction_id)
         view = await handlers.get_case(uow=uow(), ref=service_request_id)
-        if view is None:
+        if view is None or not _public(view):
             raise Open311Error(404, f"service_request_id '{service_request_id}' not found")
         return render(fmt, root="service_requests", item="request", payload=[_request_json(view)])
 
-    @router.get("/tokens/{token}.{fmt}", summary="The service_request_id behind a token")
-    async def token(token: str, fmt: str, jurisdiction_id: str | None = None) -> Response:
+    @router.get(
+        "/tokens/{token}.{fmt}",
+        summary="The service_request_id behind a token",
+        openapi_extra=PUBLIC,
+    )
+    async def token(token: Id, fmt: Format, jurisdiction_id: Short = None) -> Response:
         check(fmt, jurisdiction_id)
         number = await handlers.case_for_token(uow=uow(), token=token)
         if number is None:
@@ -316,41 +298,6 @@ def open311_router(
             root="service_requests",
             item="request",
             payload=[{"service_request_id": number, "token": token}],
-        )
-
-    async def _list(
-        fmt: str,
-        ids: str | None,
-        codes: str | None,
-        start: str | None,
-        end: str | None,
-        status: str | None,
-    ) -> Response:
-        statuses = [s.strip() for s in status.split(",")] if status else []
-        if any(s not in ("open", "closed") for s in statuses):
-            raise Open311Error(400, f"status '{status}' must be open, closed or both (open,closed)")
-        numbers = [i.strip() for i in ids.split(",") if i.strip()] if ids else []
-        start_at, end_at = _parse_w3c("start_date", start), _parse_w3c("end_date", end)
-        if start_at and end_at and start_at > end_at:
-            raise Open311Error(400, "start_date is after end_date")
-        if not numbers and start_at is None:
-            start_at = (end_at or datetime.now(UTC)) - timedelta(days=DEFAULT_DAYS)
-        states = _states_for(statuses)
-        views: list[CaseView] = []
-        if numbers:
-            for number in numbers[:MAX_RESULTS]:
-                view = await handlers.get_case(uow=uow(), ref=number)
-                if view is not None:
-                    views.append(view)
-            views = [v for v in views if not states or v.state in states]
-        else:
-            case_filter = CaseFilter(
-                states=tuple(states), categories=tuple(c.strip() for c in codes.split(",")) if codes else (),
-                received_from=start_at, received_to=end_at, limit=MAX_RESULTS,
-            )  # fmt: skip
-            views = await handlers.list_cases(uow=uow(), case_filter=case_filter)
-        return render(
-            fmt, root="service_requests", item="request", payload=[_request_json(v) for v in views]
         )
 
     return router
@@ -363,7 +310,3 @@ def _states_for(statuses: list[str]) -> list[str]:
     if statuses == ["closed"]:
         return closed
     return [s.value for s in CaseState if s.value not in closed]
-
-
-def open311_format(path: str) -> str:
-    return "xml" if path.endswith(".xml") else "json"

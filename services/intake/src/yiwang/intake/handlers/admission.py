@@ -32,12 +32,18 @@ from yiwang.intake.domain.batch import (
     decide,
 )
 from yiwang.intake.domain.case import case_numbers, local_day
+from yiwang.intake.domain.platforms import Redelivered, replayed
 from yiwang.intake.domain.records import rejection
 from yiwang.intake.domain.submission import CaseSubmission
 from yiwang.intake.handlers.opening import store_and_announce
 
-# The inbox consumer of rejections: each refused record (ce_id) is answered once.
+# The inbox consumer of rejections: each refused record is answered once.
 REJECTIONS_CONSUMER = "intake:rejections"
+# Platforms' records by position (topic:partition:offset): a record Kafka delivers again
+# after a crash does nothing the second time.
+RECORDS_CONSUMER = "intake:submission-records"
+# And by ce_id: a signed record sent again (a replay) is refused.
+SUBMISSIONS_CONSUMER = "intake:submissions"
 
 
 async def admit_submissions(
@@ -66,6 +72,8 @@ async def admit_submissions(
     )
     case_ids = iter([uuid.uuid4() for _ in checked])
     async with uow:
+        checks = await _take_records(uow, requests, checks)
+        checked = [(r, c) for r, c in zip(requests, checks, strict=True) if isinstance(c, Checked)]
         decisions = await _lock_and_decide(
             uow, [c for _, c in checked], policy=policy, numbered=numbered, case_ids=case_ids,
             now=now, clock=clock,
@@ -88,9 +96,14 @@ async def submit_case(
     idempotency: IdempotencyKey | None = None,
     api_key_id: str | None = None,
     with_token: bool = False,
+    submitted_by: str | None = None,
+    actor: str | None = None,
 ) -> Admitted:
-    """One submission (HTTP): admitted, or its refusal raised for the route to answer."""
-    request = SubmissionRequest(submission, idempotency, api_key_id, with_token)
+    """One submission (HTTP): admitted, or its refusal raised for the route to answer.
+    `submitted_by`: the platform or person it is kept for; `actor`: their audit name."""
+    request = SubmissionRequest(
+        submission, idempotency, api_key_id, with_token, submitted_by=submitted_by, actor=actor
+    )
     [result] = await admit_submissions(
         uow=uow, requests=[request], policy=policy, vault=vault, numbers=numbers, clock=clock
     )
@@ -100,15 +113,67 @@ async def submit_case(
 
 
 async def reject_submission(
-    *, uow: IntakeUnitOfWork, event_id: str, source: SourceRef | None, errors: list[tuple[str, str]]
+    *,
+    uow: IntakeUnitOfWork,
+    event_id: str,
+    source: SourceRef | None,
+    errors: list[tuple[str, str]],
+    answer_id: str | None = None,
 ) -> bool:
     """Tell the sending platform, on the rejection topic, which fields were wrong and why
-    (a record that could not even be read as a submission). False for a redelivery."""
+    (a record that could not even be read as a submission, or not trusted). `event_id`:
+    the record's ce_id; `answer_id`: what it is answered once by (its position), by
+    default the ce_id. False for a redelivery."""
     async with uow:
-        if not await uow.first_delivery(consumer=REJECTIONS_CONSUMER, event_id=event_id):
+        if not await uow.first_delivery(
+            consumer=REJECTIONS_CONSUMER, event_id=answer_id or event_id
+        ):
             return False  # a redelivery: answered the first time
         await uow.emit(rejection(event_id, source, errors), topic=INTAKE_REJECTIONS)
     return True
+
+
+async def _take_records(
+    uow: IntakeUnitOfWork, requests: Sequence[SubmissionRequest], checks: list[Checked | Refused]
+) -> list[Checked | Refused]:
+    """The inbox of platforms' records, first in the transaction: a record delivered again
+    (its position taken before) is passed over without an answer; a signed record whose
+    ce_id was taken before (by an earlier record, or earlier in this poll) is a replay."""
+    records = [(n, r) for n, r in enumerate(requests) if r.record is not None]
+    if not records:
+        return checks
+    where = {n: r.position or f"ce_id:{r.record.id}" for n, r in records if r.record}
+    fresh_positions = await uow.first_deliveries(
+        consumer=RECORDS_CONSUMER, event_ids=list(where.values())
+    )
+    taken = []
+    out = list(checks)
+    for n, _ in records:
+        if where[n] in fresh_positions:
+            fresh_positions.discard(where[n])  # the same position twice: the first only
+            taken.append(n)
+        else:
+            out[n] = Refused(Redelivered(where[n]), answered=False)
+    signed = [(n, ce_id) for n in taken if (ce_id := _signed_id(requests[n])) is not None]
+    fresh_ids = (
+        await uow.first_deliveries(
+            consumer=SUBMISSIONS_CONSUMER, event_ids=[ce_id for _, ce_id in signed]
+        )
+        if signed
+        else set()
+    )
+    for n, ce_id in signed:
+        if ce_id in fresh_ids:
+            fresh_ids.discard(ce_id)
+        else:
+            out[n] = Refused(replayed(ce_id))
+    return out
+
+
+def _signed_id(request: SubmissionRequest) -> str | None:
+    """The ce_id of a record whose signature held (only those take a ce_id: an unsigned
+    record cannot use up a platform's ids)."""
+    return request.record.id if request.record is not None and request.refusal is None else None
 
 
 async def _lock_and_decide(
@@ -153,18 +218,18 @@ async def _answer_refusals(
 ) -> None:
     """Kafka senders hear of each refused record once, on the rejection topic."""
     refused = [
-        (request.record, result.error)
+        (request.record, request.position or request.record.id, result.error)
         for request, result in zip(requests, results, strict=True)
-        if request.record is not None and isinstance(result, Refused)
+        if request.record is not None and isinstance(result, Refused) and result.answered
     ]
     if not refused:
         return
     fresh = await uow.first_deliveries(
-        consumer=REJECTIONS_CONSUMER, event_ids=[record.id for record, _ in refused]
+        consumer=REJECTIONS_CONSUMER, event_ids=[answer_id for _, answer_id, _ in refused]
     )
-    for record, error in refused:
-        if record.id in fresh:
-            fresh.discard(record.id)  # the same record twice in one batch: answered once
+    for record, answer_id, error in refused:
+        if answer_id in fresh:
+            fresh.discard(answer_id)  # the same record twice in one batch: answered once
             with handling(record):
                 await uow.emit(
                     rejection(record.id, record.payload.source, [(error.field, error.reason)]),

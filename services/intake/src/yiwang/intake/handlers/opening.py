@@ -80,10 +80,15 @@ async def store_and_announce(
 
 
 def seal_reporter(
-    case_id: uuid.UUID, submission: CaseSubmission, vault: PersonalDataVault, now: datetime
+    case_id: uuid.UUID,
+    submission: CaseSubmission,
+    vault: PersonalDataVault,
+    now: datetime,
+    original: tuple[str | None, str | None] = (None, None),
 ) -> records.SealedReporter:
     """The reporter's row under a new reporter id: masked values to show, the personal data
-    sealed with the id bound in as associated data (a row cannot be opened as another's)."""
+    sealed with the id bound in as associated data (a row cannot be opened as another's),
+    and the title and description as sent when scrubbing changed them."""
     reporter, reporter_id = submission.reporter, uuid.uuid4()
     context = reporter_id.bytes
     return records.SealedReporter(
@@ -98,6 +103,8 @@ def seal_reporter(
         id_number_sealed=vault.seal(reporter.id_number, context=context),
         email_sealed=vault.seal(submission.email, context=context),
         created_at=now,
+        title_sealed=vault.seal(original[0], context=context),
+        description_sealed=vault.seal(original[1], context=context),
     )
 
 
@@ -162,10 +169,11 @@ class _Writes:
                 master_case_id=master.master.case_id if master else None,
                 api_key_id=request.api_key_id,
                 reporter_count=reporter_count,
+                submitted_by=request.submitted_by,
                 now=now,
             )
         )
-        reporter = seal_reporter(case_id, item.submission, vault, now)
+        reporter = seal_reporter(case_id, item.submission, vault, now, item.original)
         self.reporters.append(reporter)
         if item.idempotency is not None:
             self.keys.append((item.idempotency, item.request_hash, case_id))
@@ -219,6 +227,7 @@ async def _announce(uow: IntakeUnitOfWork, case: _Opened, *, now: datetime) -> T
         master=opening.master,
         reporter_count=case.reporter_count,
         now=now,
+        actor=case.request.actor,
     )
     envelope = await uow.emit(announced.received, topic=CASE_LIFECYCLE)
     if announced.to_routing is not None:

@@ -166,28 +166,36 @@ class PostgresMediationRepository(MediationRepository):
         )
 
     async def search(
-        self, *, status: MediationStatus | None, case_id: str | None, limit: int
+        self,
+        *,
+        status: MediationStatus | None,
+        case_id: str | None,
+        area: str | None,
+        limit: int,
     ) -> list[MediationCase]:
         rows = await self._conn.fetch(
             f"SELECT {CASE_COLUMNS} FROM mediation_case"
             " WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR case_id = $2)"
-            " ORDER BY opened_at DESC LIMIT $3",
+            " AND ($3::text IS NULL OR starts_with(committee_area, $3))"
+            " ORDER BY opened_at DESC LIMIT $4",
             status.value if status else None,
             case_id,
+            area,
             limit,
         )
         return [_case(r) for r in rows]
 
-    async def add_step(self, mediation_id: str, step: Step, *, at: datetime) -> None:
+    async def add_step(self, mediation_id: str, step: Step, *, at: datetime, actor: str) -> None:
         await self._conn.execute(
-            "INSERT INTO mediation_step (mediation_id, at, step, level, outcome, note)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO mediation_step (mediation_id, at, step, level, outcome, note, actor)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
             mediation_id,
             at,
             step.step,
             step.level.value,
             step.outcome,
             step.note,
+            actor,
         )
 
     async def history(self, mediation_id: str) -> list[HistoryEntry]:
@@ -198,6 +206,7 @@ class PostgresMediationRepository(MediationRepository):
             HistoryEntry(
                 at=r["at"],
                 step=Step(r["step"], MediationLevel(r["level"]), r["outcome"], r["note"]),
+                actor=r["actor"],
             )
             for r in rows
         ]

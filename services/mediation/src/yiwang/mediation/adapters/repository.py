@@ -28,6 +28,7 @@ class Session:
 class HistoryEntry:
     at: datetime
     step: Step
+    actor: str  # who took the step: "person:<username>", or "mediation" (its timers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +56,19 @@ class MediationRepository(abc.ABC):
 
     @abc.abstractmethod
     async def search(
-        self, *, status: MediationStatus | None, case_id: str | None, limit: int
-    ) -> list[MediationCase]: ...
+        self,
+        *,
+        status: MediationStatus | None,
+        case_id: str | None,
+        area: str | None,
+        limit: int,
+    ) -> list[MediationCase]:
+        """Newest first; `area`: only committees whose area code starts with it."""
 
     @abc.abstractmethod
-    async def add_step(self, mediation_id: str, step: Step, *, at: datetime) -> None: ...
+    async def add_step(
+        self, mediation_id: str, step: Step, *, at: datetime, actor: str
+    ) -> None: ...
 
     @abc.abstractmethod
     async def history(self, mediation_id: str) -> list[HistoryEntry]: ...

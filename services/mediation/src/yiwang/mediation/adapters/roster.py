@@ -10,7 +10,9 @@ from yiwang.mediation.domain.ladder import Committee, DisputeType, MediationLeve
 from yiwang.mediation.domain.roster import Mediator
 
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
-COLUMNS = "mediator_id, name, level, area_code, trade, specialties, load, capacity, active"
+COLUMNS = (
+    "mediator_id, name, level, area_code, trade, specialties, load, capacity, active, changed_by"
+)
 
 
 def _mediator(row: Any) -> Mediator:
@@ -24,6 +26,7 @@ def _mediator(row: Any) -> Mediator:
         load=row["load"],
         capacity=row["capacity"],
         active=row["active"],
+        changed_by=row["changed_by"],
     )
 
 
@@ -38,6 +41,7 @@ def _values(m: Mediator) -> tuple[Any, ...]:
         m.load,
         m.capacity,
         m.active,
+        m.changed_by,
     )
 
 
@@ -55,7 +59,7 @@ class PostgresRosterRepository(RosterRepository):
 
     async def add(self, mediator: Mediator) -> bool:
         inserted = await self._conn.fetchval(
-            f"INSERT INTO mediator ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            f"INSERT INTO mediator ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             " ON CONFLICT DO NOTHING RETURNING true",
             *_values(mediator),
         )
@@ -64,7 +68,8 @@ class PostgresRosterRepository(RosterRepository):
     async def save(self, mediator: Mediator) -> None:
         await self._conn.execute(
             "UPDATE mediator SET name = $2, level = $3, area_code = $4, trade = $5,"
-            " specialties = $6, load = $7, capacity = $8, active = $9, updated_at = now()"
+            " specialties = $6, load = $7, capacity = $8, active = $9, changed_by = $10,"
+            " updated_at = now()"
             " WHERE mediator_id = $1",
             *_values(mediator),
         )

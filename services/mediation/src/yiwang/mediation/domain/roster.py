@@ -29,6 +29,7 @@ class Mediator:
     load: int = 0  # open mediation cases currently assigned
     capacity: int = 10
     active: bool = True
+    changed_by: str | None = None  # who last registered or changed it (an audit name)
 
     def serves(self, committee: Committee) -> bool:
         return (

@@ -186,7 +186,10 @@ def check_follow_up(case: MediationCase, *, honoured: bool, now: datetime) -> No
         )
 
 
-ACTOR = "mediation"  # who the case lifecycle says moved the case
+# Who the case lifecycle says moved the case. Oversight reads a resolution by this actor as
+# a mediated agreement (mediation's follow-up closes it), so it stays the service's name;
+# the person who took the step is named in the note and in the mediation's own history.
+ACTOR = "mediation"
 
 # The steps that move the governance case, and where to. A dispute declined or withdrawn
 # goes back to routing (returned, with a CaseLeftMediation); an honoured agreement, and a
@@ -222,10 +225,15 @@ def check_lifecycle(case: MediationCase, steps: Sequence[str]) -> list[CaseState
     return targets
 
 
-def lifecycle_note(case: MediationCase, step: str, outcome: str | None) -> str:
-    """System text only: mediators' free-text reasons may name people, events may not."""
-    return f"mediation {step} at {case.committee.code}" + (
-        f" ({outcome})" if outcome and outcome != step else ""
+def lifecycle_note(
+    case: MediationCase, step: str, outcome: str | None, *, by: str | None = None
+) -> str:
+    """System text only: mediators' free-text reasons may name people, events may not.
+    `by`: the person who took the step (their audit name), if not the service itself."""
+    return (
+        f"mediation {step} at {case.committee.code}"
+        + (f" ({outcome})" if outcome and outcome != step else "")
+        + (f" by {by}" if by and by != ACTOR else "")
     )
 
 

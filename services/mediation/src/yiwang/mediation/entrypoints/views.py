@@ -31,6 +31,7 @@ def mediator_json(m: Mediator) -> dict[str, Any]:
         "load": m.load,
         "capacity": m.capacity,
         "active": m.active,
+        "changed_by": m.changed_by,
     }
 
 
@@ -86,6 +87,7 @@ def mediation_json(view: MediationView) -> dict[str, Any]:
                 "level": h.step.level.value,
                 "outcome": h.step.outcome,
                 "note": h.step.note,
+                "actor": h.actor,
             }
             for h in view.history
         ],

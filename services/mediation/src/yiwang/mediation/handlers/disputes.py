@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from yiwang.common.auth import Actor
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseRouted
@@ -23,6 +24,7 @@ from yiwang.mediation.domain.workflow import (
     check_session,
 )
 from yiwang.mediation.handlers.steps import (
+    SYSTEM,
     advance,
     assign_mediator_to,
     locked_case,
@@ -68,55 +70,77 @@ async def open_routed_dispute(
                 )
                 await uow.mediations.save_party(party)
         await start_level_timer(uow, case)
-        await record_steps(uow, case, [step], now=now)
+        await record_steps(uow, case, [step], now=now, by=SYSTEM)
     return case
 
 
 async def accept_dispute(
-    *, uow: MediationUnitOfWork, mediation_id: str, mediator_id: str | None, clock: Clock
+    *,
+    uow: MediationUnitOfWork,
+    actor: Actor,
+    mediation_id: str,
+    mediator_id: str | None,
+    clock: Clock,
 ) -> MediationCase:
     """The rung's committee accepts (受理); a mediator is assigned in the same step."""
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         check_pending(case)
         steps = [t.accept(case)]
         if case.mediator_id is None or mediator_id is not None:
             steps.append(await assign_mediator_to(uow, case, mediator_id))
-        await record_steps(uow, case, steps, now=clock.now())
+        await record_steps(uow, case, steps, now=clock.now(), by=actor.audit_name)
     return case
 
 
 async def decline_dispute(
-    *, uow: MediationUnitOfWork, mediation_id: str, reason: str, clock: Clock
+    *, uow: MediationUnitOfWork, actor: Actor, mediation_id: str, reason: str, clock: Clock
 ) -> MediationCase:
     """The committee does not take the dispute (不予受理): it goes back to routing, which
     sends it to its category's lead department."""
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         check_pending(case)
         now = clock.now()
-        steps = await advance(uow, case, lambda c: [t.decline(c, reason=reason, now=now)], now=now)
+        steps = await advance(
+            uow,
+            case,
+            lambda c: [t.decline(c, reason=reason, now=now)],
+            now=now,
+            by=actor.audit_name,
+        )
     metrics.observe(case, steps)
     return case
 
 
 async def assign_mediator(
-    *, uow: MediationUnitOfWork, mediation_id: str, mediator_id: str | None, clock: Clock
+    *,
+    uow: MediationUnitOfWork,
+    actor: Actor,
+    mediation_id: str,
+    mediator_id: str | None,
+    clock: Clock,
 ) -> MediationCase:
     """Assign (or reassign) by level, specialty and load, or the named mediator."""
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         check_at_a_rung(case)
         step = await assign_mediator_to(uow, case, mediator_id)
-        await record_steps(uow, case, [step], now=clock.now())
+        await record_steps(uow, case, [step], now=clock.now(), by=actor.audit_name)
     return case
 
 
 async def schedule_session(
-    *, uow: MediationUnitOfWork, mediation_id: str, scheduled_at: datetime, place: str, clock: Clock
+    *,
+    uow: MediationUnitOfWork,
+    actor: Actor,
+    mediation_id: str,
+    scheduled_at: datetime,
+    place: str,
+    clock: Clock,
 ) -> Session:
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         now = clock.now()
         check_session(case, scheduled_at=scheduled_at, now=now)
         assert case.mediator_id is not None  # check_session refuses a case without one
@@ -130,5 +154,5 @@ async def schedule_session(
         )
         await uow.mediations.add_session(session)
         step = t.schedule_session(case, scheduled_at=scheduled_at)
-        await record_steps(uow, case, [step], now=now)
+        await record_steps(uow, case, [step], now=now, by=actor.audit_name)
     return session

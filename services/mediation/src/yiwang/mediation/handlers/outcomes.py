@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from yiwang.common.auth import Actor
 from yiwang.common.clock import Clock
 from yiwang.mediation import metrics
 from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
@@ -27,6 +28,7 @@ from yiwang.mediation.handlers.steps import advance, locked_case
 async def record_agreement(
     *,
     uow: MediationUnitOfWork,
+    actor: Actor,
     mediation_id: str,
     terms: str,
     amounts: Sequence[AgreedAmount],
@@ -35,24 +37,32 @@ async def record_agreement(
 ) -> MediationCase:
     """An agreement (调解协议) resolves the case; its follow-up falls due at the deadline."""
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         now = clock.now()
         check_agreement(case, performance_deadline=performance_deadline, now=now)
         agreement = Agreement(terms, tuple(amounts), performance_deadline, now, case.level)
         await uow.mediations.add_timer(
             mediation_id, kind=t.FOLLOW_UP, round=case.round, due_at=performance_deadline
         )
-        steps = await advance(uow, case, lambda c: [t.record_agreement(c, agreement)], now=now)
+        steps = await advance(
+            uow, case, lambda c: [t.record_agreement(c, agreement)], now=now, by=actor.audit_name
+        )
     metrics.observe(case, steps)
     return case
 
 
 async def record_failure(
-    *, uow: MediationUnitOfWork, mediation_id: str, reason: str, clock: Clock, policy: LadderPolicy
+    *,
+    uow: MediationUnitOfWork,
+    actor: Actor,
+    mediation_id: str,
+    reason: str,
+    clock: Clock,
+    policy: LadderPolicy,
 ) -> MediationCase:
     """Mediation failed at this rung: the dispute moves up (or is referred from the top)."""
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         check_accepted(case)
         now = clock.now()
         steps = await advance(
@@ -62,19 +72,26 @@ async def record_failure(
                 c, cause="failed", reason=reason, now=now, time_limit=policy.time_limit
             ),
             now=now,
+            by=actor.audit_name,
         )
     metrics.observe(case, steps)
     return case
 
 
 async def withdraw_dispute(
-    *, uow: MediationUnitOfWork, mediation_id: str, reason: str, clock: Clock
+    *, uow: MediationUnitOfWork, actor: Actor, mediation_id: str, reason: str, clock: Clock
 ) -> MediationCase:
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         check_at_a_rung(case)
         now = clock.now()
-        steps = await advance(uow, case, lambda c: [t.withdraw(c, reason=reason, now=now)], now=now)
+        steps = await advance(
+            uow,
+            case,
+            lambda c: [t.withdraw(c, reason=reason, now=now)],
+            now=now,
+            by=actor.audit_name,
+        )
     metrics.observe(case, steps)
     return case
 
@@ -82,6 +99,7 @@ async def withdraw_dispute(
 async def refer_dispute(
     *,
     uow: MediationUnitOfWork,
+    actor: Actor,
     mediation_id: str,
     venue: ReferralVenue | None,
     reason: str,
@@ -89,11 +107,15 @@ async def refer_dispute(
 ) -> MediationCase:
     """诉调对接: hand the dispute to the court or to arbitration."""
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         check_at_a_rung(case)
         now = clock.now()
         steps = await advance(
-            uow, case, lambda c: [t.refer(c, venue=venue, reason=reason, now=now)], now=now
+            uow,
+            case,
+            lambda c: [t.refer(c, venue=venue, reason=reason, now=now)],
+            now=now,
+            by=actor.audit_name,
         )
     metrics.observe(case, steps)
     return case
@@ -102,6 +124,7 @@ async def refer_dispute(
 async def record_follow_up(
     *,
     uow: MediationUnitOfWork,
+    actor: Actor,
     mediation_id: str,
     honoured: bool,
     reopen: bool,
@@ -111,7 +134,7 @@ async def record_follow_up(
 ) -> MediationCase:
     """Whether the agreement was honoured; if not, reopen at the same rung or refer."""
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         now = clock.now()
         check_follow_up(case, honoured=honoured, now=now)
 
@@ -121,6 +144,6 @@ async def record_follow_up(
             limit = policy.time_limit
             return t.not_honoured(c, reopen=reopen, note=note, now=now, time_limit=limit)
 
-        steps = await advance(uow, case, follow_up, now=now)
+        steps = await advance(uow, case, follow_up, now=now, by=actor.audit_name)
     metrics.observe(case, steps)
     return case

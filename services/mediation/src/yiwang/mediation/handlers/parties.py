@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from yiwang.common.auth import Actor
 from yiwang.common.clock import Clock
 from yiwang.common.personal_data import PersonalDataVault
 from yiwang.mediation.adapters.repository import HistoryEntry, Session
 from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain import transitions as t
+from yiwang.mediation.domain.access import check_may_read, visible_area
 from yiwang.mediation.domain.parties import (
     Party,
     PartyDetails,
@@ -48,6 +50,7 @@ def _seal(vault: PersonalDataVault, party: Party, details: PartyDetails) -> None
 async def add_party(
     *,
     uow: MediationUnitOfWork,
+    actor: Actor,
     vault: PersonalDataVault,
     mediation_id: str,
     role: PartyRole,
@@ -56,19 +59,20 @@ async def add_party(
 ) -> Party:
     """Record a party; personal data is sealed, only masked values are kept in the clear."""
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         check_open(case)
         party = Party(party_id=new_id("pty"), mediation_id=mediation_id, role=role)
         _seal(vault, party, details)
         await uow.mediations.save_party(party)
         step = t.Step("party_added", case.level, note=role.value)
-        await record_steps(uow, case, [step], now=clock.now())
+        await record_steps(uow, case, [step], now=clock.now(), by=actor.audit_name)
     return party
 
 
 async def update_party(
     *,
     uow: MediationUnitOfWork,
+    actor: Actor,
     vault: PersonalDataVault,
     mediation_id: str,
     party_id: str,
@@ -77,7 +81,7 @@ async def update_party(
     clock: Clock,
 ) -> Party:
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         check_open(case)
         party = check_found_party(
             await uow.mediations.get_party(mediation_id, party_id),
@@ -89,24 +93,35 @@ async def update_party(
         _seal(vault, party, details)
         await uow.mediations.save_party(party)
         step = t.Step("party_updated", case.level, note=party.role.value)
-        await record_steps(uow, case, [step], now=clock.now())
+        await record_steps(uow, case, [step], now=clock.now(), by=actor.audit_name)
     return party
 
 
 async def set_amount_in_dispute(
-    *, uow: MediationUnitOfWork, mediation_id: str, amount: Decimal | None
+    *,
+    uow: MediationUnitOfWork,
+    actor: Actor,
+    mediation_id: str,
+    amount: Decimal | None,
+    clock: Clock,
 ) -> MediationCase:
     async with uow:
-        case = await locked_case(uow, mediation_id)
+        case = await locked_case(uow, mediation_id, actor=actor)
         check_open(case)
         case.amount_in_dispute = amount
-        await uow.mediations.save(case)
+        note = "amount in dispute cleared" if amount is None else "amount in dispute set"
+        step = t.Step("amount_set", case.level, note=note)
+        await record_steps(uow, case, [step], now=clock.now(), by=actor.audit_name)
     return case
 
 
-async def view_mediation(*, uow: MediationUnitOfWork, mediation_id: str) -> MediationView:
+async def view_mediation(
+    *, uow: MediationUnitOfWork, actor: Actor, mediation_id: str
+) -> MediationView:
+    """The mediation as the actor may see it (Forbidden outside a mediator's area)."""
     async with uow:
         case = check_found(await uow.mediations.get(mediation_id), mediation_id)
+        check_may_read(actor, case)
         return MediationView(
             case=case,
             parties=await uow.mediations.parties(mediation_id),
@@ -116,7 +131,14 @@ async def view_mediation(*, uow: MediationUnitOfWork, mediation_id: str) -> Medi
 
 
 async def search_mediations(
-    *, uow: MediationUnitOfWork, status: MediationStatus | None, case_id: str | None, limit: int
+    *,
+    uow: MediationUnitOfWork,
+    actor: Actor,
+    status: MediationStatus | None,
+    case_id: str | None,
+    limit: int,
 ) -> list[MediationCase]:
+    """Newest first; a mediator finds only the mediations of their committee's area."""
+    area = visible_area(actor)
     async with uow:
-        return await uow.mediations.search(status=status, case_id=case_id, limit=limit)
+        return await uow.mediations.search(status=status, case_id=case_id, area=area, limit=limit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from yiwang.common.auth import Actor
 from yiwang.common.logs import get_logger
 from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain.ladder import DisputeType, MediationLevel
@@ -27,16 +28,20 @@ class MediatorChanges:
     active: bool | None = None
 
 
-async def register_mediator(*, uow: MediationUnitOfWork, mediator: Mediator) -> Mediator:
+async def register_mediator(
+    *, uow: MediationUnitOfWork, actor: Actor, mediator: Mediator
+) -> Mediator:
     check_roster_entry(mediator)
+    mediator.changed_by = actor.audit_name
     async with uow:
         if not await uow.roster.add(mediator):
             raise MediatorExists(mediator.mediator_id)
+    log.info("mediator registered", mediator_id=mediator.mediator_id, by=actor.audit_name)
     return mediator
 
 
 async def update_mediator(
-    *, uow: MediationUnitOfWork, mediator_id: str, changes: MediatorChanges
+    *, uow: MediationUnitOfWork, actor: Actor, mediator_id: str, changes: MediatorChanges
 ) -> Mediator:
     async with uow:
         mediator = check_found_mediator(await uow.roster.get(mediator_id, lock=True), mediator_id)
@@ -48,7 +53,9 @@ async def update_mediator(
             mediator.capacity = changes.capacity
         if changes.active is not None:
             mediator.active = changes.active
+        mediator.changed_by = actor.audit_name
         await uow.roster.save(mediator)
+    log.info("mediator changed", mediator_id=mediator_id, by=actor.audit_name)
     return mediator
 
 

@@ -13,16 +13,19 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
+from yiwang.common.auth import Actor
 from yiwang.common.events import MediationProgressed
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_RETURNED, MEDIATION_EVENTS
 from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain import transitions as t
+from yiwang.mediation.domain.access import check_may_act
 from yiwang.mediation.domain.roster import (
     check_found_mediator,
     check_mediator_serves,
     choose_mediator,
 )
 from yiwang.mediation.domain.workflow import (
+    ACTOR,
     MediationCase,
     MediationStatus,
     check_found,
@@ -32,15 +35,22 @@ from yiwang.mediation.domain.workflow import (
     state_changed,
 )
 
+SYSTEM = ACTOR  # the actor of steps the service takes by itself (opening, timers)
+
 
 def new_id(prefix: str) -> str:
     """A new id for a mediation ("med-"), party ("pty-") or session ("ses-")."""
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-async def locked_case(uow: MediationUnitOfWork, mediation_id: str) -> MediationCase:
-    """The mediation, locked for this transaction; UnknownMediation if there is none."""
-    return check_found(await uow.mediations.get(mediation_id, lock=True), mediation_id)
+async def locked_case(
+    uow: MediationUnitOfWork, mediation_id: str, *, actor: Actor
+) -> MediationCase:
+    """The mediation, locked for this transaction, for a person to act on: UnknownMediation
+    if there is none, Forbidden if the actor may not act on it (domain.access)."""
+    case = check_found(await uow.mediations.get(mediation_id, lock=True), mediation_id)
+    check_may_act(actor, case)
+    return case
 
 
 async def advance(
@@ -49,9 +59,11 @@ async def advance(
     transition: Callable[[MediationCase], list[t.Step]],
     *,
     now: datetime,
+    by: str,
 ) -> list[t.Step]:
     """Run a transition with its effects: release the mediator if the case left them, start
-    the timer of the rung the case entered, record the steps. No steps: nothing changed."""
+    the timer of the rung the case entered, record the steps (taken `by` an actor's audit
+    name, or SYSTEM). No steps: nothing changed."""
     released, round_before = case.mediator_id, case.round
     steps = transition(case)
     if case.mediator_id != released:
@@ -59,16 +71,18 @@ async def advance(
     if case.round != round_before and case.status is MediationStatus.PENDING:
         await start_level_timer(uow, case)
     if steps:
-        await record_steps(uow, case, steps, now=now)
+        await record_steps(uow, case, steps, now=now, by=by)
     return steps
 
 
 async def record_steps(
-    uow: MediationUnitOfWork, case: MediationCase, steps: list[t.Step], *, now: datetime
+    uow: MediationUnitOfWork, case: MediationCase, steps: list[t.Step], *, now: datetime, by: str
 ) -> None:
+    """Record steps taken `by` someone: a person's audit name ("person:<username>"), or
+    SYSTEM for what the service does by itself."""
     targets = check_lifecycle(case, [step.step for step in steps])  # before any write
     for step, target in zip(steps, targets, strict=True):
-        await uow.mediations.add_step(case.mediation_id, step, at=now)
+        await uow.mediations.add_step(case.mediation_id, step, at=now, actor=by)
         await uow.emit(
             MediationProgressed(
                 case_id=case.case_id,
@@ -80,7 +94,7 @@ async def record_steps(
             topic=MEDIATION_EVENTS,
         )
         if target is not None:
-            note = lifecycle_note(case, step.step, step.outcome)
+            note = lifecycle_note(case, step.step, step.outcome, by=by)
             await uow.emit(
                 state_changed(case, to_state=target, at=now, note=note), topic=CASE_LIFECYCLE
             )

@@ -10,7 +10,7 @@ from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain import transitions as t
 from yiwang.mediation.domain.ladder import LadderPolicy
 from yiwang.mediation.domain.workflow import MediationCase
-from yiwang.mediation.handlers.steps import advance
+from yiwang.mediation.handlers.steps import SYSTEM, advance
 
 
 async def fire_due_timers(
@@ -33,7 +33,7 @@ async def fire_due_timers(
                     now=now,
                     time_limit=policy.time_limit,
                 )
-                steps = await advance(uow, case, what, now=now)
+                steps = await advance(uow, case, what, now=now, by=SYSTEM)
                 if steps:
                     fired.append((case, steps))
             outcome = steps[-1].step if steps else "stale"

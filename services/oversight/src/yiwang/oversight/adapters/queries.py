@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 from yiwang.oversight.adapters.repository import _entry
+from yiwang.oversight.domain.access import EVERY_CASE, CaseScope
 from yiwang.oversight.domain.kpi import CaseFigures, WhistleCall
 from yiwang.oversight.domain.projection import TimelineEntry
 
@@ -31,6 +32,8 @@ class CaseSearch:
     received_to: datetime | None = None
     limit: int = 50
     offset: int = 0
+    # Whose cases the search may return (the caller's): by default every case.
+    scope: CaseScope = EVERY_CASE
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,17 @@ class PostgresOversightReader(OversightReader):
             where.append(f"started_at < ${len(args)}")
         if search.overdue is not None:
             where.append(OVERDUE_SQL if search.overdue else f"NOT {OVERDUE_SQL}")
+        scope = search.scope
+        if not scope.everything:
+            either: list[str] = []
+            for column, value in (
+                ("township_code", scope.township),
+                ("lead_department", scope.department),
+            ):
+                if value is not None:
+                    args.append(value)
+                    either.append(f"{column} = ${len(args)}")
+            where.append(f"({' OR '.join(either)})" if either else "false")
         clause = " AND ".join(where)
         async with self._pool.acquire() as conn:
             total = await conn.fetchval(f"SELECT count(*) FROM cases WHERE {clause}", *args)

@@ -12,6 +12,7 @@ import asyncpg
 from yiwang.common.events import CaseEvaluated, OversightAlertRaised
 from yiwang.common.states import CaseState
 from yiwang.oversight.domain.escalation import SlaClock, Stage, TimerSpec
+from yiwang.oversight.domain.invitation import IssuedToken
 from yiwang.oversight.domain.projection import CaseProjection, EntryKind, TimelineEntry
 
 
@@ -70,8 +71,20 @@ class OversightRepository(abc.ABC):
 
     @abc.abstractmethod
     async def add_evaluation(
-        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime
+        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime, recorded_by: str
     ) -> bool: ...
+
+    @abc.abstractmethod
+    async def add_evaluation_token(self, token: IssuedToken) -> bool:
+        """Keep a token's hash; False if the case's resolution has one already."""
+
+    @abc.abstractmethod
+    async def evaluation_token(self, case_id: str, token_hash: str) -> IssuedToken | None: ...
+
+    @abc.abstractmethod
+    async def use_evaluation_token(
+        self, token_hash: str, *, evaluation_id: str, used_at: datetime
+    ) -> None: ...
 
     @abc.abstractmethod
     async def add_follow_up_call(self, call: FollowUpCall) -> bool: ...
@@ -261,11 +274,11 @@ class PostgresOversightRepository(OversightRepository):
         return bool(inserted)
 
     async def add_evaluation(
-        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime
+        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime, recorded_by: str
     ) -> bool:
         inserted = await self._conn.fetchval(
             "INSERT INTO evaluations (evaluation_id, case_id, score, comment, source,"
-            " evaluated_at) VALUES ($1, $2, $3, $4, $5, $6)"
+            " evaluated_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)"
             " ON CONFLICT (evaluation_id) DO NOTHING RETURNING true",
             evaluation.evaluation_id,
             evaluation.case_id,
@@ -273,8 +286,42 @@ class PostgresOversightRepository(OversightRepository):
             evaluation.comment,
             source,
             evaluated_at,
+            recorded_by,
         )
         return bool(inserted)
+
+    async def add_evaluation_token(self, token: IssuedToken) -> bool:
+        inserted = await self._conn.fetchval(
+            "INSERT INTO evaluation_tokens (token_hash, case_id, resolved_at, expires_at,"
+            " issued_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT DO NOTHING RETURNING true",
+            token.token_hash,
+            token.case_id,
+            token.resolved_at,
+            token.expires_at,
+            token.issued_at,
+        )
+        return bool(inserted)
+
+    async def evaluation_token(self, case_id: str, token_hash: str) -> IssuedToken | None:
+        row = await self._conn.fetchrow(
+            "SELECT token_hash, case_id, resolved_at, expires_at, issued_at, used_at"
+            " FROM evaluation_tokens WHERE token_hash = $1 AND case_id = $2",
+            token_hash,
+            case_id,
+        )
+        return IssuedToken(**dict(row)) if row else None
+
+    async def use_evaluation_token(
+        self, token_hash: str, *, evaluation_id: str, used_at: datetime
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE evaluation_tokens SET used_at = $2, evaluation_id = $3"
+            " WHERE token_hash = $1 AND used_at IS NULL",
+            token_hash,
+            used_at,
+            evaluation_id,
+        )
 
     async def add_follow_up_call(self, call: FollowUpCall) -> bool:
         inserted = await self._conn.fetchval(

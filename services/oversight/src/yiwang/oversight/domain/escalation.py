@@ -175,12 +175,23 @@ def timers_for(
     if case.state in HANDOFF_STATES and case.state_at is not None:
         stranded = case.state_at + policy.stranded_after  # one timer per stay
         timers.append(TimerSpec(case.case_id, SlaClock.HANDOFF, Stage.STRANDED, stranded, stranded))
-    if closes_without_evaluation(case) and case.resolved_at is not None:
-        close = add_working_days(
-            case.resolved_at, policy.close_after_working_days, is_workday=is_workday
-        )
+    close = close_due(case, policy=policy, is_workday=is_workday)
+    if close is not None:
         timers.append(TimerSpec(case.case_id, SlaClock.EVALUATION, Stage.CLOSE, close, close))
     return timers
+
+
+def close_due(
+    case: CaseProjection, *, policy: OversightPolicy, is_workday: WorkdayRule = is_workday
+) -> datetime | None:
+    """When the close timer of a resolved case nobody evaluates fires (未评价): the end of
+    the `close_after_working_days`-th working day after it was resolved. None when the case
+    is not waiting for an evaluation (or mediation holds it)."""
+    if not closes_without_evaluation(case) or case.resolved_at is None:
+        return None
+    return add_working_days(
+        case.resolved_at, policy.close_after_working_days, is_workday=is_workday
+    )
 
 
 def is_bounced(case: CaseProjection) -> bool:

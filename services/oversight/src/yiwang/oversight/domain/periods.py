@@ -8,6 +8,9 @@ from datetime import date, datetime, timedelta
 from yiwang.common.working_days import end_of_local_day
 
 MAX_PERIOD_DAYS = 366
+# The dates anything is reported on: a case before 2000 or after 2100 is a typing error.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
 
 
 class BadPeriod(ValueError):
@@ -35,7 +38,20 @@ class Period:
         return end_of_local_day(self.last)
 
 
+def check_day(field: str, day: date) -> date:
+    """A date within FIRST_DAY..LAST_DAY, else BadPeriod naming the field."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadPeriod(
+            field,
+            f"{day.isoformat()} is not a date between {FIRST_DAY.isoformat()} and "
+            f"{LAST_DAY.isoformat()}",
+        )
+    return day
+
+
 def check_period(first: date, last: date) -> Period:
+    check_day("from", first)
+    check_day("to", last)
     if last < first:
         raise BadPeriod("to", f"must not be before 'from' ({first.isoformat()})")
     if (last - first).days >= MAX_PERIOD_DAYS:
@@ -48,6 +64,10 @@ def check_search_bounds(
 ) -> tuple[datetime | None, datetime | None]:
     """The instants between which a search over local receipt dates runs; either end may
     be open, and when both are given they must make a period."""
+    if first is not None:
+        check_day("from", first)
+    if last is not None:
+        check_day("to", last)
     if first is not None and last is not None:
         period = check_period(first, last)
         return period.start, period.end
@@ -60,7 +80,7 @@ def check_search_bounds(
 def check_report_day(day: date | None, *, today: date) -> date:
     """The day a daily report covers: the one asked for, by default yesterday; never one
     still to come."""
-    chosen = day or today - timedelta(days=1)
+    chosen = check_day("day", day or today - timedelta(days=1))
     if chosen > today:
         raise BadPeriod("day", "must not be in the future")
     return chosen

@@ -1,4 +1,5 @@
-"""HTTP routes for KPIs, rankings, ledgers and the daily dispatch report, as JSON or CSV.
+"""HTTP routes for KPIs, rankings, ledgers and the daily dispatch report, as JSON or CSV:
+for the county hub, auditors, administrators, township officials and department staff.
 
 The flat rows and the CSV text are made here once (`kpi_columns`, `daily_document`,
 `csv_text`); the operator command `cli.py daily-report` prints the same.
@@ -15,11 +16,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from yiwang.common.access import allow
+from yiwang.common.auth import Authenticate
 from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
 from yiwang.common.working_days import local_date
 from yiwang.oversight.adapters.queries import OversightReader
+from yiwang.oversight.domain.access import READING_ROLES
 from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow
+from yiwang.oversight.domain.periods import FIRST_DAY, LAST_DAY
 from yiwang.oversight.handlers import reports
 from yiwang.oversight.handlers.reports import DailyReport
 
@@ -67,15 +72,25 @@ def as_csv(rows: list[dict[str, Any]], filename: str) -> Response:
     )
 
 
-FromDate = Annotated[date, Query(alias="from", description="first local date (Asia/Shanghai)")]
-ToDate = Annotated[date, Query(alias="to", description="last local date, included")]
+SPAN = f"{FIRST_DAY} to {LAST_DAY}"
+FromDate = Annotated[
+    date, Query(alias="from", description=f"first local date (Asia/Shanghai), {SPAN}")
+]
+ToDate = Annotated[date, Query(alias="to", description=f"last local date, included, {SPAN}")]
 
 
-def report_router(*, reader: Callable[[], OversightReader], clock: Clock) -> APIRouter:
+def report_router(
+    *, reader: Callable[[], OversightReader], clock: Clock, authenticate: Authenticate
+) -> APIRouter:
     router = APIRouter(tags=["reports"])
+    can_read = allow(authenticate, *READING_ROLES)
 
     @router.get(
-        "/kpis", summary="KPIs per department or township (三率 and more)", response_model=None
+        "/kpis",
+        summary="KPIs per department or township (三率 and more)",
+        response_model=None,
+        openapi_extra=can_read.openapi,
+        dependencies=[can_read.actor],
     )
     async def kpis(
         first: FromDate,
@@ -98,7 +113,13 @@ def report_router(*, reader: Callable[[], OversightReader], clock: Clock) -> API
             "overall": rows[-1],
         }
 
-    @router.get("/rankings", summary="Ranking table on one KPI", response_model=None)
+    @router.get(
+        "/rankings",
+        summary="Ranking table on one KPI",
+        response_model=None,
+        openapi_extra=can_read.openapi,
+        dependencies=[can_read.actor],
+    )
     async def rankings(
         first: FromDate,
         last: ToDate,
@@ -115,7 +136,11 @@ def report_router(*, reader: Callable[[], OversightReader], clock: Clock) -> API
         return {"from": first, "to": last, "group_by": group_by, "by": by, "rows": rows}
 
     @router.get(
-        "/ledgers", summary="Each department's open, overdue and closed cases", response_model=None
+        "/ledgers",
+        summary="Each department's open, overdue and closed cases",
+        response_model=None,
+        openapi_extra=can_read.openapi,
+        dependencies=[can_read.actor],
     )
     async def ledgers(
         department: Department | None = None,
@@ -130,9 +155,17 @@ def report_router(*, reader: Callable[[], OversightReader], clock: Clock) -> API
             return as_csv(rows, f"ledger-{local_date(now)}.csv")
         return {"as_of": now, "lines": rows}
 
-    @router.get("/reports/daily", summary="The daily dispatch report (日调度)", response_model=None)
+    @router.get(
+        "/reports/daily",
+        summary="The daily dispatch report (日调度)",
+        response_model=None,
+        openapi_extra=can_read.openapi,
+        dependencies=[can_read.actor],
+    )
     async def daily(
-        day: Annotated[date | None, Query(description="local date; default yesterday")] = None,
+        day: Annotated[
+            date | None, Query(description=f"local date, {SPAN}; default yesterday")
+        ] = None,
         format: Format = Format.JSON,
     ) -> dict[str, Any] | Response:
         report = await reports.daily_report(reader=reader(), day=day, now=clock.now())

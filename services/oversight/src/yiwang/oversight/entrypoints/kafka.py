@@ -17,6 +17,7 @@ from yiwang.common.events import (
     WhistleBlown,
 )
 from yiwang.common.runtime import Runtime
+from yiwang.common.subscriber import CONSUMED_RECORD
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
     CASE_ROUTED,
@@ -26,6 +27,7 @@ from yiwang.common.topics import (
 )
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.domain.escalation import OversightPolicy
+from yiwang.oversight.domain.invitation import EvaluationTokenRefused
 from yiwang.oversight.handlers import evaluations, projection
 
 
@@ -64,9 +66,21 @@ def kafka_router(
         await projection.record_ruling(uow=uow(), envelope=envelope, now=clock.now(), policy=policy)
 
     async def on_case_evaluated(envelope: Envelope[Any]) -> None:
-        await evaluations.take_evaluation(
-            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
-        )
+        try:
+            await evaluations.take_evaluation(
+                uow=uow(), envelope=envelope, now=clock.now(), policy=policy
+            )
+        except EvaluationTokenRefused as exc:
+            # Without its token, or with a wrong, used or expired one, an evaluation never
+            # becomes acceptable: dead-lettered at once, not retried.
+            record = CONSUMED_RECORD.get()
+            if record is None:
+                raise
+            await runtime.dead_letters.send(
+                record=record,
+                group_id=f"{runtime.settings.topic_prefix}yiwang-{runtime.name}",
+                error=f"refused: {exc}",
+            )
 
     runtime.subscribe(
         router,

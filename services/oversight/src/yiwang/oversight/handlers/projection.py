@@ -8,6 +8,7 @@ county's `OversightPolicy` (close and stranded timers).
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from yiwang.common.envelope import Envelope
@@ -16,17 +17,24 @@ from yiwang.common.events import (
     CaseRouted,
     CaseStateChanged,
     CommandLevel,
+    EvaluationInvited,
     MediationProgressed,
     OversightAlertRaised,
     RulingMade,
     WhistleAttendanceRecorded,
     WhistleBlown,
 )
-from yiwang.common.topics import OVERSIGHT_ALERTS
+from yiwang.common.topics import OVERSIGHT_ALERTS, OVERSIGHT_INVITATIONS
 from yiwang.oversight.adapters.repository import OversightRepository
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.domain import entries
 from yiwang.oversight.domain.escalation import OversightPolicy, is_bounced, timers_for
+from yiwang.oversight.domain.invitation import (
+    TOKEN_BYTES,
+    IssuedToken,
+    invitation_expiry,
+    token_hash,
+)
 from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry, fold
 from yiwang.oversight.metrics import ALERTS_RAISED
 
@@ -74,7 +82,31 @@ async def project(
             "the county hub must arbitrate responsibility",
         )
         await raise_alert(uow, bounced, case=case, now=now)
+    await invite_evaluation(uow, case, now=now, policy=policy)
     return case
+
+
+async def invite_evaluation(
+    uow: OversightUnitOfWork, case: CaseProjection, *, now: datetime, policy: OversightPolicy
+) -> bool:
+    """Once per resolution of a case waiting for its evaluation: a one-time token, kept as
+    its hash, and `EvaluationInvited` for the reporter's channel. False if none was due."""
+    expires = invitation_expiry(case, policy=policy, now=now)
+    if expires is None or case.resolved_at is None:
+        return False
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    issued = IssuedToken(
+        token_hash=token_hash(token),
+        case_id=case.case_id,
+        resolved_at=case.resolved_at,
+        expires_at=expires,
+        issued_at=now,
+    )
+    if not await uow.repository.add_evaluation_token(issued):
+        return False  # this resolution has its token already
+    invited = EvaluationInvited(case_id=case.case_id, token=token, expires_at=expires)
+    await uow.emit(invited, topic=OVERSIGHT_INVITATIONS)
+    return True
 
 
 async def record_state_change(

@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from yiwang.common.auth import Actor
 from yiwang.common.working_days import local_date
 from yiwang.oversight.adapters.queries import CaseSearch, LedgerLine, OversightReader
+from yiwang.oversight.domain.access import check_case_in_scope, scope_of
 from yiwang.oversight.domain.evaluation import CaseNotFound
 from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow, Ranked, compute_kpis, overall, rank
 from yiwang.oversight.domain.periods import (
@@ -33,11 +35,17 @@ class CaseFile:
     follow_up_calls: list[dict[str, Any]]
 
 
-async def case_file(*, reader: OversightReader, case_id: str, now: datetime) -> CaseFile:
-    """The case, its timeline in event-time order, its alerts, evaluations and calls."""
+async def case_file(
+    *, reader: OversightReader, case_id: str, now: datetime, actor: Actor
+) -> CaseFile:
+    """The case, its timeline in event-time order, its alerts, evaluations and calls, for
+    an actor who may read it (Forbidden otherwise: another township's or department's)."""
     case = await reader.case(case_id, now=now)
     if case is None:
         raise CaseNotFound(case_id)
+    check_case_in_scope(
+        actor, township_code=case["township_code"], lead_department=case["lead_department"]
+    )
     timeline = sorted(await reader.timeline(case_id), key=TimelineEntry.sort_key)
     return CaseFile(
         case=case,
@@ -55,11 +63,13 @@ async def search_cases(
     received_from: date | None = None,
     received_to: date | None = None,
     now: datetime,
+    actor: Actor,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """The total and one page of the cases matching `search`, received between the two
-    local dates (both included; either may be left open)."""
+    """The total and one page of the cases matching `search` that the actor may read,
+    received between the two local dates (both included; either may be left open)."""
     start, end = check_search_bounds(received_from, received_to)
-    return await reader.search(replace(search, received_from=start, received_to=end), now=now)
+    scoped = replace(search, received_from=start, received_to=end, scope=scope_of(actor))
+    return await reader.search(scoped, now=now)
 
 
 @dataclass(frozen=True, slots=True)
