@@ -198,10 +198,19 @@ async def read_topic(
         await consumer.stop()
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now and not handed out before in this run: two services started together
+    must not be given the same one (the kernel may offer a port again once it is closed)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 async def create_database(base_url: str) -> str:
@@ -271,13 +280,22 @@ class ServiceProcess:
                 raise RuntimeError(f"{self.module} exited: {self.log_path.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return self
+                    # Ready, and this process is the one answering: its pid is on the port.
+                    if self._answers_here():
+                        return self
+                    raise RuntimeError(f"another process answers on {self.url}, not {self.module}")
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         raise RuntimeError(
             f"{self.module} not ready in {within}s: {self.log_path.read_text()[-2000:]}"
         )
+
+    def _answers_here(self) -> bool:
+        """The service's own OpenAPI title names its package (yiwang.<name>.app)."""
+        name = self.module.split(".")[1].replace("_", "-")
+        title = httpx.get(f"{self.url}/openapi.json", timeout=2).json()["info"]["title"]
+        return bool(title.lower().endswith(name))
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
