@@ -24,6 +24,8 @@ class CaseState(StrEnum):
     RETURNED = "returned"
     IN_MEDIATION = "in_mediation"
     ESCALATED = "escalated"
+    # 小事不出网格: a grid-tier matter is a task for its micro-grid's worker first.
+    IN_GRID = "in_grid"
 
 
 S = CaseState
@@ -31,7 +33,10 @@ S = CaseState
 # The one table. "Overdue" is deliberately absent: it is a flag on a case, not a state,
 # because an overdue case is still in whatever stage it stalled in.
 TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
-    S.RECEIVED: frozenset({S.ROUTED, S.DUPLICATE, S.REJECTED, S.IN_MEDIATION}),
+    S.RECEIVED: frozenset({S.ROUTED, S.DUPLICATE, S.REJECTED, S.IN_MEDIATION, S.IN_GRID}),
+    # The grid worker settles it on the spot (resolved), or passes it up (上报) to the
+    # township, by hand or when the grid deadline passes (routed).
+    S.IN_GRID: frozenset({S.RESOLVED, S.ROUTED}),
     S.ROUTED: frozenset({S.DISPATCHED, S.IN_MEDIATION, S.ESCALATED, S.ROUTED}),
     # A dispatched case gets a new lead order when the hub rules (终审).
     S.DISPATCHED: frozenset({S.ACKNOWLEDGED, S.RETURNED, S.ESCALATED, S.DISPATCHED}),
@@ -65,6 +70,7 @@ OWNERS: dict[CaseState, tuple[str, ...]] = {
     S.ESCALATED: ("department-dispatch",),  # re-dispatched up the four-level command
     S.RETURNED: ("grid-routing",),  # routed again, or to the hub for arbitration
     S.IN_MEDIATION: ("mediation",),
+    S.IN_GRID: ("grid-routing",),  # the grid worker's task: settled, or passed up
     # The resident's evaluation, or the close timer; a mediated agreement's follow-up.
     S.RESOLVED: ("oversight", "mediation"),
     S.EVALUATED: ("oversight", "mediation"),  # closed, or reopened for re-handling
