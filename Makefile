@@ -8,7 +8,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(UV) run --frozen python
 
-.PHONY: help bootstrap run test lint unit integration infra stop topics clean deploy-tools up down
+.PHONY: help bootstrap run test lint unit integration infra stop topics clean deploy-tools contract-tools up down
 
 help:
 	@echo "make run    - start Kafka, PostgreSQL, the five services and demo traffic (Ctrl-C stops)"
@@ -27,7 +27,7 @@ bootstrap:
 run: bootstrap
 	@$(PY) infra/run.py
 
-test: bootstrap lint deploy-tools
+test: bootstrap lint deploy-tools contract-tools
 	@$(UV) run --frozen pytest
 
 unit: bootstrap
@@ -39,6 +39,11 @@ integration: bootstrap
 # promtool (Debian's prometheus package) and kubectl for the offline deploy checks.
 deploy-tools:
 	@bash tests/deploy/install_tools.sh
+
+# The official AsyncAPI parser (npm @asyncapi/parser, pinned) that validates docs/asyncapi/.
+contract-tools:
+	@test -d tests/contract/node_modules/@asyncapi/parser \
+	  || npm ci --prefix tests/contract --no-audit --no-fund --silent
 
 # With Docker: the whole system plus Prometheus, Grafana and Jaeger (see docker-compose.yml).
 up:

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+from yiwang.common.asyncapi import contract_router
 from yiwang.common.clock import clock_for_speed
 from yiwang.common.http import MetricsMiddleware, health_router
 from yiwang.common.http_tracing import TracingMiddleware
@@ -201,6 +202,7 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
             stopped_jobs=supervisor.stopped,
         )
     )
+    app.include_router(contract_router(service=definition.name))
     for router in wiring.http_routers:
         app.include_router(router)
     install_problem_details(app, refusals=wiring.refusals, alternative=wiring.problem_alternative)
