@@ -1,5 +1,5 @@
 # Yiwang: two commands on a fresh machine.
-#   make run   - Kafka, PostgreSQL, the five services and demo traffic; Ctrl-C stops it all
+#   make run   - Kafka, PostgreSQL, the five services, Prometheus and demo traffic; Ctrl-C stops it all
 #   make test  - lint, type check, unit and integration tests against real Kafka and PostgreSQL
 # Each installs what it needs (uv, Python packages, Kafka jars) by itself.
 
@@ -25,6 +25,7 @@ bootstrap:
 	@$(PY) infra/stack.py ensure-jars
 
 run: bootstrap
+	@bash tests/deploy/install_tools.sh prometheus
 	@$(PY) infra/run.py
 
 test: bootstrap lint deploy-tools contract-tools

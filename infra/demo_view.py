@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -160,8 +161,10 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
-def render(snapshot: Snapshot, base_urls: dict[str, str]) -> RenderableType:
-    """One frame of the view."""
+def render(
+    snapshot: Snapshot, base_urls: dict[str, str], processes: dict[str, str] | None = None
+) -> RenderableType:
+    """One frame of the view; `processes`: make run's supervised processes and their state."""
     stages = _table("Cases per stage", "stage", "cases")
     for stage in STAGES:
         stages.add_row(stage, str(snapshot.stages.get(stage, 0)))
@@ -216,11 +219,23 @@ def render(snapshot: Snapshot, base_urls: dict[str, str]) -> RenderableType:
     )  # fmt: skip
     if snapshot.unreachable:
         footer.append(f"\nnot answering: {', '.join(snapshot.unreachable)}", style="bold red")
+    if processes:
+        restarted = any(state != "up" for state in processes.values())
+        footer.append("\nProcesses: ", style="bold")
+        footer.append(
+            "  ".join(f"{name} {state}" for name, state in processes.items()),
+            style="bold yellow" if restarted else "",
+        )
     title = f"Yiwang 一网协同 — {snapshot.at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} Asia/Shanghai"
     return Panel(Group(top, middle, bottom, footer), title=title)
 
 
-async def run_view(*, base_urls: dict[str, str], refresh_seconds: float = 2.0) -> None:
+async def run_view(
+    *,
+    base_urls: dict[str, str],
+    refresh_seconds: float = 2.0,
+    processes: Callable[[], dict[str, str]] | None = None,
+) -> None:
     """Redraw the view every `refresh_seconds` until cancelled."""
     from demo_people import People  # beside this file (infra/), on the path when run
 
@@ -236,10 +251,11 @@ async def run_view(*, base_urls: dict[str, str], refresh_seconds: float = 2.0) -
 
     async with httpx.AsyncClient() as client:
         snapshot = await frame(client)
-        with Live(render(snapshot, urls), refresh_per_second=4, screen=False) as live:
+        states = processes or dict
+        with Live(render(snapshot, urls, states()), refresh_per_second=4, screen=False) as live:
             while True:
                 await asyncio.sleep(refresh_seconds)
-                live.update(render(await frame(client), urls))
+                live.update(render(await frame(client), urls, states()))
 
 
 def main() -> None:
