@@ -29,6 +29,7 @@ from yiwang.common.postgres import PostgresUnitOfWork, UnitOfWorkFactory, open_p
 from yiwang.common.postgres.migrations import common_migrations, load_migrations
 from yiwang.common.problems import Alternative, Refusal
 from yiwang.common.producer import EventProducer
+from yiwang.common.retention import Retained
 from yiwang.common.settings import CommonSettings
 from yiwang.common.subscriber import (
     BatchEventHandler,
@@ -56,6 +57,9 @@ class Wiring:
     configure_app: Callable[[FastAPI], None] | None = None
     # Path prefixes whose bodies are not text (uploads): the input guard checks only size.
     raw_paths: tuple[str, ...] = ()
+    # The service's own bookkeeping rows and how long they are kept (the inbox's rule is
+    # added for every service: yiwang.common.retention).
+    retained: tuple[Retained, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from yiwang.common.postgres.migrations import apply_migrations
 from yiwang.common.postgres.outbox import OutboxRelay
 from yiwang.common.postgres.pool import connect
 from yiwang.common.problems import install_problem_details
+from yiwang.common.retention import Pruner, inbox_rule
 from yiwang.common.runtime import Runtime, ServiceDefinition, service_migrations
 from yiwang.common.settings import CommonSettings, SecretRefused
 from yiwang.common.telemetry import configure_tracing
@@ -165,9 +166,20 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
             subscriptions=runtime.subscriptions,
             security=runtime.kafka_security,
         )
+        pruner = Pruner(
+            pool=runtime.pool,
+            service=definition.name,
+            rules=[
+                inbox_rule(definition.name, grace_days=settings.retention_grace_days),
+                *wiring.retained,
+            ],
+            clock=runtime.clock,
+            batch=settings.retention_batch,
+        )
         supervisor.jobs = [
             Job("outbox-relay", relay.run),
             Job("consumer-lag", lag.run),
+            pruner.job(every_seconds=settings.retention_every_seconds),
             *wiring.jobs,
         ]
         supervisor.start()

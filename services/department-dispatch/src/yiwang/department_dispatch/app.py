@@ -8,6 +8,7 @@ from yiwang.common.auth import Actor
 from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
 from yiwang.common.service import run_service
 from yiwang.department_dispatch import handlers
+from yiwang.department_dispatch.adapters.retention import retained
 from yiwang.department_dispatch.adapters.signing import signing_vault
 from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
 from yiwang.department_dispatch.config import DispatchSettings
@@ -36,6 +37,7 @@ def wire(runtime: Runtime) -> Wiring:
         ],
         jobs=jobs(uow=uow, clock=runtime.clock, settings=settings),
         refusals=REFUSALS,
+        retained=retained(settings),
     )
 
 

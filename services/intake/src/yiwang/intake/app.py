@@ -10,6 +10,7 @@ from yiwang.common.service import run_service
 from yiwang.common.settings import SecretRefused, check_secret
 from yiwang.intake.adapters.api_keys import ApiKeyStore
 from yiwang.intake.adapters.case_numbers import PostgresCaseNumberIssuer
+from yiwang.intake.adapters.retention import retained
 from yiwang.intake.adapters.signing_secrets import SigningSecretStore
 from yiwang.intake.adapters.unit_of_work import PostgresIntakeUnitOfWork
 from yiwang.intake.config import DEVELOPMENT_PII_KEY, IntakeSettings
@@ -89,6 +90,7 @@ def wire(runtime: Runtime) -> Wiring:
         refusals=REFUSALS,
         problem_alternative=open311_problem,
         configure_app=install_open311_errors,
+        retained=retained(settings),
     )
 
 

@@ -7,6 +7,7 @@ from importlib.resources import files
 from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
 from yiwang.common.service import run_service
 from yiwang.oversight.adapters.queries import PostgresOversightReader
+from yiwang.oversight.adapters.retention import retained
 from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork
 from yiwang.oversight.config import OversightSettings
 from yiwang.oversight.domain.escalation import OversightPolicy
@@ -42,6 +43,7 @@ def wire(runtime: Runtime) -> Wiring:
         ],
         jobs=jobs(settings=settings, uow=uow, reader=reader, clock=clock, policy=policy),
         refusals=REFUSALS,
+        retained=retained(settings),
     )
 
 
