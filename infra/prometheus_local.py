@@ -46,7 +46,12 @@ def config(targets: Mapping[str, int], *, rules: Path = RULES, interval: str = "
 
 
 def start(
-    run_dir: Path, targets: Mapping[str, int], env: Mapping[str, str], *, rules: Path = RULES
+    run_dir: Path,
+    targets: Mapping[str, int],
+    env: Mapping[str, str],
+    *,
+    rules: Path = RULES,
+    interval: str = "5s",
 ) -> subprocess.Popen[bytes]:
     binary = shutil.which("prometheus")
     if binary is None:
@@ -55,7 +60,9 @@ def start(
         )
     home = run_dir / "prometheus"
     (home / "data").mkdir(parents=True, exist_ok=True)
-    (home / "prometheus.yml").write_text(config(targets, rules=rules), encoding="utf-8")
+    (home / "prometheus.yml").write_text(
+        config(targets, rules=rules, interval=interval), encoding="utf-8"
+    )
     log = (run_dir / "prometheus.log").open("ab")
     return subprocess.Popen(
         [
