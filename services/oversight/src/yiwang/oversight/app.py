@@ -12,6 +12,7 @@ from yiwang.oversight.config import OversightSettings
 from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.entrypoints.background import jobs
 from yiwang.oversight.entrypoints.http import REFUSALS, case_router
+from yiwang.oversight.entrypoints.http_assessments import assessment_router
 from yiwang.oversight.entrypoints.http_reports import report_router
 from yiwang.oversight.entrypoints.kafka import kafka_router
 
@@ -38,7 +39,13 @@ def wire(runtime: Runtime) -> Wiring:
             case_router(
                 uow=uow, reader=reader, clock=clock, policy=policy, authenticate=authenticate
             ),
-            report_router(reader=reader, clock=clock, authenticate=authenticate),
+            report_router(
+                reader=reader,
+                clock=clock,
+                authenticate=authenticate,
+                weights=settings.evaluation_weights,
+            ),
+            assessment_router(uow=uow, reader=reader, clock=clock, authenticate=authenticate),
         ],
         jobs=jobs(settings=settings, uow=uow, reader=reader, clock=clock, policy=policy),
         refusals=REFUSALS,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+from yiwang.oversight.adapters.assessments import assessments_between
 from yiwang.oversight.adapters.repository import _entry
 from yiwang.oversight.domain.access import EVERY_CASE, CaseScope
+from yiwang.oversight.domain.assessment import TownshipAssessment
 from yiwang.oversight.domain.kpi import CaseFigures, WhistleCall
 from yiwang.oversight.domain.projection import TimelineEntry
 
@@ -71,6 +73,10 @@ class OversightReader(abc.ABC):
 
     @abc.abstractmethod
     async def activity(self, *, start: datetime, end: datetime) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def assessments(self, *, first: date, last: date) -> list[TownshipAssessment]:
+        """The townships' assessments of the months that touch first..last."""
 
 
 _CASE_COLUMNS = "*, " + OVERDUE_SQL + " AS overdue"
@@ -154,7 +160,8 @@ class PostgresOversightReader(OversightReader):
                 "SELECT case_id, lead_department, township_code, lead_history, returned_by,"
                 " return_count, responded_at, resolved_at, response_due, resolution_due, score,"
                 " rehandling, rehandled_to_hub, ruled, state = 'closed' AS closed,"
-                " coalesce(closed_after_evaluation, false) AS closed_after_evaluation"
+                " coalesce(closed_after_evaluation, false) AS closed_after_evaluation,"
+                " micro_grid, grid_outcome"
                 f" FROM cases WHERE started_at >= $1 AND started_at < $2 AND {COUNTED_SQL}",
                 start,
                 end,
@@ -184,6 +191,8 @@ class PostgresOversightReader(OversightReader):
                     ruled=r["ruled"],
                     closed=r["closed"],
                     closed_after_evaluation=r["closed_after_evaluation"],
+                    micro_grid=r["micro_grid"],
+                    grid_outcome=r["grid_outcome"],
                 )
                 for r in cases
             ],
@@ -234,3 +243,6 @@ class PostgresOversightReader(OversightReader):
             "transitions": [dict(r) for r in transitions],
             "alerts": [dict(r) for r in alerts],
         }
+
+    async def assessments(self, *, first: date, last: date) -> list[TownshipAssessment]:
+        return await assessments_between(self._pool, first=first, last=last)

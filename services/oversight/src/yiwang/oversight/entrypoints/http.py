@@ -7,7 +7,7 @@ by the handlers against the case (`domain/access.py`). A resident evaluates with
 case's one-time evaluation token and no credential (`evaluator`).
 
 `REFUSALS` says how each domain exception is answered (problem details, RFC 9457), for
-these routes and the report routes in `http_reports.py` alike.
+these routes and the others beside them (`http_reports.py`, `http_assessments.py`, ...).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from yiwang.oversight.adapters.queries import CaseSearch, OversightReader
 from yiwang.oversight.adapters.repository import FollowUpCall
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.domain.access import READING_ROLES
+from yiwang.oversight.domain.assessment import AssessmentExists, BadMonth, NotServedHere
 from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.domain.evaluation import CaseClosed, CaseNotFound, CaseNotResolved
 from yiwang.oversight.domain.invitation import EvaluationTokenRefused
@@ -57,6 +58,9 @@ REFUSALS: dict[type[Exception], Refusal] = {
     IllegalTransition: Refusal(409, "case_id"),  # e.g. a second evaluation
     ExtensionNotAllowed: Refusal(409, "case_id"),
     BadPeriod: Refusal(422),  # it names its own field: from, to or day
+    AssessmentExists: Refusal(409, "department", code="assessment_exists"),
+    NotServedHere: Refusal(422, "department", code="department_not_serving_township"),
+    BadMonth: Refusal(422, "month"),
 }
 
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import AfterValidator
 from yiwang.common.access import allow
 from yiwang.common.auth import Authenticate
 from yiwang.common.clock import Clock
@@ -23,7 +24,8 @@ from yiwang.common.departments import Department
 from yiwang.common.working_days import local_date
 from yiwang.oversight.adapters.queries import OversightReader
 from yiwang.oversight.domain.access import READING_ROLES
-from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow
+from yiwang.oversight.domain.assessment import EvaluationWeights
+from yiwang.oversight.domain.kpi import RANK_BY_NAMES, GroupBy, Kpi, KpiRow, RankBy, parse_rank_by
 from yiwang.oversight.domain.periods import FIRST_DAY, LAST_DAY
 from yiwang.oversight.handlers import reports
 from yiwang.oversight.handlers.reports import DailyReport
@@ -41,6 +43,12 @@ def kpi_columns(row: KpiRow) -> dict[str, Any]:
         flat[kpi.value] = None if ratio.value is None else round(ratio.value, 4)
         flat[f"{kpi.value}_numerator"] = ratio.numerator
         flat[f"{kpi.value}_denominator"] = ratio.denominator
+    # 一考双评, for departments (None in other rows, so every row has the same columns).
+    evaluation = row.evaluation
+    flat["evaluation_score"] = evaluation.score if evaluation else None
+    flat["township_score"] = evaluation.township_score if evaluation else None
+    flat["township_assessments"] = evaluation.assessments if evaluation else None
+    flat["residents_score"] = evaluation.residents_score if evaluation else None
     return flat
 
 
@@ -77,10 +85,19 @@ FromDate = Annotated[
     date, Query(alias="from", description=f"first local date (Asia/Shanghai), {SPAN}")
 ]
 ToDate = Annotated[date, Query(alias="to", description=f"last local date, included, {SPAN}")]
+RankByName = Annotated[
+    str,
+    Query(description=f"one of {', '.join(RANK_BY_NAMES)}", max_length=64),
+    AfterValidator(parse_rank_by),
+]
 
 
 def report_router(
-    *, reader: Callable[[], OversightReader], clock: Clock, authenticate: Authenticate
+    *,
+    reader: Callable[[], OversightReader],
+    clock: Clock,
+    authenticate: Authenticate,
+    weights: EvaluationWeights | None = None,
 ) -> APIRouter:
     router = APIRouter(tags=["reports"])
     can_read = allow(authenticate, *READING_ROLES)
@@ -99,7 +116,12 @@ def report_router(
         format: Format = Format.JSON,
     ) -> dict[str, Any] | Response:
         report = await reports.report_kpis(
-            reader=reader(), first=first, last=last, group_by=group_by, as_of=clock.now()
+            reader=reader(),
+            first=first,
+            last=last,
+            group_by=group_by,
+            as_of=clock.now(),
+            weights=weights,
         )
         rows = [kpi_columns(row) for row in [*report.rows, report.overall]]
         if format is Format.CSV:
@@ -115,7 +137,7 @@ def report_router(
 
     @router.get(
         "/rankings",
-        summary="Ranking table on one KPI",
+        summary="Ranking table on one KPI, or on the evaluation score (一考双评, departments)",
         response_model=None,
         openapi_extra=can_read.openapi,
         dependencies=[can_read.actor],
@@ -124,11 +146,18 @@ def report_router(
         first: FromDate,
         last: ToDate,
         group_by: GroupBy = GroupBy.DEPARTMENT,
-        by: Kpi = Kpi.SATISFACTION_RATE,
+        by: RankByName = Kpi.SATISFACTION_RATE.value,
         format: Format = Format.JSON,
     ) -> dict[str, Any] | Response:
+        ranked_by: RankBy = parse_rank_by(by)
         ranked = await reports.rank_groups(
-            reader=reader(), first=first, last=last, group_by=group_by, by=by, as_of=clock.now()
+            reader=reader(),
+            first=first,
+            last=last,
+            group_by=group_by,
+            by=ranked_by,
+            as_of=clock.now(),
+            weights=weights,
         )
         rows = [{"rank": r.rank, **kpi_columns(r.row)} for r in ranked]
         if format is Format.CSV:

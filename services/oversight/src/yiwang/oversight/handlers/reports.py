@@ -15,8 +15,18 @@ from yiwang.common.auth import Actor
 from yiwang.common.working_days import local_date
 from yiwang.oversight.adapters.queries import CaseSearch, LedgerLine, OversightReader
 from yiwang.oversight.domain.access import check_case_in_scope, scope_of
+from yiwang.oversight.domain.assessment import EvaluationWeights, evaluation_score
 from yiwang.oversight.domain.evaluation import CaseNotFound
-from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow, Ranked, compute_kpis, overall, rank
+from yiwang.oversight.domain.kpi import (
+    GroupBy,
+    Kpi,
+    KpiRow,
+    RankBy,
+    Ranked,
+    compute_kpis,
+    overall,
+    rank,
+)
 from yiwang.oversight.domain.periods import (
     Period,
     check_period,
@@ -82,16 +92,37 @@ class KpiReport:
 
 
 async def report_kpis(
-    *, reader: OversightReader, first: date, last: date, group_by: GroupBy, as_of: datetime
+    *,
+    reader: OversightReader,
+    first: date,
+    last: date,
+    group_by: GroupBy,
+    as_of: datetime,
+    weights: EvaluationWeights | None = None,
 ) -> KpiReport:
-    """Every KPI per group for the cases received from `first` to `last` (local dates)."""
+    """Every KPI per group for the cases received from `first` to `last` (local dates);
+    per department also its 一考双评 evaluation score, with the county's `weights`."""
     period = check_period(first, last)
     cases, calls = await reader.kpi_inputs(start=period.start, end=period.end)
+    rows = compute_kpis(group_by, cases, calls, as_of=as_of)
+    if group_by is GroupBy.DEPARTMENT:
+        assessments = await reader.assessments(first=period.first, last=period.last)
+        rows = [
+            replace(
+                row,
+                evaluation=evaluation_score(
+                    assessments=[a for a in assessments if a.department == row.group],
+                    satisfaction=row.rates[Kpi.SATISFACTION_RATE].value,
+                    weights=weights or EvaluationWeights(),
+                ),
+            )
+            for row in rows
+        ]
     return KpiReport(
         period=period,
         group_by=group_by,
         as_of=as_of,
-        rows=compute_kpis(group_by, cases, calls, as_of=as_of),
+        rows=rows,
         overall=overall(cases, calls, as_of),
     )
 
@@ -102,11 +133,12 @@ async def rank_groups(
     first: date,
     last: date,
     group_by: GroupBy,
-    by: Kpi,
+    by: RankBy,
     as_of: datetime,
+    weights: EvaluationWeights | None = None,
 ) -> list[Ranked]:
     report = await report_kpis(
-        reader=reader, first=first, last=last, group_by=group_by, as_of=as_of
+        reader=reader, first=first, last=last, group_by=group_by, as_of=as_of, weights=weights
     )
     return rank(report.rows, by=by)
 
