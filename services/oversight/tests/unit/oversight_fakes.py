@@ -29,10 +29,11 @@ from yiwang.oversight.adapters.repository import (
     case_row,
 )
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
-from yiwang.oversight.domain.assessment import TownshipAssessment, month_end
+from yiwang.oversight.domain.assessment import TownshipAssessment
 from yiwang.oversight.domain.escalation import OversightPolicy, TimerSpec
 from yiwang.oversight.domain.invitation import IssuedToken
 from yiwang.oversight.domain.kpi import CaseFigures, WhistleCall
+from yiwang.oversight.domain.periods import month_end
 from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Shanghai

@@ -1,11 +1,15 @@
 """Oversight's operator commands.
 
     python -m yiwang.oversight.cli daily-report [--day YYYY-MM-DD] [--format json|csv]
+    python -m yiwang.oversight.cli weekly-report [--week-of YYYY-MM-DD] [--format json|csv]
+    python -m yiwang.oversight.cli monthly-report [--month YYYY-MM] [--format json|csv]
     python -m yiwang.oversight.cli calendar [--years YYYY ...]
 
 `daily-report` prints the daily dispatch report (日调度) of a local day (Asia/Shanghai;
 by default yesterday): per department the day's flows and the open and overdue cases now,
-the same document and CSV as `GET /reports/daily`.
+the same document and CSV as `GET /reports/daily`. `weekly-report` (周调度, the week
+Monday-Sunday that --week-of falls in, by default last week) and `monthly-report` (月盘点,
+by default last month) print the same as `GET /reports/weekly` and `/reports/monthly`.
 
 `calendar` prints, for each year (by default this year and next, on the service clock),
 where its working days come from: a calendar file (YIWANG_CALENDAR_FILES), the
@@ -26,9 +30,18 @@ from yiwang.common.cli import CommandContext, CommandRefused, run_command
 from yiwang.common.working_days import WorkingCalendar, installed_calendar, local_date
 from yiwang.oversight.adapters.queries import PostgresOversightReader
 from yiwang.oversight.app import DEFINITION
+from yiwang.oversight.config import OversightSettings
+from yiwang.oversight.domain.assessment import BadMonth, parse_month
 from yiwang.oversight.domain.periods import BadPeriod
-from yiwang.oversight.entrypoints.http_reports import Format, csv_text, daily_document
-from yiwang.oversight.handlers import reports
+from yiwang.oversight.entrypoints.http_reports import (
+    Format,
+    csv_text,
+    daily_document,
+    period_csv_rows,
+    period_document,
+)
+from yiwang.oversight.handlers import period_reports, reports
+from yiwang.oversight.handlers.period_reports import Cadence
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     daily = commands.add_parser("daily-report", help="print the daily dispatch report (日调度)")
     daily.add_argument("--day", type=_local_day, help="local date, YYYY-MM-DD; default yesterday")
     daily.add_argument("--format", choices=[f.value for f in Format], default=Format.JSON.value)
+    weekly = commands.add_parser("weekly-report", help="print the weekly dispatch report (周调度)")
+    weekly.add_argument(
+        "--week-of", type=_local_day, help="a local date in the week; default last week"
+    )
+    monthly = commands.add_parser("monthly-report", help="print the monthly stock-taking (月盘点)")
+    monthly.add_argument("--month", type=_month, help="YYYY-MM; default last month")
+    for command in (weekly, monthly):
+        command.add_argument(
+            "--format", choices=[f.value for f in Format], default=Format.JSON.value
+        )
     coverage = commands.add_parser(
         "calendar", help="where each year's working days come from; exit 1 if one is missing"
     )
@@ -46,6 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "calendar":
         return run_command(DEFINITION, lambda ctx: print_calendar(ctx, years=args.years))
+    if args.command in ("weekly-report", "monthly-report"):
+        cadence = Cadence.WEEKLY if args.command == "weekly-report" else Cadence.MONTHLY
+        day = args.week_of if cadence is Cadence.WEEKLY else args.month
+        return run_command(
+            DEFINITION,
+            lambda ctx: print_period_report(
+                ctx, cadence=cadence, day=day, format=Format(args.format)
+            ),
+        )
     return run_command(
         DEFINITION, lambda ctx: print_daily_report(ctx, day=args.day, format=Format(args.format))
     )
@@ -88,6 +120,35 @@ async def print_daily_report(ctx: CommandContext, *, day: date | None, format: F
     else:
         print(json.dumps(jsonable_encoder(document), ensure_ascii=False, indent=2))
     return 0
+
+
+async def print_period_report(
+    ctx: CommandContext, *, cadence: Cadence, day: date | None, format: Format
+) -> int:
+    settings = ctx.settings
+    weights = settings.evaluation_weights if isinstance(settings, OversightSettings) else None
+    try:
+        report = await period_reports.period_report(
+            reader=PostgresOversightReader(ctx.pool),
+            cadence=cadence,
+            day=day,
+            now=ctx.clock.now(),
+            weights=weights,
+        )
+    except BadPeriod as exc:
+        raise CommandRefused(f"--{exc.field.replace('_', '-')}: {exc.reason}") from None
+    if format is Format.CSV:
+        sys.stdout.write(csv_text(period_csv_rows(report)))
+    else:
+        print(json.dumps(jsonable_encoder(period_document(report)), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _month(text: str) -> date:
+    try:
+        return parse_month(text)
+    except BadMonth as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _year(text: str) -> int:

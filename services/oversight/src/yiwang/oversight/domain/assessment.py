@@ -20,9 +20,9 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from yiwang.oversight.domain.periods import FIRST_DAY, LAST_DAY, Period
+from yiwang.oversight.domain.periods import FIRST_DAY, LAST_DAY, Period, month_end
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 MAX_SCORE = 100
@@ -90,12 +90,6 @@ def parse_month(text: str) -> date:
     if not re.fullmatch(MONTH_PATTERN, text):
         raise BadMonth(f"'{text}' is not a month (YYYY-MM)")
     return date(int(text[:4]), int(text[5:7]), 1)
-
-
-def month_end(month: date) -> date:
-    """The last day of the month starting at `month`."""
-    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return following - timedelta(days=1)
 
 
 def check_month(month: date, *, today: date) -> Period:

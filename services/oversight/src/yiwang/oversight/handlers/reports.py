@@ -172,13 +172,11 @@ class DailyReport:
     alerts: list[dict[str, Any]]
 
 
-async def daily_report(
-    *, reader: OversightReader, day: date | None = None, now: datetime
-) -> DailyReport:
-    """The day's dispatch figures per department (日调度): flows during the local day
-    (by default yesterday), stocks (open, overdue) as of the report's generation."""
-    day = check_report_day(day, today=local_date(now))
-    period = Period(day, day)
+async def dispatch_lines(
+    *, reader: OversightReader, period: Period, now: datetime
+) -> tuple[list[DailyReportLine], list[dict[str, Any]]]:
+    """Per department the period's flows and the open and overdue cases now, and the
+    alerts raised in the period: the body of the daily, weekly and monthly reports."""
     activity = await reader.activity(start=period.start, end=period.end)
     flows: dict[tuple[str, str], int] = {}
     for t in activity["transitions"]:
@@ -205,4 +203,14 @@ async def daily_report(
         )
         for d in departments
     ]
-    return DailyReport(day=day, as_of=now, lines=lines, alerts=activity["alerts"])
+    return lines, activity["alerts"]
+
+
+async def daily_report(
+    *, reader: OversightReader, day: date | None = None, now: datetime
+) -> DailyReport:
+    """The day's dispatch figures per department (日调度): flows during the local day
+    (by default yesterday), stocks (open, overdue) as of the report's generation."""
+    day = check_report_day(day, today=local_date(now))
+    lines, alerts = await dispatch_lines(reader=reader, period=Period(day, day), now=now)
+    return DailyReport(day=day, as_of=now, lines=lines, alerts=alerts)
