@@ -14,6 +14,7 @@ from yiwang.common.clock import ManualClock
 from yiwang.common.problems import install_problem_details
 from yiwang.oversight.entrypoints.http import REFUSALS
 from yiwang.oversight.entrypoints.http_assessments import assessment_router
+from yiwang.oversight.entrypoints.http_ledgers import ledger_router
 from yiwang.oversight.entrypoints.http_reports import report_router
 
 UM = "urban-management"
@@ -31,6 +32,7 @@ async def client_as(uow: FakeUnitOfWork, who: str | None) -> AsyncIterator[httpx
         )
     )
     app.include_router(report_router(reader=lambda: reader, clock=clock, authenticate=authenticate))
+    app.include_router(ledger_router(reader=lambda: reader, clock=clock, authenticate=authenticate))
     install_problem_details(app, refusals=REFUSALS)
     headers = {"Authorization": f"Bearer {who}"} if who else {}
     async with httpx.AsyncClient(

@@ -13,6 +13,7 @@ from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.entrypoints.background import jobs
 from yiwang.oversight.entrypoints.http import REFUSALS, case_router
 from yiwang.oversight.entrypoints.http_assessments import assessment_router
+from yiwang.oversight.entrypoints.http_ledgers import ledger_router
 from yiwang.oversight.entrypoints.http_reports import report_router
 from yiwang.oversight.entrypoints.kafka import kafka_router
 
@@ -46,6 +47,7 @@ def wire(runtime: Runtime) -> Wiring:
                 weights=settings.evaluation_weights,
             ),
             assessment_router(uow=uow, reader=reader, clock=clock, authenticate=authenticate),
+            ledger_router(reader=reader, clock=clock, authenticate=authenticate),
         ],
         jobs=jobs(settings=settings, uow=uow, reader=reader, clock=clock, policy=policy),
         refusals=REFUSALS,

@@ -161,7 +161,7 @@ class PostgresOversightReader(OversightReader):
                 " return_count, responded_at, resolved_at, response_due, resolution_due, score,"
                 " rehandling, rehandled_to_hub, ruled, state = 'closed' AS closed,"
                 " coalesce(closed_after_evaluation, false) AS closed_after_evaluation,"
-                " micro_grid, grid_outcome"
+                " micro_grid, grid_outcome, category, channel, is_open"
                 f" FROM cases WHERE started_at >= $1 AND started_at < $2 AND {COUNTED_SQL}",
                 start,
                 end,
@@ -193,6 +193,9 @@ class PostgresOversightReader(OversightReader):
                     closed_after_evaluation=r["closed_after_evaluation"],
                     micro_grid=r["micro_grid"],
                     grid_outcome=r["grid_outcome"],
+                    category=r["category"],
+                    channel=r["channel"],
+                    is_open=r["is_open"],
                 )
                 for r in cases
             ],

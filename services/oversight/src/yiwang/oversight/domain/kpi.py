@@ -125,6 +125,9 @@ class CaseFigures:
     closed_after_evaluation: bool = False
     micro_grid: str | None = None
     grid_outcome: str | None = None  # in_grid, settled or passed_up; None: never in the grid
+    category: str | None = None
+    channel: str | None = None
+    is_open: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.domain.evaluation import CaseClosed, CaseNotFound, CaseNotResolved
 from yiwang.oversight.domain.invitation import EvaluationTokenRefused
 from yiwang.oversight.domain.periods import FIRST_DAY, LAST_DAY, BadPeriod
+from yiwang.oversight.domain.public_ledger import NotPublishable
 from yiwang.oversight.handlers import evaluations, reports
 
 REFUSALS: dict[type[Exception], Refusal] = {
@@ -61,6 +62,7 @@ REFUSALS: dict[type[Exception], Refusal] = {
     AssessmentExists: Refusal(409, "department", code="assessment_exists"),
     NotServedHere: Refusal(422, "department", code="department_not_serving_township"),
     BadMonth: Refusal(422, "month"),
+    NotPublishable: Refusal(422),  # it names its own field
 }
 
 
