@@ -35,6 +35,7 @@ from yiwang.oversight.domain.invitation import IssuedToken
 from yiwang.oversight.domain.kpi import CaseFigures, WhistleCall
 from yiwang.oversight.domain.periods import month_end
 from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry
+from yiwang.oversight.domain.reconciliation import ProjectedCase
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Shanghai
 POLICY = OversightPolicy()
@@ -195,6 +196,21 @@ class FakeReader(OversightReader):
 
     async def activity(self, *, start: datetime, end: datetime) -> dict[str, Any]:
         return {"received": {}, "transitions": [], "alerts": []}
+
+    async def projected_cases(self, *, start: datetime, end: datetime) -> dict[str, ProjectedCase]:
+        return {
+            c.case_id: ProjectedCase(
+                c.case_id,
+                c.state.value if c.state else None,
+                any(
+                    e.to_state is CaseState.DISPATCHED
+                    for e in self.repository.entries.values()
+                    if e.case_id == c.case_id
+                ),
+            )
+            for c in self.repository.cases.values()
+            if c.started_at is not None and start <= c.started_at < end
+        }
 
     async def assessments(self, *, first: date, last: date) -> list[TownshipAssessment]:
         return [

@@ -6,6 +6,7 @@ from importlib.resources import files
 
 from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
 from yiwang.common.service import run_service
+from yiwang.oversight.adapters.peers import HttpPeers
 from yiwang.oversight.adapters.queries import PostgresOversightReader
 from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork
 from yiwang.oversight.config import OversightSettings
@@ -47,7 +48,16 @@ def wire(runtime: Runtime) -> Wiring:
                 weights=settings.evaluation_weights,
             ),
             assessment_router(uow=uow, reader=reader, clock=clock, authenticate=authenticate),
-            ledger_router(reader=reader, clock=clock, authenticate=authenticate),
+            ledger_router(
+                reader=reader,
+                clock=clock,
+                authenticate=authenticate,
+                peers=HttpPeers(
+                    intake_url=settings.intake_url,
+                    dispatch_url=settings.dispatch_url,
+                    timeout=settings.peer_timeout_seconds,
+                ),
+            ),
         ],
         jobs=jobs(settings=settings, uow=uow, reader=reader, clock=clock, policy=policy),
         refusals=REFUSALS,

@@ -3,6 +3,7 @@
     python -m yiwang.oversight.cli daily-report [--day YYYY-MM-DD] [--format json|csv]
     python -m yiwang.oversight.cli weekly-report [--week-of YYYY-MM-DD] [--format json|csv]
     python -m yiwang.oversight.cli monthly-report [--month YYYY-MM] [--format json|csv]
+    python -m yiwang.oversight.cli reconcile --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv]
     python -m yiwang.oversight.cli calendar [--years YYYY ...]
 
 `daily-report` prints the daily dispatch report (日调度) of a local day (Asia/Shanghai;
@@ -10,6 +11,12 @@ by default yesterday): per department the day's flows and the open and overdue c
 the same document and CSV as `GET /reports/daily`. `weekly-report` (周调度, the week
 Monday-Sunday that --week-of falls in, by default last week) and `monthly-report` (月盘点,
 by default last month) print the same as `GET /reports/weekly` and `/reports/monthly`.
+
+`reconcile` (对账) compares, for the cases received from --from to --to (local dates), what
+intake received, what department-dispatch holds and what oversight's projection shows,
+and prints every case on which they disagree, as `GET /reconciliation` does. It asks the
+two services with the bearer token in YIWANG_BEARER_TOKEN (an auditor's or a hub
+operator's), and exits 1 when any case disagrees.
 
 `calendar` prints, for each year (by default this year and next, on the service clock),
 where its working days come from: a calendar file (YIWANG_CALENDAR_FILES), the
@@ -22,17 +29,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 
 from fastapi.encoders import jsonable_encoder
 from yiwang.common.cli import CommandContext, CommandRefused, run_command
 from yiwang.common.working_days import WorkingCalendar, installed_calendar, local_date
+from yiwang.oversight.adapters.peers import HttpPeers, PeerFailed, Peers
 from yiwang.oversight.adapters.queries import PostgresOversightReader
 from yiwang.oversight.app import DEFINITION
 from yiwang.oversight.config import OversightSettings
 from yiwang.oversight.domain.assessment import BadMonth, parse_month
 from yiwang.oversight.domain.periods import BadPeriod
+from yiwang.oversight.entrypoints.http_ledgers import reconciliation_document, reconciliation_rows
 from yiwang.oversight.entrypoints.http_reports import (
     Format,
     csv_text,
@@ -42,6 +52,7 @@ from yiwang.oversight.entrypoints.http_reports import (
 )
 from yiwang.oversight.handlers import period_reports, reports
 from yiwang.oversight.handlers.period_reports import Cadence
+from yiwang.oversight.handlers.reconciliation import reconcile_period
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument(
             "--format", choices=[f.value for f in Format], default=Format.JSON.value
         )
+    reconcile = commands.add_parser(
+        "reconcile", help="对账: list every case intake, dispatch and oversight disagree on"
+    )
+    reconcile.add_argument("--from", dest="first", type=_local_day, required=True)
+    reconcile.add_argument("--to", dest="last", type=_local_day, required=True)
+    reconcile.add_argument("--format", choices=[f.value for f in Format], default=Format.JSON.value)
     coverage = commands.add_parser(
         "calendar", help="where each year's working days come from; exit 1 if one is missing"
     )
@@ -69,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "calendar":
         return run_command(DEFINITION, lambda ctx: print_calendar(ctx, years=args.years))
+    if args.command == "reconcile":
+        return run_command(
+            DEFINITION,
+            lambda ctx: print_reconciliation(
+                ctx, first=args.first, last=args.last, format=Format(args.format)
+            ),
+        )
     if args.command in ("weekly-report", "monthly-report"):
         cadence = Cadence.WEEKLY if args.command == "weekly-report" else Cadence.MONTHLY
         day = args.week_of if cadence is Cadence.WEEKLY else args.month
@@ -142,6 +166,48 @@ async def print_period_report(
     else:
         print(json.dumps(jsonable_encoder(period_document(report)), ensure_ascii=False, indent=2))
     return 0
+
+
+TOKEN_VARIABLE = "YIWANG_BEARER_TOKEN"  # noqa: S105  (the variable's name, not a secret)
+
+
+async def print_reconciliation(
+    ctx: CommandContext, *, first: date, last: date, format: Format, peers: Peers | None = None
+) -> int:
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        raise CommandRefused(
+            f"set {TOKEN_VARIABLE} to an auditor's or hub operator's bearer token: intake and "
+            "department-dispatch are asked with it"
+        )
+    settings = ctx.settings
+    if peers is None:
+        if not isinstance(settings, OversightSettings):
+            raise CommandRefused("not oversight's settings")
+        peers = HttpPeers(
+            intake_url=settings.intake_url,
+            dispatch_url=settings.dispatch_url,
+            timeout=settings.peer_timeout_seconds,
+        )
+    try:
+        report = await reconcile_period(
+            reader=PostgresOversightReader(ctx.pool),
+            peers=peers,
+            first=first,
+            last=last,
+            authorization=f"Bearer {token}",
+            now=ctx.clock.now(),
+        )
+    except BadPeriod as exc:
+        raise CommandRefused(f"--{exc.field}: {exc.reason}") from None
+    except PeerFailed as exc:
+        raise CommandRefused(str(exc)) from None
+    if format is Format.CSV:
+        sys.stdout.write(csv_text(reconciliation_rows(report)))
+    else:
+        document = reconciliation_document(report)
+        print(json.dumps(jsonable_encoder(document), ensure_ascii=False, indent=2))
+    return 0 if report.reconciliation.agreed else 1
 
 
 def _month(text: str) -> date:

@@ -33,6 +33,13 @@ class OversightSettings(CommonSettings):
     weight_township: float = Field(default=0.5, alias="OVERSIGHT_WEIGHT_TOWNSHIP", ge=0, le=1)
     weight_residents: float = Field(default=0.5, alias="OVERSIGHT_WEIGHT_RESIDENTS", ge=0, le=1)
 
+    # 对账: where oversight asks intake and department-dispatch for their cases of a period.
+    intake_url: str = Field(default="http://127.0.0.1:8001", alias="OVERSIGHT_INTAKE_URL")
+    dispatch_url: str = Field(default="http://127.0.0.1:8003", alias="OVERSIGHT_DISPATCH_URL")
+    peer_timeout_seconds: float = Field(
+        default=30.0, alias="OVERSIGHT_PEER_TIMEOUT_SECONDS", gt=0, le=600
+    )
+
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> OversightSettings:
         check_weights(self.evaluation_weights)  # BadWeights is a ValueError: refused at start

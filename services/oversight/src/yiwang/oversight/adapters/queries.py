@@ -14,6 +14,7 @@ from yiwang.oversight.domain.access import EVERY_CASE, CaseScope
 from yiwang.oversight.domain.assessment import TownshipAssessment
 from yiwang.oversight.domain.kpi import CaseFigures, WhistleCall
 from yiwang.oversight.domain.projection import TimelineEntry
+from yiwang.oversight.domain.reconciliation import ProjectedCase
 
 OVERDUE_SQL = (
     "((response_running AND response_due <= $1) OR (resolution_running AND resolution_due <= $1))"
@@ -77,6 +78,11 @@ class OversightReader(abc.ABC):
     @abc.abstractmethod
     async def assessments(self, *, first: date, last: date) -> list[TownshipAssessment]:
         """The townships' assessments of the months that touch first..last."""
+
+    @abc.abstractmethod
+    async def projected_cases(self, *, start: datetime, end: datetime) -> dict[str, ProjectedCase]:
+        """对账: every case received in [start, end), duplicates included, and whether it
+        was ever dispatched."""
 
 
 _CASE_COLUMNS = "*, " + OVERDUE_SQL + " AS overdue"
@@ -249,3 +255,16 @@ class PostgresOversightReader(OversightReader):
 
     async def assessments(self, *, first: date, last: date) -> list[TownshipAssessment]:
         return await assessments_between(self._pool, first=first, last=last)
+
+    async def projected_cases(self, *, start: datetime, end: datetime) -> dict[str, ProjectedCase]:
+        rows = await self._pool.fetch(
+            "SELECT c.case_id, c.state, EXISTS (SELECT 1 FROM timeline t"
+            " WHERE t.case_id = c.case_id AND t.kind = 'state_changed'"
+            " AND t.to_state = 'dispatched') AS dispatched"
+            " FROM cases c WHERE c.started_at >= $1 AND c.started_at < $2",
+            start,
+            end,
+        )
+        return {
+            r["case_id"]: ProjectedCase(r["case_id"], r["state"], r["dispatched"]) for r in rows
+        }

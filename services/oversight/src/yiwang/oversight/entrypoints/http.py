@@ -37,6 +37,7 @@ from yiwang.common.events import CaseEvaluated
 from yiwang.common.problems import Refusal
 from yiwang.common.sla import ExtensionNotAllowed
 from yiwang.common.states import CaseState, IllegalTransition
+from yiwang.oversight.adapters.peers import PeerFailed
 from yiwang.oversight.adapters.queries import CaseSearch, OversightReader
 from yiwang.oversight.adapters.repository import FollowUpCall
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
@@ -63,6 +64,7 @@ REFUSALS: dict[type[Exception], Refusal] = {
     NotServedHere: Refusal(422, "department", code="department_not_serving_township"),
     BadMonth: Refusal(422, "month"),
     NotPublishable: Refusal(422),  # it names its own field
+    PeerFailed: Refusal(502, code="reconciliation_peer_failed"),  # names the service
 }
 
 
