@@ -28,6 +28,7 @@ from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".local" / "logs"
+REPORTS = ROOT / ".local" / "reports"  # the weekly reports the demo's auditor fetches
 PIDS = ROOT / ".local" / "run"
 SERVICES = (
     ("intake", "yiwang.intake.app", 8001),
@@ -228,7 +229,14 @@ async def demo(
     speed: float,
     show_view: bool,
 ) -> None:
-    from demo_traffic import blow_whistles, evaluate_resolved, rule_at_the_hub, run_demo
+    from demo_traffic import (
+        assess_departments,
+        blow_whistles,
+        evaluate_resolved,
+        fetch_weekly_reports,
+        rule_at_the_hub,
+        run_demo,
+    )
     from yiwang.common.clock import clock_for_speed
     from yiwang.common.settings import CommonSettings
 
@@ -243,6 +251,10 @@ async def demo(
                                   api_key=api_key, every_seconds=max(2.0, 120 / speed)))  # fmt: skip
     jobs.append(rule_at_the_hub(oversight_url="http://127.0.0.1:8005", dispatch_url="http://127.0.0.1:8003",
                                 every_seconds=max(3.0, 300 / speed)))  # fmt: skip
+    jobs.append(assess_departments(oversight_url="http://127.0.0.1:8005", clock=clock,
+                                   every_seconds=max(10.0, 1800 / speed)))  # fmt: skip
+    jobs.append(fetch_weekly_reports(oversight_url="http://127.0.0.1:8005", clock=clock,
+                                     every_seconds=max(15.0, 3600 / speed), out_dir=REPORTS))  # fmt: skip
     view = importlib.util.find_spec("demo_view") if show_view else None
     if view is not None:
         from demo_view import run_view  # type: ignore[import-not-found]
