@@ -130,6 +130,17 @@ async def test_a_township_assessment_changes_the_evaluation_ranking(
     assert departments[MS]["township_score"] == 40.0
     assert monthly.status_code == 200, monthly.text
     assert monthly.text.splitlines()[0].endswith("on_time_rate,evaluation_score")
+    # So do the operator commands.
+    printed = await asyncio.to_thread(
+        county.cli, "yiwang.oversight.cli", "weekly-report", "--week-of", local_today()
+    )
+    weekly_rows = {row["group"]: row for row in json.loads(printed)["departments"]}
+    assert weekly_rows[UM]["evaluation_score"] == 97.5
+    table = await asyncio.to_thread(
+        county.cli, "yiwang.oversight.cli", "monthly-report", "--month", local_today()[:7],
+        "--format", "csv",
+    )  # fmt: skip
+    assert any(line.startswith(MS) and line.endswith(",70.0") for line in table.splitlines())
 
 
 async def test_the_public_ledger_carries_no_personal_data(county: County, wire: Wire) -> None:
