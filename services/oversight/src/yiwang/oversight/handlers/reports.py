@@ -1,5 +1,7 @@
-"""Oversight's read use cases: a case with its timeline, searches, KPIs, rankings,
-ledgers (建账/派账/晒账/对账) and the daily dispatch report (日调度).
+"""Oversight's read use cases: a case with its timeline, searches, KPIs, rankings, the
+working ledger and the daily dispatch report (日调度). The weekly and monthly reports are
+in `period_reports.py`, the public ledger (晒账) in `ledgers.py`, reconciliation (对账) in
+`reconciliation.py`.
 
 They read through the reader, outside any unit of work: nothing here writes. Periods are
 local dates, checked here (`domain/periods.py`), so every caller gets the same refusals.
