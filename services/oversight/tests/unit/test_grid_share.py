@@ -144,6 +144,12 @@ async def test_the_settled_in_grid_share_per_grid_and_township() -> None:
     }
     assert by_township == {"tw-east": Ratio(3, 4), "tw-west": Ratio(0, 1)}
     assert overall(rows, [], as_of).rates[share] == Ratio(3, 5)
+    # Still with the worker ten days on: its deadlines count against nobody yet.
+    late = as_of + timedelta(days=10)
+    west = compute_kpis(GroupBy.TOWNSHIP, rows, [], as_of=late)[1]
+    assert west.group == "tw-west"
+    assert west.rates[Kpi.RESPONSE_RATE].denominator == 1  # w1, passed up; not w2
+    assert west.rates[Kpi.RESOLUTION_RATE].denominator == 1
     # A department's row has none: what the grid settles never reaches a department.
     by_department = compute_kpis(GroupBy.DEPARTMENT, rows, [], as_of=as_of)
     assert [r.group for r in by_department] == ["urban-management"]

@@ -2,7 +2,8 @@
 
 The cohort of a report is the cases received in its period [start, end), duplicates and
 rejected submissions excluded. `as_of` is the moment the report is computed: a case whose
-deadline has not come yet counts neither for nor against a rate.
+deadline has not come yet counts neither for nor against a rate, nor does a case still in
+the grid (a grid worker's task runs on grid-routing's clock, not a department's).
 
 - response rate (响应率): of the cohort cases whose response is due (signed for, or the
   response deadline passed by as_of), the share signed for by the response deadline.
@@ -93,6 +94,7 @@ def parse_rank_by(text: str) -> RankBy:
 
 
 # How a grid worker's task ended (projection.GridOutcome's values).
+IN_GRID = "in_grid"
 SETTLED_IN_GRID = "settled"
 PASSED_UP = "passed_up"
 
@@ -161,10 +163,17 @@ def _passed(deadline: datetime | None, as_of: datetime) -> bool:
     return deadline is not None and deadline <= as_of
 
 
+def _with_worker(case: CaseFigures) -> bool:
+    """Still a grid worker's task: no department's clock runs, nothing is due yet."""
+    return case.grid_outcome == IN_GRID
+
+
 def response_rate(cases: Sequence[CaseFigures], as_of: datetime) -> Ratio:
     return _ratio(
         cases,
-        lambda c: c.responded_at is not None or _passed(c.response_due, as_of),
+        lambda c: (
+            c.responded_at is not None or (_passed(c.response_due, as_of) and not _with_worker(c))
+        ),
         lambda c: (
             c.responded_at is not None
             and (c.response_due is None or c.responded_at <= c.response_due)
@@ -173,7 +182,9 @@ def response_rate(cases: Sequence[CaseFigures], as_of: datetime) -> Ratio:
 
 
 def _resolution_due(case: CaseFigures, as_of: datetime) -> bool:
-    return case.resolved_at is not None or _passed(case.resolution_due, as_of)
+    return case.resolved_at is not None or (
+        _passed(case.resolution_due, as_of) and not _with_worker(case)
+    )
 
 
 def resolution_rate(cases: Sequence[CaseFigures], as_of: datetime) -> Ratio:
