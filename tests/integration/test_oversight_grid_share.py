@@ -110,9 +110,11 @@ async def test_the_settled_in_grid_share_per_grid_and_township(
     def share(row: dict[str, Any]) -> tuple[int, int]:
         return row["settled_in_grid_share_numerator"], row["settled_in_grid_share_denominator"]
 
-    rows = await eventually(
-        grid_rows, until=lambda r: sum(row["cases"] for row in r.values()) == len(CASES)
-    )
+    def complete(rows: dict[str, Any]) -> bool:  # every case in, every grid task ended
+        left = sum(row["settled_in_grid_share_denominator"] for row in rows.values())
+        return sum(row["cases"] for row in rows.values()) == len(CASES) and left == 5
+
+    rows = await eventually(grid_rows, until=complete)
     assert {grid: share(row) for grid, row in rows.items()} == {
         "140399001001001": (2, 3),
         "140399001001002": (1, 1),
@@ -130,7 +132,9 @@ async def test_the_settled_in_grid_share_per_grid_and_township(
 
     # Ten days in the grid: grid-routing's clock, not a department's. No card, no
     # stranded or stagnant flag, never overdue; the case passed up gets the usual ones.
-    waiting = await get(url, f"/cases/w1-{RUN}")
+    waiting = await eventually(
+        lambda: get(url, f"/cases/w1-{RUN}"), until=lambda c: c["state"] == "in_grid"
+    )
     assert waiting["state"] == "in_grid"
     assert waiting["grid_outcome"] == "in_grid"
     assert waiting["overdue"] is False
