@@ -15,7 +15,15 @@ from yiwang.common.events import CaseStateChanged
 from yiwang.common.states import CaseState as S
 from yiwang.oversight.adapters.repository import case_row
 from yiwang.oversight.domain.escalation import SlaClock, timers_for
-from yiwang.oversight.domain.kpi import CaseFigures, GroupBy, Kpi, Ratio, compute_kpis, overall
+from yiwang.oversight.domain.kpi import (
+    CaseFigures,
+    GroupBy,
+    Kpi,
+    Ratio,
+    compute_kpis,
+    overall,
+    rank,
+)
 from yiwang.oversight.domain.projection import CaseProjection, GridOutcome
 from yiwang.oversight.handlers.projection import record_state_change
 
@@ -143,6 +151,8 @@ async def test_the_settled_in_grid_share_per_grid_and_township() -> None:
         r.group: r.rates[share] for r in compute_kpis(GroupBy.TOWNSHIP, rows, [], as_of=as_of)
     }
     assert by_township == {"tw-east": Ratio(3, 4), "tw-west": Ratio(0, 1)}
+    ranked = rank(compute_kpis(GroupBy.TOWNSHIP, rows, [], as_of=as_of), by=share)
+    assert [(r.rank, r.row.group) for r in ranked] == [(1, "tw-east"), (2, "tw-west")]
     assert overall(rows, [], as_of).rates[share] == Ratio(3, 5)
     # Still with the worker ten days on: its deadlines count against nobody yet.
     late = as_of + timedelta(days=10)
