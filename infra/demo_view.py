@@ -53,6 +53,7 @@ class Snapshot:
     stages: dict[str, int] = field(default_factory=dict)
     channels: dict[str, float] = field(default_factory=dict)
     departments: list[dict[str, Any]] = field(default_factory=list)
+    townships: list[dict[str, Any]] = field(default_factory=list)  # with settled-in-grid share
     overdue: list[dict[str, Any]] = field(default_factory=list)
     overdue_total: int = 0
     alerts: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -123,6 +124,10 @@ async def fetch_snapshot(
     ):
         snapshot.departments = list(kpis.json()["rows"])
         snapshot.overall = dict(kpis.json().get("overall") or {})
+    if by_township := await get(
+        f"{oversight}/kpis", group_by="township", **{"from": since, "to": today}
+    ):
+        snapshot.townships = list(by_township.json()["rows"])
     if overdue := await get(f"{oversight}/cases", overdue="true", limit=8):
         snapshot.overdue = list(overdue.json()["cases"])
         snapshot.overdue_total = int(overdue.json()["total"])
@@ -171,10 +176,17 @@ def render(
     channels = _table("Received per channel", "channel", "cases")
     for channel, count in sorted(snapshot.channels.items(), key=lambda c: -c[1]):
         channels.add_row(channel, f"{count:.0f}")
-    rates = _table(f"The three rates, last {KPI_WINDOW_DAYS} days", "department",
-                   "response", "resolution", "satisfaction", "cases")  # fmt: skip
+    rates = _table(f"The three rates and 一考双评, last {KPI_WINDOW_DAYS} days", "department",
+                   "response", "resolution", "satisfaction", "evaluation", "cases")  # fmt: skip
     for row in sorted(snapshot.departments, key=lambda r: -int(r.get("cases", 0))):
-        rates.add_row(row["group"], *(_percent(row, k) for k in RATES), str(row.get("cases", 0)))
+        score = row.get("evaluation_score")
+        rates.add_row(row["group"], *(_percent(row, k) for k in RATES),
+                      "—" if score is None else f"{score:.1f}", str(row.get("cases", 0)))  # fmt: skip
+    grid = _table("小事不出网格: settled in the grid", "township", "settled / left the grid")
+    for row in snapshot.townships:
+        if row.get("settled_in_grid_share_denominator"):
+            grid.add_row(row["group"], _percent(row, "settled_in_grid_share"))
+    grid.add_row("county", _percent(snapshot.overall, "settled_in_grid_share"))
     overdue = _table(f"Overdue cases ({snapshot.overdue_total})", "case", "state", "lead",
                      "township", "resolution due")  # fmt: skip
     for case in snapshot.overdue:
@@ -208,7 +220,7 @@ def render(
     top, middle, bottom = Table.grid(expand=True), Table.grid(expand=True), Table.grid(expand=True)
     top.add_row(stages, channels, mediation)
     middle.add_row(rates)
-    bottom.add_row(overdue, Group(ending, alerts, whistles))
+    bottom.add_row(overdue, Group(ending, grid, alerts, whistles))
     metrics = "  ".join(f"{name} {url}/metrics" for name, url in base_urls.items())
     footer = Text.assemble(
         ("Metrics: ", "bold"), metrics, "\n",

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOGS = Path(os.environ.get("YIWANG_LOG_DIR", ROOT / ".local" / "logs"))
 PIDS = Path(os.environ.get("YIWANG_RUN_DIR", ROOT / ".local" / "run"))
 BASE = int(os.environ.get("YIWANG_RUN_PORT_BASE", "8000"))
+REPORTS = ROOT / ".local" / "reports"  # the weekly reports the demo's auditor fetches
 SERVICES = (
     ("intake", "yiwang.intake.app", BASE + 1),
     ("grid-routing", "yiwang.grid_routing.app", BASE + 2),
@@ -50,6 +51,11 @@ SERVICES = (
     ("oversight", "yiwang.oversight.app", BASE + 5),
 )
 URLS = {name: f"http://127.0.0.1:{port}" for name, _, port in SERVICES}
+# Oversight's reconciliation (对账) asks intake and department-dispatch.
+PEERS = {
+    "OVERSIGHT_INTAKE_URL": URLS["intake"],
+    "OVERSIGHT_DISPATCH_URL": URLS["department-dispatch"],
+}
 
 
 def fail(message: str) -> NoReturn:
@@ -103,7 +109,7 @@ def start_service(
         log = (LOGS / f"{name}.log").open("ab")
         return subprocess.Popen(
             [sys.executable, "-m", module],
-            env={**env, **kafka_user_env(name, passwords), "YIWANG_HTTP_PORT": str(port)},
+            env={**env, **kafka_user_env(name, passwords), **PEERS, "YIWANG_HTTP_PORT": str(port)},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -232,7 +238,14 @@ async def demo(
     show_view: bool,
     supervisor: Supervisor,
 ) -> None:
-    from demo_traffic import blow_whistles, evaluate_resolved, rule_at_the_hub, run_demo
+    from demo_traffic import (
+        assess_departments,
+        blow_whistles,
+        evaluate_resolved,
+        fetch_weekly_reports,
+        rule_at_the_hub,
+        run_demo,
+    )
     from yiwang.common.clock import clock_for_speed
     from yiwang.common.settings import CommonSettings
 
@@ -248,6 +261,10 @@ async def demo(
                                   api_key=api_key, every_seconds=max(2.0, 120 / speed)))  # fmt: skip
     jobs.append(rule_at_the_hub(oversight_url=URLS["oversight"], dispatch_url=URLS["department-dispatch"],
                                 every_seconds=max(3.0, 300 / speed)))  # fmt: skip
+    jobs.append(assess_departments(oversight_url=URLS["oversight"], clock=clock,
+                                   every_seconds=max(10.0, 1800 / speed)))  # fmt: skip
+    jobs.append(fetch_weekly_reports(oversight_url=URLS["oversight"], clock=clock,
+                                     every_seconds=max(15.0, 3600 / speed), out_dir=REPORTS))  # fmt: skip
     view = importlib.util.find_spec("demo_view") if show_view else None
     if view is not None:
         from demo_view import run_view  # type: ignore[import-not-found]

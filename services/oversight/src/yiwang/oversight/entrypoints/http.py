@@ -7,7 +7,7 @@ by the handlers against the case (`domain/access.py`). A resident evaluates with
 case's one-time evaluation token and no credential (`evaluator`).
 
 `REFUSALS` says how each domain exception is answered (problem details, RFC 9457), for
-these routes and the report routes in `http_reports.py` alike.
+these routes and the others beside them (`http_reports.py`, `http_assessments.py`, ...).
 """
 
 from __future__ import annotations
@@ -37,14 +37,17 @@ from yiwang.common.events import CaseEvaluated
 from yiwang.common.problems import Refusal
 from yiwang.common.sla import ExtensionNotAllowed
 from yiwang.common.states import CaseState, IllegalTransition
+from yiwang.oversight.adapters.peers import PeerFailed
 from yiwang.oversight.adapters.queries import CaseSearch, OversightReader
 from yiwang.oversight.adapters.repository import FollowUpCall
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.domain.access import READING_ROLES
+from yiwang.oversight.domain.assessment import AssessmentExists, BadMonth, NotServedHere
 from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.domain.evaluation import CaseClosed, CaseNotFound, CaseNotResolved
 from yiwang.oversight.domain.invitation import EvaluationTokenRefused
 from yiwang.oversight.domain.periods import FIRST_DAY, LAST_DAY, BadPeriod
+from yiwang.oversight.domain.public_ledger import NotPublishable
 from yiwang.oversight.handlers import evaluations, reports
 
 REFUSALS: dict[type[Exception], Refusal] = {
@@ -57,6 +60,11 @@ REFUSALS: dict[type[Exception], Refusal] = {
     IllegalTransition: Refusal(409, "case_id"),  # e.g. a second evaluation
     ExtensionNotAllowed: Refusal(409, "case_id"),
     BadPeriod: Refusal(422),  # it names its own field: from, to or day
+    AssessmentExists: Refusal(409, "department", code="assessment_exists"),
+    NotServedHere: Refusal(422, "department", code="department_not_serving_township"),
+    BadMonth: Refusal(422, "month"),
+    NotPublishable: Refusal(422),  # it names its own field
+    PeerFailed: Refusal(502, code="reconciliation_peer_failed"),  # names the service
 }
 
 
