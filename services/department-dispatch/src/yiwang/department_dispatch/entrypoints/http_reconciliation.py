@@ -5,27 +5,17 @@ period, with their work-order counts: ids and states only, no content."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, AwareDatetime
 from yiwang.common.access import allow
 from yiwang.common.auth import Authenticate, Role
+from yiwang.common.bounds import AwareMoment
 from yiwang.common.problems import field_problem
 from yiwang.department_dispatch.adapters.reconciliation import DispatchedCases
 from yiwang.department_dispatch.handlers.reconciliation import dispatched_cases
 
 MAX_CASES = 100_000
-
-
-def _within_years(moment: datetime) -> datetime:
-    if not 2000 <= moment.year <= 2100:
-        raise ValueError("must be within the years 2000-2100")
-    return moment
-
-
-Moment = Annotated[AwareDatetime, AfterValidator(_within_years)]
 
 
 def reconciliation_router(*, authenticate: Authenticate, store: DispatchedCases) -> APIRouter:
@@ -39,8 +29,8 @@ def reconciliation_router(*, authenticate: Authenticate, store: DispatchedCases)
         dependencies=[can_reconcile.actor],
     )
     async def cases_dispatched(
-        received_from: Annotated[Moment, Query(description="first instant, included")],
-        received_to: Annotated[Moment, Query(description="last instant, excluded")],
+        received_from: Annotated[AwareMoment, Query(description="first instant, included")],
+        received_to: Annotated[AwareMoment, Query(description="last instant, excluded")],
         limit: Annotated[int, Query(ge=1, le=MAX_CASES)] = MAX_CASES,
     ) -> dict[str, Any]:
         if received_to <= received_from:

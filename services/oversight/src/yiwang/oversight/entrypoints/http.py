@@ -15,11 +15,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from yiwang.common.access import ACCESS_KEY, allow
 from yiwang.common.auth import (
     Actor,
@@ -30,6 +30,7 @@ from yiwang.common.auth import (
     check_role,
     presented_credential,
 )
+from yiwang.common.bounds import AwareMoment
 from yiwang.common.case import Code
 from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
@@ -68,14 +69,8 @@ REFUSALS: dict[type[Exception], Refusal] = {
 }
 
 
-def _within_years(moment: datetime) -> datetime:
-    if not FIRST_DAY.year <= moment.year <= LAST_DAY.year:
-        raise ValueError(f"must be in the years {FIRST_DAY.year} to {LAST_DAY.year}")
-    return moment
-
-
 CaseId = Annotated[str, Path(min_length=1, max_length=128)]
-Moment = Annotated[AwareDatetime, AfterValidator(_within_years)]
+Moment = AwareMoment
 SPAN = f"{FIRST_DAY} to {LAST_DAY}"
 ReceivedFrom = Annotated[
     date | None, Query(alias="from", description=f"first local date of receipt, {SPAN}")
