@@ -166,6 +166,7 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
         )
         supervisor.jobs = [
             Job("outbox-relay", relay.run),
+            relay.gauges(),
             Job("consumer-lag", lag.run),
             *wiring.jobs,
         ]
