@@ -107,3 +107,24 @@ def test_a_signature_older_than_consumers_accept_is_flagged() -> None:
     assert not signed.stale_signature(T0 + timedelta(minutes=1))
     assert signed.stale_signature(T0 + timedelta(hours=1))
     assert not letter(0, "a").stale_signature(T0 + timedelta(days=9))
+
+
+def test_the_cli_takes_offsets_either_way_and_times_with_a_zone() -> None:
+    from yiwang.common.dead_letters_cli import parser
+
+    args = parser().parse_args(
+        [
+            "replay",
+            "case.routed.v1",
+            "--offset",
+            "3",
+            "--offset",
+            "0:4",
+            "--since",
+            "2026-11-25T08:00",
+        ]
+    )
+    assert args.offsets == [(0, 3), (0, 4)]
+    assert args.since == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    with pytest.raises(SystemExit):
+        parser().parse_args(["replay", "case.routed.v1", "--offset", "three"])

@@ -64,7 +64,11 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="the dead letters with their error headers")
     listing.add_argument("topic", help="origin topic or its .dlq topic")
-    listing.add_argument("--since", type=_moment, help="dead-lettered at or after (ISO 8601)")
+    listing.add_argument(
+        "--since",
+        type=_moment,
+        help="dead-lettered at or after (ISO 8601; UTC unless it names a zone, e.g. +08:00)",
+    )
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     show = commands.add_parser("show", help="one dead letter: headers, key and value")
     show.add_argument("topic")
@@ -73,7 +77,11 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("topic")
     replay.add_argument("--offset", type=_position, action="append", default=[], dest="offsets")
     replay.add_argument("--ce-id", action="append", default=[], dest="ce_ids")
-    replay.add_argument("--since", type=_moment, help="every dead letter from this time on")
+    replay.add_argument(
+        "--since",
+        type=_moment,
+        help="every dead letter from this time on (ISO 8601; UTC unless it names a zone)",
+    )
     replay.add_argument("--all", action="store_true", help="every dead letter of the topic")
     replay.add_argument("--again", action="store_true", help="also those replayed before")
     replay.add_argument("--dry-run", action="store_true", help="say what would be replayed")
@@ -117,6 +125,8 @@ def _print_list(letters: Sequence[DeadLetter], log: Sequence[Replay], *, as_json
             print(json.dumps(summary, ensure_ascii=False))
             continue
         mark = f"  [replayed {last.replayed_at} by {last.operator}]" if last else ""
+        if summary["replay_of"]:
+            mark += f"  [a replay of {summary['replay_of']}]"
         print(
             f"{summary['position']:>8}  {summary['dead_lettered_at'][:19]}  {summary['ce_type']}"
             f"  ce_id={summary['ce_id']}  case={summary['case']}"
