@@ -91,3 +91,48 @@ async def test_gauges_move_and_no_transaction_waits_while_kafka_cannot_take_even
     assert any(locks for _, locks in samples), "the relay was caught waiting for Kafka"
     assert all(long == 0 for long, _ in samples), "no transaction open while it waits"
     assert supervisor.stopped() == {}
+
+
+async def test_the_relay_listens_again_after_its_listen_connection_died(
+    kafka: str, database_url: str, schema: str, topic: str
+) -> None:
+    """With polling far apart (60 s), only NOTIFY wakes the relay: an event committed after
+    the server dropped its LISTEN connection is still published within seconds."""
+    await migrate(database_url, schema)
+    service = f"listen-{uuid.uuid4().hex[:8]}"
+    pool = await open_pool(dsn=database_url, schema=schema, application_name=service)
+    admin = await asyncpg.connect(database_url)
+    producer = EventProducer(bootstrap_servers=kafka, client_id="test")
+    await producer.start()
+    relay = OutboxRelay(
+        pool=pool, producer=producer, service=service, schema=schema, poll_seconds=60
+    )
+    supervisor = JobSupervisor(service=service, jobs=[Job("outbox-relay", relay.run)])
+
+    async def emit_and_wait_published() -> None:
+        async with PostgresUnitOfWork(pool, source="/t", clock=SystemClock()) as uow:
+            await uow.emit(case_received(f"case-{uuid.uuid4().hex[:6]}"), topic=topic)
+        deadline = asyncio.get_running_loop().time() + 10
+        while await admin.fetchval(
+            f'SELECT count(*) FROM "{schema}".outbox WHERE published_at IS NULL'
+        ):
+            assert asyncio.get_running_loop().time() < deadline, "not woken: not published"
+            await asyncio.sleep(0.1)
+
+    try:
+        supervisor.start()
+        await asyncio.sleep(1)  # listening, first round done
+        await emit_and_wait_published()
+        terminated = await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = $1 AND query ILIKE 'LISTEN%'",
+            service,
+        )
+        assert len(terminated) == 1
+        await asyncio.sleep(1)  # the relay notices when its wait ends; NOTIFY cannot reach it
+        await emit_and_wait_published()
+    finally:
+        await supervisor.stop()
+        await producer.stop()
+        await pool.close()
+        await admin.close()

@@ -8,6 +8,9 @@ publishing but before marking the rows, they are published again on restart with
 same ce_id, and consumers' inboxes absorb the repeat: nothing is lost and nothing visible
 is duplicated.
 
+The relay is woken by NOTIFY on a LISTEN connection of its own, and polls as a fallback;
+when that connection dies with the server it listens again on a new one.
+
 The backlog and age gauges are measured by a job of their own (`measure`, every few
 seconds), apart from publishing: they keep moving while Kafka is away, which is when
 `YiwangOutboxBacklog` must fire.
@@ -25,6 +28,7 @@ from yiwang.common.envelope import KafkaRecord
 from yiwang.common.faults import crash_point
 from yiwang.common.jobs import Job, every
 from yiwang.common.logs import get_logger
+from yiwang.common.outages import is_outage
 from yiwang.common.producer import EventProducer
 from yiwang.common.telemetry import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 
@@ -52,6 +56,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._channel = f"yiwang_outbox_{schema}"
         self._last_housekeeping = 0.0
 
     async def publish_pending(self) -> int:
@@ -94,19 +99,51 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until cancelled, woken by NOTIFY and, as a fallback, by polling."""
-        channel = f"yiwang_outbox_{self._schema}"
-        listener: asyncpg.pool.PoolConnectionProxy = await self._pool.acquire()
-        await listener.add_listener(channel, self._on_notify)
+        listener: asyncpg.pool.PoolConnectionProxy | None = None
         try:
             while True:
+                if listener is None or listener.is_closed():
+                    # The LISTEN connection died with the server (a restart, a failover,
+                    # a terminated backend): listen again on a new one, or, while the
+                    # database is away, poll until it is back.
+                    listener = await self._listen(listener)
                 published = await self._cycle()
                 if published < self._batch_size:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
         finally:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener(channel, self._on_notify)
+            if listener is not None:
+                await self._unlisten(listener)
+
+    async def _listen(
+        self, previous: asyncpg.pool.PoolConnectionProxy | None
+    ) -> asyncpg.pool.PoolConnectionProxy | None:
+        if previous is not None:
+            await self._unlisten(previous)
+            log.info("outbox relay: LISTEN connection lost; listening again", schema=self._schema)
+        try:
+            listener: asyncpg.pool.PoolConnectionProxy = await self._pool.acquire()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            return None
+        try:
+            await listener.add_listener(self._channel, self._on_notify)
+            # Its loss wakes the relay, which listens again at once (not after a poll).
+            listener.add_termination_listener(self._on_notify)
+        except Exception as exc:
+            await self._unlisten(listener)
+            if not is_outage(exc):
+                raise
+            return None
+        return listener
+
+    async def _unlisten(self, listener: asyncpg.pool.PoolConnectionProxy) -> None:
+        with contextlib.suppress(Exception):
+            listener.remove_termination_listener(self._on_notify)
+            await listener.remove_listener(self._channel, self._on_notify)
+        with contextlib.suppress(Exception):  # a dead connection is terminated on release
             await self._pool.release(listener)
 
     def _on_notify(self, *_: object) -> None:
