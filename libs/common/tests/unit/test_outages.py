@@ -236,3 +236,15 @@ async def test_a_unit_of_work_that_cannot_begin_releases_its_connection() -> Non
             pass
     assert pool.released == pool.handed_out
     assert len(pool.released) == 1
+
+
+def test_a_database_that_refuses_new_connections_is_an_outage() -> None:
+    from yiwang.common.postgres.unit_of_work import DatabaseRefused
+
+    refused = asyncpg.ObjectNotInPrerequisiteStateError(
+        'database "x" is not currently accepting connections'
+    )
+    with pytest.raises(DatabaseRefused) as caught:
+        raise DatabaseRefused(str(refused)) from refused
+    assert is_outage(caught.value)
+    assert not is_outage(refused)  # the same error inside a transaction is a fault

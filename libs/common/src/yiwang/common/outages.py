@@ -8,7 +8,9 @@ dead-lettered because PostgreSQL restarted.
 
 What counts, and why:
 
-- the connection failed or broke: `OSError` (refused, reset, broken pipe), `TimeoutError`,
+- the connection failed or broke: `OSError` (refused, reset, broken pipe; also the unit of
+  work's `DatabaseRefused`, a server error while the pool opened a connection, such as a
+  database not accepting connections), `TimeoutError`,
   asyncpg's `PostgresConnectionError` family (`ConnectionDoesNotExistError`: "connection
   was closed in the middle of operation");
 - the server is going away or not there yet (SQLSTATE class 57P): `AdminShutdownError`

@@ -20,6 +20,10 @@ from yiwang.common.events import Event
 from yiwang.common.telemetry import current_traceparent
 
 
+class DatabaseRefused(ConnectionError):
+    """PostgreSQL refused a new connection of the pool: an outage (an OSError), waited out."""
+
+
 class UnitOfWork(abc.ABC):
     """What handlers see. Fakes for unit tests subclass it."""
 
@@ -73,7 +77,12 @@ class PostgresUnitOfWork(UnitOfWork):
         return self._conn
 
     async def __aenter__(self) -> Self:
-        conn = await self._pool.acquire()
+        try:
+            conn = await self._pool.acquire()
+        except asyncpg.PostgresError as exc:
+            # Refused while connecting (the database does not accept connections now, a
+            # login or database being reconfigured): the server is away for us, an outage.
+            raise DatabaseRefused(str(exc) or type(exc).__name__) from exc
         try:
             tx = conn.transaction()
             await tx.start()
