@@ -85,7 +85,7 @@ async def test_a_department_that_handled_no_case_there_cannot_be_assessed() -> N
 
 def test_months_and_weights_are_checked() -> None:
     assert parse_month("2026-02") == date(2026, 2, 1)
-    for bad in ("2026-13", "2026-2", "march"):
+    for bad in ("2026-13", "2026-2", "march", "0000-01"):
         with pytest.raises(BadMonth):
             parse_month(bad)
     assert check_month(date(2026, 2, 1), today=date(2026, 3, 5)).last == date(2026, 2, 28)

@@ -89,7 +89,10 @@ def parse_month(text: str) -> date:
     """'2026-03' -> 2026-03-01; BadMonth for anything else."""
     if not re.fullmatch(MONTH_PATTERN, text):
         raise BadMonth(f"'{text}' is not a month (YYYY-MM)")
-    return date(int(text[:4]), int(text[5:7]), 1)
+    try:
+        return date(int(text[:4]), int(text[5:7]), 1)
+    except ValueError:  # matches the pattern, yet no such month: year 0000
+        raise BadMonth(f"'{text}' is not a month (YYYY-MM)") from None
 
 
 def check_month(month: date, *, today: date) -> Period:
