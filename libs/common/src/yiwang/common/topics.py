@@ -51,6 +51,7 @@ MEDIATION_EVENTS = "mediation.events.v1"
 OVERSIGHT_ALERTS = "oversight.alerts.v1"
 OVERSIGHT_EVALUATIONS = "oversight.evaluations.v1"
 OVERSIGHT_INVITATIONS = "oversight.invitations.v1"
+GRID_TASKS = "grid.tasks.v1"
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(INTAKE_SUBMISSIONS, 6, "county platforms submit cases (SubmitCase)"),
@@ -68,6 +69,12 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(OVERSIGHT_ALERTS, 3, "warnings, yellow and red cards, escalations"),
     TopicSpec(OVERSIGHT_EVALUATIONS, 3, "residents' satisfaction evaluations"),
     TopicSpec(OVERSIGHT_INVITATIONS, 3, "one-time evaluation tokens for resolved cases' reporters"),
+    TopicSpec(
+        GRID_TASKS,
+        3,
+        "grid workers' tasks: assigned, settled, passed up (小事不出网格)",
+        consumed=False,
+    ),
     *(
         TopicSpec(department_topic(d), 3, f"work orders for {d.value}", consumed=False)
         for d in Department

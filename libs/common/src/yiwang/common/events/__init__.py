@@ -21,6 +21,12 @@ from yiwang.common.events.dispatch import (
     WorkOrderIssued,
     WorkOrderReminder,
 )
+from yiwang.common.events.grid import (
+    GridTaskAssigned,
+    GridTaskPassedUp,
+    GridTaskSettled,
+    WorkerRole,
+)
 from yiwang.common.events.intake import (
     CaseReceived,
     DuplicateLinked,
@@ -84,6 +90,9 @@ __all__ = [
     "EvaluationInvited",
     "Event",
     "FieldError",
+    "GridTaskAssigned",
+    "GridTaskPassedUp",
+    "GridTaskSettled",
     "GridWorkerReport",
     "HandlingTier",
     "HotlineCall",
@@ -103,4 +112,5 @@ __all__ = [
     "WorkOrderCancelled",
     "WorkOrderIssued",
     "WorkOrderReminder",
+    "WorkerRole",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from yiwang.common.case import (
     CaseFacts,
     Code,
@@ -47,6 +47,10 @@ class CaseRouted(CaseEvent):
     reason: str
     excluded_departments: tuple[Department, ...] = ()
     attempt: int = Field(default=1, ge=1)
+    # A matter settled in the grid and reopened after an unsatisfied evaluation is passed
+    # up with its SLA clock restarted at the reopening, as re-handling `rehandling`.
+    clock_restarted_at: AwareDatetime | None = None
+    rehandling: int = Field(default=0, ge=0)
 
 
 class CaseReturned(CaseEvent):

@@ -1,5 +1,5 @@
-"""Routing use cases: route the cases received, route a returned case again, route a
-dispute mediation handed back.
+"""Routing use cases: route the cases received (a grid-tier matter to its grid worker
+first), route a returned case again, route a dispute mediation handed back.
 
 Each runs in one unit of work (inbox, routed cases, decisions, outbox) and counts its
 decisions once the transaction committed.
@@ -16,6 +16,7 @@ from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseLeftMediation, CaseReceived, CaseReturned
 from yiwang.common.logs import get_logger
+from yiwang.common.sla import GRID_DURATION, Duration
 from yiwang.common.telemetry import handling
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED
 from yiwang.grid_routing import metrics
@@ -34,6 +35,7 @@ from yiwang.grid_routing.domain.routing import (
     decide_route,
 )
 from yiwang.grid_routing.domain.rules import ARBITRATION_AFTER_RETURNS
+from yiwang.grid_routing.handlers import grid_tasks
 
 CONSUMER = "grid-routing"
 log = get_logger(__name__)
@@ -46,8 +48,11 @@ async def route_received_cases(
     matrix: ResponsibilityMatrix,
     clock: Clock,
     envelopes: Sequence[Envelope[CaseReceived]],
+    grid_duration: Duration = GRID_DURATION,
 ) -> list[str]:
     """Route newly received cases, all in one transaction; the ids of the cases routed.
+    A grid-tier matter whose micro-grid has an agent on the roster becomes that worker's
+    grid task instead (handlers/grid_tasks.py), due `grid_duration` later.
 
     An event handled before, and a case already routed (a receipt redelivered under
     another event id, in an earlier batch or in this one), is left as it is.
@@ -70,8 +75,29 @@ async def route_received_cases(
             )
             for envelope, placement in zip(batch, placements, strict=True)
         ]
-        await _record_routes(uow, routes, index=index, clock=clock, trigger="received")
+        # 小事不出网格: a grid-tier matter goes to its micro-grid's agent first, if it has one.
+        agents = await uow.grid_tasks.agents_for(sorted({c for r in routes if (c := _grid(r))}))
+        handed = [(r, agents[c]) for r in routes if (c := _grid(r)) and c in agents]
+        in_grid = {r.case.case_id for r, _ in handed}
+        await _record_routes(
+            uow,
+            [r for r in routes if r.case.case_id not in in_grid],
+            index=index,
+            clock=clock,
+            trigger="received",
+        )
+        for route, worker in handed:
+            with handling(route.envelope) if route.envelope else nullcontext():
+                await grid_tasks.assign_grid_tasks(
+                    uow,
+                    [(route.case, route.decision, worker)],
+                    grid_set=index.version,
+                    now=clock.now(),
+                    duration=grid_duration,
+                )
     metrics.count_decisions((r.decision for r in routes), trigger="received")
+    if handed:
+        metrics.GRID_TASKS.labels("assigned").inc(len(handed))
     return list(firsts)
 
 
@@ -187,6 +213,14 @@ def _first_receipt_per_case(
         else:
             firsts[case_id] = envelope
     return firsts
+
+
+def _grid(route: _Route) -> str | None:
+    """The micro-grid a matter would stay in, if it is a grid-tier one."""
+    decision = route.decision
+    if decision.micro_grid is None or not grid_tasks.stays_in_grid(decision):
+        return None
+    return decision.micro_grid.code
 
 
 def _grid_worker_hint(received: CaseReceived) -> str | None:
