@@ -81,16 +81,13 @@ def users() -> list[dict[str, Any]]:
                    department="urban-management", committee="140399")  # fmt: skip
     fuzzer["realmRoles"] = list(ROLES)
     found.append(fuzzer)
-    found += [
-        _user(
-            row["worker_id"],
-            "grid-worker",
-            grid_worker=row["worker_id"],
-            micro_grids=row["micro_grids"].replace(";", " "),
-            township_code=row["micro_grids"][:9],
-        )  # fmt: skip
-        for row in grid_workers()
-    ]
+    for row in grid_workers():
+        bindings = {
+            "grid_worker": row["worker_id"],
+            "micro_grids": row["micro_grids"].replace(";", " "),
+            "township_code": row["micro_grids"][:9],
+        }
+        found.append(_user(row["worker_id"], "grid-worker", **bindings))
     return found
 
 

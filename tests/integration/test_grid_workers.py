@@ -156,37 +156,39 @@ async def test_a_grid_task_is_for_its_micro_grids_worker_only(
     assert changed.township_code == micro_grid[:9]
 
     url = f"{routing.url}/grid-tasks"
-    mine = httpx.get(url, headers=bearer(worker["worker_id"])).json()
-    assert [t["task_id"] for t in mine["tasks"]] == [assigned.task_id]
-    assert httpx.get(url, headers=bearer(other["worker_id"])).json()["tasks"] == []
-    loads = httpx.get(f"{routing.url}/grid-workers", params={"micro_grid": micro_grid},
-                      headers=bearer("auditor")).json()["workers"]  # fmt: skip
-    assert loads[0]["open_tasks"] == 1
-
+    me, them = bearer(worker["worker_id"]), bearer(other["worker_id"])
     task_url = f"{url}/{assigned.task_id}"
-    refused = httpx.post(f"{task_url}/settle", json={"note": "不是我的网格"},
-                         headers=bearer(other["worker_id"]))  # fmt: skip
-    assert refused.status_code == 403, refused.text
-    assert refused.json()["code"] == "not_serving_micro_grid"
-    bad = httpx.post(f"{task_url}/settle", json={"note": "", "photo_urls": ["file:///x"]},
-                     headers=bearer(worker["worker_id"]))  # fmt: skip
-    assert bad.status_code == 422
-    assert {e["field"] for e in bad.json()["errors"]} == {"note", "photo_urls.0"}
-    assert httpx.post(f"{task_url}/acknowledge",
-                      headers=bearer(worker["worker_id"])).status_code == 200  # fmt: skip
-    settled = httpx.post(
-        f"{task_url}/settle",
-        json={"note": "已清运", "photo_urls": ["https://photos.example/a.jpg"]},
-        headers=bearer(worker["worker_id"]),
-    )
-    assert settled.status_code == 200, settled.text
-    assert settled.json()["status"] == "settled"
-    again = httpx.post(f"{task_url}/pass-up", json={"reason": "再报"},
-                       headers=bearer(worker["worker_id"]))  # fmt: skip
-    assert again.status_code == 409
-    missing = httpx.post(f"{url}/gt-nothing/acknowledge", headers=bearer(worker["worker_id"]))
-    assert missing.status_code == 404
+    async with httpx.AsyncClient(timeout=15) as client:
+        mine = (await client.get(url, headers=me)).json()
+        assert [t["task_id"] for t in mine["tasks"]] == [assigned.task_id]
+        assert (await client.get(url, headers=them)).json()["tasks"] == []
+        loads = await client.get(
+            f"{routing.url}/grid-workers", params={"micro_grid": micro_grid},
+            headers=bearer("auditor"),
+        )  # fmt: skip
+        assert loads.json()["workers"][0]["open_tasks"] == 1
 
+        refused = await client.post(f"{task_url}/settle", json={"note": "不是我的网格"},
+                                    headers=them)  # fmt: skip
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "not_serving_micro_grid"
+        bad = await client.post(f"{task_url}/settle", headers=me,
+                                json={"note": "", "photo_urls": ["file:///x"]})  # fmt: skip
+        assert bad.status_code == 422
+        assert {e["field"] for e in bad.json()["errors"]} == {"note", "photo_urls.0"}
+        acknowledged = await client.post(f"{task_url}/acknowledge", headers=me)
+        assert acknowledged.status_code == 200
+        settled = await client.post(
+            f"{task_url}/settle",
+            json={"note": "已清运", "photo_urls": ["https://photos.example/a.jpg"]},
+            headers=me,
+        )
+        assert settled.status_code == 200, settled.text
+        assert settled.json()["status"] == "settled"
+        again = await client.post(f"{task_url}/pass-up", json={"reason": "再报"}, headers=me)
+        assert again.status_code == 409
+        missing = await client.post(f"{url}/gt-nothing/acknowledge", headers=me)
+        assert missing.status_code == 404
     conn = await asyncpg.connect(routing.database_url)
     try:
         audited = await conn.fetch(
