@@ -243,6 +243,10 @@ async def demo(
                                   api_key=api_key, every_seconds=max(2.0, 120 / speed)))  # fmt: skip
     jobs.append(rule_at_the_hub(oversight_url="http://127.0.0.1:8005", dispatch_url="http://127.0.0.1:8003",
                                 every_seconds=max(3.0, 300 / speed)))  # fmt: skip
+    from demo_grid import work_the_grid
+
+    jobs.append(work_the_grid(intake_url="http://127.0.0.1:8001", routing_url="http://127.0.0.1:8002",
+                              api_key=api_key, every_seconds=max(3.0, 600 / speed)))  # fmt: skip
     view = importlib.util.find_spec("demo_view") if show_view else None
     if view is not None:
         from demo_view import run_view  # type: ignore[import-not-found]

@@ -13,9 +13,14 @@ working day) passes within a minute; the other journeys act at once.
 
 from __future__ import annotations
 
+import importlib
+import random
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from journeys.observer import Wire
 from journeys.steps import (
@@ -44,6 +49,7 @@ FOOD = (113.5543, 37.8545)  # township 1
 LAMP = (113.5635, 37.8605)  # township 2
 YARD = (113.5575, 37.8667)  # township 1
 ROSTER = synthetic_roster(generate_county("tiny")["admin"])
+INFRA = Path(__file__).resolve().parents[2] / "infra"
 
 
 def fast_clock() -> dict[str, str]:
@@ -167,3 +173,28 @@ async def test_an_unsatisfied_resident_sends_a_settlement_to_the_department(
     await evaluate(county, task.case_id, 5)
     closed = await oversight_case(county, task.case_id, lambda c: c["state"] == "closed")
     assert states(closed)[:5] == ["received", "in_grid", "resolved", "evaluated", "routed"]
+
+
+async def test_the_demo_reports_small_matters_and_works_the_tasks(
+    county: County, wire: Wire
+) -> None:
+    """make run's grid workers (infra/demo_grid.py), here on the tiny county."""
+    sys.path.insert(0, str(INFRA))
+    demo_grid = importlib.import_module("demo_grid")
+    people = importlib.import_module("demo_people").People()
+    worker = demo_grid.workers_with_accounts("tiny")[0]
+    rng = random.Random(1)
+    async with httpx.AsyncClient(timeout=15) as http:
+        case_id = await demo_grid.report_small_matter(
+            http, rng, worker, intake_url=county.url("intake"), api_key=county.intake_key
+        )
+        [assigned] = await wire.wait("grid.tasks.v1", case_id, what="the demo's grid task")
+        assert assigned.worker_id == worker["worker_id"]
+        for _ in range(2):  # acknowledged, then settled or passed up
+            await demo_grid.work_tasks(
+                http, rng, people, worker, routing_url=county.url("grid-routing")
+            )
+    found = await wire.wait("case.lifecycle.v1", assigned.case_id,
+                            lambda events: events[-1].to_state in ("resolved", "routed"))  # fmt: skip
+    assert found[-1].from_state == "in_grid"
+    assert "(informant and agent)" in (found[-1].note or "")
