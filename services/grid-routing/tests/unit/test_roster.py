@@ -118,3 +118,11 @@ async def test_the_synthetic_roster_comes_with_the_synthetic_grid_set(
     elsewhere = FakeRosters(frozenset({"1"}))
     assert await rosters.bootstrap_roster(rosters=elsewhere, preset="tiny") is None
     assert await elsewhere.summaries() == []
+
+
+def test_documents_that_are_not_a_roster_are_refused_not_crashed_on() -> None:
+    with pytest.raises(RosterRejected, match="not CSV"):
+        read_roster_csv("worker_id,name,micro_grids,roles\n" + "w," + "x" * 200_000 + ",a,b\n")
+    with pytest.raises(RosterRejected, match="not a list"):
+        read_roster_geojson({"type": "FeatureCollection", "features": 5})
+    assert read_roster_geojson({"type": "FeatureCollection", "features": [7]}) == [{}]

@@ -63,18 +63,24 @@ def read_roster_csv(text: str) -> list[Mapping[str, Any]]:
     """The rows of a CSV roster with a header (worker_id, name, micro_grids, roles);
     micro-grids and roles separated by `;`, spaces or commas within their cell."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise RosterRejected([f"header: missing column(s) {', '.join(missing)}"])
-    return list(reader)
+    try:
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise RosterRejected([f"header: missing column(s) {', '.join(missing)}"])
+        return list(reader)
+    except csv.Error as exc:
+        raise RosterRejected([f"line {reader.line_num}: not CSV: {exc}"]) from None
 
 
 def read_roster_geojson(collection: Any) -> list[Mapping[str, Any]]:
     """The properties of each feature of a FeatureCollection (geometry is not used)."""
     if not isinstance(collection, Mapping) or collection.get("type") != "FeatureCollection":
         raise RosterRejected(["document: not a GeoJSON FeatureCollection"])
+    features = collection.get("features")
+    if not isinstance(features, list):
+        raise RosterRejected(["document: its features are not a list"])
     rows: list[Mapping[str, Any]] = []
-    for feature in collection.get("features") or []:
+    for feature in features:
         properties = feature.get("properties") if isinstance(feature, Mapping) else None
         rows.append(properties if isinstance(properties, Mapping) else {})
     return rows
