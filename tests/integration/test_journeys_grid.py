@@ -198,3 +198,27 @@ async def test_the_demo_reports_small_matters_and_works_the_tasks(
                             lambda events: events[-1].to_state in ("resolved", "routed"))  # fmt: skip
     assert found[-1].from_state == "in_grid"
     assert "(informant and agent)" in (found[-1].note or "")
+
+
+async def test_a_grid_worker_reports_as_themselves_and_settles_it(
+    county: County, wire: Wire
+) -> None:
+    """信息员 and 代办员: the worker's own report, signed in, becomes their own task."""
+    worker = ROSTER[5]
+    micro_grid = worker["micro_grids"].split(";")[0]
+    body = report("grid_worker", "sanitation", YARD)
+    body["location"] = {"micro_grid_hint": micro_grid}
+    async with county.client("intake", person=worker["worker_id"]) as client:
+        as_other = {**body, "grid_worker": {"worker_id": ROSTER[6]["worker_id"]}}
+        refused = await client.post("/v1/cases", json=as_other)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["errors"][0]["field"] == "grid_worker.worker_id"
+        mine = {**body, "grid_worker": {"worker_id": worker["worker_id"]}}
+        answer = await client.post("/v1/cases", json=mine)
+    assert answer.status_code == 201, answer.text
+    case_id = answer.json()["case_id"]
+    [task] = await wire.wait("grid.tasks.v1", case_id, what="the worker's own task")
+    assert (task.worker_id, task.informant) == (worker["worker_id"], worker["worker_id"])
+    await as_worker(county, worker["worker_id"], "settle", task.task_id, note="顺手清理")
+    note = await lifecycle_note(wire, case_id, "resolved")
+    assert "(informant and agent)" in note

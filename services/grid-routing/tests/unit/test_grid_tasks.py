@@ -182,6 +182,8 @@ async def test_the_informant_who_settles_it_keeps_both_roles(
 ) -> None:
     assigned = await assign(kw, tiny_index, grid_worker=GridWorkerReport(worker_id="gw-here"))
     assert assigned.informant == "gw-here"
+    [in_grid] = uow.committed_of(CaseStateChanged)
+    assert "reported by grid worker gw-here (信息员)" in (in_grid.note or "")
     await grid_tasks.settle_grid_task(
         uow=uow, clock=kw["clock"], actor=worker("gw-here"), task_id=assigned.task_id,
         note="当场处理", photo_urls=(),
@@ -218,3 +220,11 @@ async def test_an_unsatisfied_evaluation_of_a_settlement_passes_it_up(
     assert (routed.clock_restarted_at, routed.rehandling) == (reopened_at, 1)
     assert routed.lead_department == "urban-management"
     assert changes(uow)[-1] == (CaseState.EVALUATED, CaseState.ROUTED)
+
+
+async def test_an_informant_not_on_the_roster_is_named_as_such(
+    kw: dict[str, Any], tiny_index: GridIndex, uow: FakeUnitOfWork
+) -> None:
+    await assign(kw, tiny_index, grid_worker=GridWorkerReport(worker_id="gw-unknown"))
+    [in_grid] = uow.committed_of(CaseStateChanged)
+    assert "gw-unknown, not an informant on the active roster" in (in_grid.note or "")

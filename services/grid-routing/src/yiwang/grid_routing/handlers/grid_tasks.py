@@ -18,6 +18,7 @@ from yiwang.common.events import (
     CaseStateChanged,
     GridTaskAssigned,
     GridTaskSettled,
+    WorkerRole,
 )
 from yiwang.common.logs import get_logger
 from yiwang.common.sla import GRID_DURATION, Duration, grid_deadline
@@ -91,6 +92,7 @@ async def assign_grid_tasks(
         reason = (
             f"{decision.reason}; a small matter stays in the grid (小事不出网格): a task for "
             f"grid worker {worker.worker_id} (代办员), to settle by {task.due_at.isoformat()}"
+            + await _informant(uow, informant)
         )
         decisions.append(
             (case.case_id, RecordedDecision(replace(decision, reason=reason), grid_set=grid_set,
@@ -122,6 +124,16 @@ async def assign_grid_tasks(
             _changed(case, task, to=CaseState.IN_GRID, actor=CONSUMER, note=reason, at=now),
             topic=CASE_LIFECYCLE,
         )
+
+
+async def _informant(uow: RoutingUnitOfWork, worker_id: str | None) -> str:
+    """Who reported it, as the roster knows them (信息员)."""
+    if worker_id is None:
+        return ""
+    reporter = await uow.grid_tasks.worker(worker_id)
+    if reporter is None or not reporter.has(WorkerRole.INFORMANT):
+        return f"; reported by grid worker {worker_id}, not an informant on the active roster"
+    return f"; reported by grid worker {worker_id} (信息员)"
 
 
 async def list_grid_tasks(
