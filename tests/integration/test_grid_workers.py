@@ -189,6 +189,17 @@ async def test_a_grid_task_is_for_its_micro_grids_worker_only(
         assert again.status_code == 409
         missing = await client.post(f"{url}/gt-nothing/acknowledge", headers=me)
         assert missing.status_code == 404
+
+        # 宣传员: the worker tells the residents, and the notice is recorded on the case.
+        notices = f"{routing.url}/cases/{case_id}/notices"
+        posted = await client.post(notices, json={"text": "每周二、五清运垃圾"}, headers=me)
+        assert posted.status_code == 201, posted.text
+        refused = await client.post(notices, json={"text": "不是我的"}, headers=them)
+        assert refused.status_code == 403
+        recorded = (await client.get(notices, headers=bearer("auditor"))).json()
+        assert [(n["worker_id"], n["text"]) for n in recorded] == [
+            (worker["worker_id"], "每周二、五清运垃圾")
+        ]
     conn = await asyncpg.connect(routing.database_url)
     try:
         audited = await conn.fetch(

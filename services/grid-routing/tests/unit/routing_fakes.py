@@ -22,6 +22,7 @@ from yiwang.grid_routing.adapters.routed_cases import RecordedDecision, RoutedCa
 from yiwang.grid_routing.adapters.unit_of_work import RoutingUnitOfWork
 from yiwang.grid_routing.domain.grid_tasks import GridTask
 from yiwang.grid_routing.domain.index import GridIndex
+from yiwang.grid_routing.domain.notices import GridNotice
 from yiwang.grid_routing.domain.roster import GridWorker, agent_for
 from yiwang.grid_routing.domain.routed_case import RoutedCase
 
@@ -57,6 +58,7 @@ class FakeGridTasks(GridTaskRepository):
         self.workers = list(workers)
         self.tasks: dict[str, GridTask] = {}
         self.audits: list[dict[str, object]] = []
+        self.notices: list[GridNotice] = []
 
     async def agents_for(self, micro_grid_codes: Sequence[str]) -> dict[str, GridWorker]:
         found = {c: agent_for(self.workers, c) for c in micro_grid_codes}
@@ -87,6 +89,16 @@ class FakeGridTasks(GridTaskRepository):
     async def of_worker(self, worker_id: str, *, open_only: bool) -> list[GridTask]:
         return [t for t in self.tasks.values()
                 if t.worker_id == worker_id and (t.is_open or not open_only)]  # fmt: skip
+
+    async def micro_grid_of(self, case_id: str) -> str | None:
+        task = await self.of_case(case_id)
+        return task.micro_grid_code if task else None
+
+    async def add_notice(self, notice: GridNotice) -> None:
+        self.notices.append(notice)
+
+    async def notices_of(self, case_id: str) -> list[GridNotice]:
+        return [n for n in self.notices if n.case_id == case_id]
 
     async def audit(
         self, *, at: datetime, actor: str, task: GridTask, action: str, outcome: str, detail: str

@@ -18,6 +18,7 @@ from yiwang.common.events import (
     CaseReopened,
     CaseRouted,
     CaseStateChanged,
+    GridNoticePublished,
     GridTaskAssigned,
     GridTaskPassedUp,
     GridTaskSettled,
@@ -29,8 +30,9 @@ from yiwang.common.states import CaseState
 from yiwang.grid_routing.domain.grid_tasks import GridTaskClosed, NotServingMicroGrid
 from yiwang.grid_routing.domain.index import GridIndex
 from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
+from yiwang.grid_routing.domain.notices import CaseNotInAMicroGrid, NotThePublicist
 from yiwang.grid_routing.domain.roster import GridWorker
-from yiwang.grid_routing.handlers import grid_tasks, passing_up, routing
+from yiwang.grid_routing.handlers import grid_tasks, notices, passing_up, routing
 
 POSITION = 4  # the micro-grid the matters are reported in
 
@@ -228,3 +230,24 @@ async def test_an_informant_not_on_the_roster_is_named_as_such(
     await assign(kw, tiny_index, grid_worker=GridWorkerReport(worker_id="gw-unknown"))
     [in_grid] = uow.committed_of(CaseStateChanged)
     assert "gw-unknown, not an informant on the active roster" in (in_grid.note or "")
+
+
+async def test_a_publicist_of_the_micro_grid_records_a_notice_on_the_case(
+    kw: dict[str, Any], tiny_index: GridIndex, uow: FakeUnitOfWork
+) -> None:
+    assigned = await assign(kw, tiny_index)
+    notice = await notices.publish_notice(
+        uow=uow, clock=kw["clock"], actor=worker("gw-here"), case_id="c-1", text="垃圾清运时间调整"
+    )
+    assert (notice.worker_id, notice.micro_grid_code) == ("gw-here", assigned.micro_grid.code)
+    [published] = uow.committed_of(GridNoticePublished)
+    assert published.text == "垃圾清运时间调整"
+    assert await notices.case_notices(uow=uow, case_id="c-1") == [notice]
+    with pytest.raises(NotThePublicist):
+        await notices.publish_notice(
+            uow=uow, clock=kw["clock"], actor=worker("gw-there"), case_id="c-1", text="x"
+        )
+    with pytest.raises(CaseNotInAMicroGrid):
+        await notices.publish_notice(
+            uow=uow, clock=kw["clock"], actor=worker("gw-here"), case_id="nowhere", text="x"
+        )

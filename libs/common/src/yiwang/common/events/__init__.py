@@ -22,6 +22,7 @@ from yiwang.common.events.dispatch import (
     WorkOrderReminder,
 )
 from yiwang.common.events.grid import (
+    GridNoticePublished,
     GridTaskAssigned,
     GridTaskPassedUp,
     GridTaskSettled,
@@ -90,6 +91,7 @@ __all__ = [
     "EvaluationInvited",
     "Event",
     "FieldError",
+    "GridNoticePublished",
     "GridTaskAssigned",
     "GridTaskPassedUp",
     "GridTaskSettled",

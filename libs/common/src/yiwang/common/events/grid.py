@@ -67,3 +67,15 @@ class GridTaskPassedUp(CaseEvent):
     to_department: Department
     timed_out: bool = False
     passed_up_at: AwareDatetime
+
+
+class GridNoticePublished(CaseEvent):
+    """A publicist (宣传员) brought a notice to the residents of the case's micro-grid."""
+
+    event_type: ClassVar[str] = "yiwang.grid.notice-published.v1"
+
+    notice_id: str
+    worker_id: str
+    micro_grid_code: str
+    text: Text
+    published_at: AwareDatetime

@@ -12,6 +12,7 @@ import asyncpg
 from yiwang.common.departments import Department
 from yiwang.common.events import WorkerRole
 from yiwang.grid_routing.domain.grid_tasks import GridTask, GridTaskStatus
+from yiwang.grid_routing.domain.notices import GridNotice
 from yiwang.grid_routing.domain.roster import GridWorker
 
 _ACTIVE = "(SELECT version FROM active_roster)"
@@ -52,6 +53,16 @@ class GridTaskRepository(abc.ABC):
 
     @abc.abstractmethod
     async def of_worker(self, worker_id: str, *, open_only: bool) -> list[GridTask]: ...
+
+    @abc.abstractmethod
+    async def micro_grid_of(self, case_id: str) -> str | None:
+        """The micro-grid routing last placed the case in."""
+
+    @abc.abstractmethod
+    async def add_notice(self, notice: GridNotice) -> None: ...
+
+    @abc.abstractmethod
+    async def notices_of(self, case_id: str) -> list[GridNotice]: ...
 
     @abc.abstractmethod
     async def audit(
@@ -137,6 +148,34 @@ class PostgresGridTaskRepository(GridTaskRepository):
             open_only,
         )
         return [task_from(r) for r in rows]
+
+    async def micro_grid_of(self, case_id: str) -> str | None:
+        code = await self._conn.fetchval(
+            "SELECT micro_grid_code FROM routing_decisions WHERE case_id = $1"
+            " ORDER BY attempt DESC LIMIT 1",
+            case_id,
+        )
+        return None if code is None else str(code)
+
+    async def add_notice(self, notice: GridNotice) -> None:
+        await self._conn.execute(
+            "INSERT INTO grid_notices (notice_id, case_id, worker_id, micro_grid_code, text,"
+            " published_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            notice.notice_id,
+            notice.case_id,
+            notice.worker_id,
+            notice.micro_grid_code,
+            notice.text,
+            notice.published_at,
+        )
+
+    async def notices_of(self, case_id: str) -> list[GridNotice]:
+        rows = await self._conn.fetch(
+            "SELECT notice_id, case_id, worker_id, micro_grid_code, text, published_at"
+            " FROM grid_notices WHERE case_id = $1 ORDER BY published_at LIMIT 500",
+            case_id,
+        )
+        return [GridNotice(**dict(r)) for r in rows]
 
     async def audit(
         self, *, at: datetime, actor: str, task: GridTask, action: str, outcome: str, detail: str

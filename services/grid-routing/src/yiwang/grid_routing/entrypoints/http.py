@@ -27,6 +27,7 @@ from yiwang.grid_routing.domain.grid_tasks import (
     GridTaskUnknown,
     NotServingMicroGrid,
 )
+from yiwang.grid_routing.domain.notices import CaseNotInAMicroGrid, NotThePublicist
 from yiwang.grid_routing.handlers import queries
 
 # A lookup waits this long for the first grid index to load.
@@ -39,6 +40,8 @@ REFUSALS: dict[type[Exception], Refusal] = {
     GridTaskClosed: Refusal(409, field="task_id", code="grid_task_closed"),
     NotServingMicroGrid: Refusal(403, field="task_id", code="not_serving_micro_grid"),
     UnknownRoster: Refusal(404, field="version"),
+    CaseNotInAMicroGrid: Refusal(404, field="case_id"),
+    NotThePublicist: Refusal(403, field="case_id", code="not_the_publicist"),
     NoGridSet: Refusal(409, field="roster"),
 }
 

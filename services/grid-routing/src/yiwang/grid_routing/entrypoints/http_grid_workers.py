@@ -28,9 +28,10 @@ from yiwang.grid_routing.domain.roster import (
     read_roster_csv,
     read_roster_geojson,
 )
-from yiwang.grid_routing.handlers import grid_tasks, rosters
+from yiwang.grid_routing.handlers import grid_tasks, notices, rosters
 
 TaskId = Annotated[str, Path(min_length=1, max_length=160)]
+CaseId = Annotated[str, Path(min_length=1, max_length=128)]
 Note = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 PhotoUrl = Annotated[str, StringConstraints(pattern=r"^https?://", max_length=1000)]
 MicroGridCode = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z-]+$")]
@@ -47,6 +48,12 @@ class PassUpRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: Note
+
+
+class NoticeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: Note
 
 
 class RosterImport(BaseModel):
@@ -197,6 +204,33 @@ def grid_workers_router(
             actor=actor, task_id=task_id, reason=body.reason,
         )  # fmt: skip
         return task_body(task)
+
+    can_read_notices = allow(authenticate, Role.HUB_OPERATOR, Role.TOWNSHIP_OFFICIAL,
+                             Role.AUDITOR, Role.ADMINISTRATOR, Role.GRID_WORKER)  # fmt: skip
+
+    @router.post(
+        "/cases/{case_id}/notices",
+        status_code=201,
+        summary="A publicist (宣传员) records a notice brought to the residents of the case's"
+        " micro-grid",
+        openapi_extra=can_work.openapi,
+    )
+    async def post_notice(
+        case_id: CaseId, body: NoticeRequest, actor: Actor = can_work.actor
+    ) -> dict[str, Any]:
+        notice = await notices.publish_notice(
+            uow=uow(), clock=clock, actor=actor, case_id=case_id, text=body.text
+        )
+        return asdict(notice)
+
+    @router.get(
+        "/cases/{case_id}/notices",
+        summary="The notices brought to residents about a case, oldest first",
+        openapi_extra=can_read_notices.openapi,
+        dependencies=[can_read_notices.actor],
+    )
+    async def list_notices(case_id: CaseId) -> list[dict[str, Any]]:
+        return [asdict(n) for n in await notices.case_notices(uow=uow(), case_id=case_id)]
 
     return router
 
