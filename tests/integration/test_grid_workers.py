@@ -200,6 +200,23 @@ async def test_a_grid_task_is_for_its_micro_grids_worker_only(
         assert [(n["worker_id"], n["text"]) for n in recorded] == [
             (worker["worker_id"], "每周二、五清运垃圾")
         ]
+
+        # 协管员: the case's township asks the micro-grid's assistant to help on site.
+        ask = f"{routing.url}/cases/{case_id}/assist-requests"
+        other_township = await client.post(ask, json={"note": "协助"},
+                                           headers=bearer("township_140399002"))  # fmt: skip
+        assert other_township.status_code == 403
+        asked = await client.post(ask, json={"note": "请协助入户核实"},
+                                  headers=bearer(f"township_{micro_grid[:9]}"))  # fmt: skip
+        assert asked.status_code == 201, asked.text
+        assist_id = asked.json()["assist_id"]
+        listed = (await client.get(url, headers=me)).json()["assists"]
+        assert [a["assist_id"] for a in listed] == [assist_id]
+        done_url = f"{routing.url}/assist-tasks/{assist_id}/done"
+        assert (await client.post(done_url, json={"report": "x"}, headers=them)).status_code == 403
+        done = await client.post(done_url, json={"report": "已协助核实"}, headers=me)
+        assert done.status_code == 200, done.text
+        assert (await client.post(done_url, json={"report": "x"}, headers=me)).status_code == 409
     conn = await asyncpg.connect(routing.database_url)
     try:
         audited = await conn.fetch(

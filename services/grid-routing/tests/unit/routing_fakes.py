@@ -9,7 +9,13 @@ import shapely
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseLeftMediation, CaseReceived, CaseReturned, MediationOutcome
+from yiwang.common.events import (
+    CaseLeftMediation,
+    CaseReceived,
+    CaseReturned,
+    MediationOutcome,
+    WorkerRole,
+)
 from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.grid_routing.adapters.grid_tasks import GridTaskRepository
 from yiwang.grid_routing.adapters.rosters import (
@@ -20,6 +26,7 @@ from yiwang.grid_routing.adapters.rosters import (
 )
 from yiwang.grid_routing.adapters.routed_cases import RecordedDecision, RoutedCaseRepository
 from yiwang.grid_routing.adapters.unit_of_work import RoutingUnitOfWork
+from yiwang.grid_routing.domain.assists import AssistTask, CasePlace
 from yiwang.grid_routing.domain.grid_tasks import GridTask
 from yiwang.grid_routing.domain.index import GridIndex
 from yiwang.grid_routing.domain.notices import GridNotice
@@ -59,6 +66,8 @@ class FakeGridTasks(GridTaskRepository):
         self.tasks: dict[str, GridTask] = {}
         self.audits: list[dict[str, object]] = []
         self.notices: list[GridNotice] = []
+        self.places: dict[str, CasePlace] = {}
+        self.assists: dict[str, AssistTask] = {}
 
     async def agents_for(self, micro_grid_codes: Sequence[str]) -> dict[str, GridWorker]:
         found = {c: agent_for(self.workers, c) for c in micro_grid_codes}
@@ -93,6 +102,27 @@ class FakeGridTasks(GridTaskRepository):
     async def micro_grid_of(self, case_id: str) -> str | None:
         task = await self.of_case(case_id)
         return task.micro_grid_code if task else None
+
+    async def place_of(self, case_id: str) -> CasePlace | None:
+        return self.places.get(case_id)
+
+    async def assistant_for(self, micro_grid_code: str) -> GridWorker | None:
+        found = sorted((w for w in self.workers if w.serves(micro_grid_code)
+                        and w.has(WorkerRole.ASSISTANT)), key=lambda w: w.worker_id)  # fmt: skip
+        return found[0] if found else None
+
+    async def add_assist(self, assist: AssistTask) -> None:
+        self.assists[assist.assist_id] = assist
+
+    async def get_assist(self, assist_id: str) -> AssistTask | None:
+        return self.assists.get(assist_id)
+
+    async def save_assist(self, assist: AssistTask) -> None:
+        self.assists[assist.assist_id] = assist
+
+    async def assists_of(self, worker_id: str, *, open_only: bool) -> list[AssistTask]:
+        return [a for a in self.assists.values() if a.worker_id == worker_id
+                and (a.status == "requested" or not open_only)]  # fmt: skip
 
     async def add_notice(self, notice: GridNotice) -> None:
         self.notices.append(notice)

@@ -13,11 +13,13 @@ import pytest
 from routing_fakes import NOW, FakeGridTasks, FakeUnitOfWork, received
 from yiwang.common.auth import Actor, Role
 from yiwang.common.clock import ManualClock
+from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import (
     CaseReopened,
     CaseRouted,
     CaseStateChanged,
+    GridAssistRequested,
     GridNoticePublished,
     GridTaskAssigned,
     GridTaskPassedUp,
@@ -27,12 +29,19 @@ from yiwang.common.events import (
 )
 from yiwang.common.sla import GRID_DURATION, grid_deadline
 from yiwang.common.states import CaseState
+from yiwang.grid_routing.domain.assists import (
+    AssistTaskDone,
+    CasePlace,
+    NoAssistant,
+    NotHandlingTheCase,
+    NotTheAssistant,
+)
 from yiwang.grid_routing.domain.grid_tasks import GridTaskClosed, NotServingMicroGrid
 from yiwang.grid_routing.domain.index import GridIndex
 from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
 from yiwang.grid_routing.domain.notices import CaseNotInAMicroGrid, NotThePublicist
 from yiwang.grid_routing.domain.roster import GridWorker
-from yiwang.grid_routing.handlers import grid_tasks, notices, passing_up, routing
+from yiwang.grid_routing.handlers import assists, grid_tasks, notices, passing_up, routing
 
 POSITION = 4  # the micro-grid the matters are reported in
 
@@ -251,3 +260,36 @@ async def test_a_publicist_of_the_micro_grid_records_a_notice_on_the_case(
         await notices.publish_notice(
             uow=uow, clock=kw["clock"], actor=worker("gw-here"), case_id="nowhere", text="x"
         )
+
+
+async def test_the_township_asks_the_micro_grids_assistant_to_help_on_site(
+    kw: dict[str, Any], tiny_index: GridIndex, uow: FakeUnitOfWork
+) -> None:
+    here = tiny_index.micro_grid_refs[POSITION]
+    uow.grid_tasks.places["c-9"] = CasePlace(
+        here.code, here.township_code, (Department("housing"),)
+    )
+    clock = kw["clock"]
+    official = Actor("t", "t", frozenset({Role.TOWNSHIP_OFFICIAL}), True,
+                     township_code=here.township_code)  # fmt: skip
+    assist = await assists.request_assist(
+        uow=uow, clock=clock, actor=official, case_id="c-9", note="请协助入户核实"
+    )
+    assert (assist.worker_id, assist.requested_by) == ("gw-here", f"township:{here.township_code}")
+    [requested] = uow.committed_of(GridAssistRequested)
+    assert requested.worker_id == "gw-here"
+    staff = Actor("s", "s", frozenset({Role.DEPARTMENT_STAFF}), True, department="health")
+    with pytest.raises(NotHandlingTheCase):
+        await assists.request_assist(uow=uow, clock=clock, actor=staff, case_id="c-9", note="x")
+    with pytest.raises(NotTheAssistant):
+        await assists.finish_assist(uow=uow, clock=clock, actor=worker("gw-there"),
+                                    assist_id=assist.assist_id, report="x")  # fmt: skip
+    done = await assists.finish_assist(uow=uow, clock=clock, actor=worker("gw-here"),
+                                       assist_id=assist.assist_id, report="已协助核实")  # fmt: skip
+    assert done.status == "done"
+    with pytest.raises(AssistTaskDone):
+        await assists.finish_assist(uow=uow, clock=clock, actor=worker("gw-here"),
+                                    assist_id=assist.assist_id, report="again")  # fmt: skip
+    uow.grid_tasks.places["c-10"] = CasePlace("nowhere", here.township_code, ())
+    with pytest.raises(NoAssistant):
+        await assists.request_assist(uow=uow, clock=clock, actor=official, case_id="c-10", note="x")

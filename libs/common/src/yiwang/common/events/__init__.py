@@ -22,6 +22,8 @@ from yiwang.common.events.dispatch import (
     WorkOrderReminder,
 )
 from yiwang.common.events.grid import (
+    GridAssistDone,
+    GridAssistRequested,
     GridNoticePublished,
     GridTaskAssigned,
     GridTaskPassedUp,
@@ -91,6 +93,8 @@ __all__ = [
     "EvaluationInvited",
     "Event",
     "FieldError",
+    "GridAssistDone",
+    "GridAssistRequested",
     "GridNoticePublished",
     "GridTaskAssigned",
     "GridTaskPassedUp",

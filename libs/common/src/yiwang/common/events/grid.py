@@ -79,3 +79,25 @@ class GridNoticePublished(CaseEvent):
     micro_grid_code: str
     text: Text
     published_at: AwareDatetime
+
+
+class GridAssistRequested(CaseEvent):
+    """The township or a department asks the micro-grid's assistant (协管员) to help on site."""
+
+    event_type: ClassVar[str] = "yiwang.grid.assist-requested.v1"
+
+    assist_id: str
+    worker_id: str
+    micro_grid_code: str
+    requested_by: str
+    note: Text
+    requested_at: AwareDatetime
+
+
+class GridAssistDone(CaseEvent):
+    event_type: ClassVar[str] = "yiwang.grid.assist-done.v1"
+
+    assist_id: str
+    worker_id: str
+    report: Text
+    done_at: AwareDatetime

@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 from yiwang.common.departments import Department
 from yiwang.common.events import WorkerRole
+from yiwang.grid_routing.domain.assists import AssistTask, CasePlace
 from yiwang.grid_routing.domain.grid_tasks import GridTask, GridTaskStatus
 from yiwang.grid_routing.domain.notices import GridNotice
 from yiwang.grid_routing.domain.roster import GridWorker
@@ -57,6 +58,27 @@ class GridTaskRepository(abc.ABC):
     @abc.abstractmethod
     async def micro_grid_of(self, case_id: str) -> str | None:
         """The micro-grid routing last placed the case in."""
+
+    @abc.abstractmethod
+    async def place_of(self, case_id: str) -> CasePlace | None:
+        """Where routing last placed the case and whom it named (None: never routed)."""
+
+    @abc.abstractmethod
+    async def assistant_for(self, micro_grid_code: str) -> GridWorker | None:
+        """The first (by id) worker of the active roster with the assistant role there."""
+
+    @abc.abstractmethod
+    async def add_assist(self, assist: AssistTask) -> None: ...
+
+    @abc.abstractmethod
+    async def get_assist(self, assist_id: str) -> AssistTask | None:
+        """Locked for the rest of the transaction."""
+
+    @abc.abstractmethod
+    async def save_assist(self, assist: AssistTask) -> None: ...
+
+    @abc.abstractmethod
+    async def assists_of(self, worker_id: str, *, open_only: bool) -> list[AssistTask]: ...
 
     @abc.abstractmethod
     async def add_notice(self, notice: GridNotice) -> None: ...
@@ -157,6 +179,61 @@ class PostgresGridTaskRepository(GridTaskRepository):
         )
         return None if code is None else str(code)
 
+    async def place_of(self, case_id: str) -> CasePlace | None:
+        row = await self._conn.fetchrow(
+            "SELECT micro_grid_code, township_code, lead_department, assisting_departments"
+            " FROM routing_decisions WHERE case_id = $1 ORDER BY attempt DESC LIMIT 1",
+            case_id,
+        )
+        if row is None:
+            return None
+        departments = (row["lead_department"], *row["assisting_departments"])
+        return CasePlace(
+            row["micro_grid_code"], row["township_code"], tuple(Department(d) for d in departments)
+        )
+
+    async def assistant_for(self, micro_grid_code: str) -> GridWorker | None:
+        row = await self._conn.fetchrow(
+            "SELECT worker_id, name, micro_grids, roles FROM grid_workers"
+            f" WHERE roster = {_ACTIVE} AND $1 = ANY(micro_grids) AND $2 = ANY(roles)"
+            " ORDER BY worker_id LIMIT 1",
+            micro_grid_code,
+            WorkerRole.ASSISTANT.value,
+        )
+        return worker_from(row) if row else None
+
+    async def add_assist(self, assist: AssistTask) -> None:
+        await self._conn.execute(
+            f"INSERT INTO assist_tasks ({_ASSIST_COLUMNS})"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            *_assist_row(assist),
+        )
+
+    async def get_assist(self, assist_id: str) -> AssistTask | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {_ASSIST_COLUMNS} FROM assist_tasks WHERE assist_id = $1 FOR UPDATE",
+            assist_id,
+        )
+        return AssistTask(**dict(row)) if row else None
+
+    async def save_assist(self, assist: AssistTask) -> None:
+        await self._conn.execute(
+            "UPDATE assist_tasks SET status = $2, done_at = $3, report = $4 WHERE assist_id = $1",
+            assist.assist_id,
+            assist.status,
+            assist.done_at,
+            assist.report,
+        )
+
+    async def assists_of(self, worker_id: str, *, open_only: bool) -> list[AssistTask]:
+        rows = await self._conn.fetch(
+            f"SELECT {_ASSIST_COLUMNS} FROM assist_tasks WHERE worker_id = $1"
+            " AND (NOT $2 OR status = 'requested') ORDER BY requested_at DESC LIMIT 500",
+            worker_id,
+            open_only,
+        )
+        return [AssistTask(**dict(r)) for r in rows]
+
     async def add_notice(self, notice: GridNotice) -> None:
         await self._conn.execute(
             "INSERT INTO grid_notices (notice_id, case_id, worker_id, micro_grid_code, text,"
@@ -191,6 +268,17 @@ class PostgresGridTaskRepository(GridTaskRepository):
             outcome,
             detail,
         )
+
+
+_ASSIST_COLUMNS = (
+    "assist_id, case_id, worker_id, micro_grid_code, requested_by, note, requested_at, status,"
+    " done_at, report"
+)
+
+
+def _assist_row(a: AssistTask) -> tuple[object, ...]:
+    return (a.assist_id, a.case_id, a.worker_id, a.micro_grid_code, a.requested_by, a.note,
+            a.requested_at, a.status, a.done_at, a.report)  # fmt: skip
 
 
 def worker_from(row: asyncpg.Record) -> GridWorker:

@@ -21,6 +21,13 @@ from yiwang.grid_routing.adapters.active_grid import ActiveGrid
 from yiwang.grid_routing.adapters.grid_sets import GridSetRepository
 from yiwang.grid_routing.adapters.rosters import UnknownRoster
 from yiwang.grid_routing.adapters.routed_cases import RoutingHistory
+from yiwang.grid_routing.domain.assists import (
+    AssistTaskDone,
+    AssistTaskUnknown,
+    NoAssistant,
+    NotHandlingTheCase,
+    NotTheAssistant,
+)
 from yiwang.grid_routing.domain.errors import NoGridSet, NoRoutingHistory, OutsideEveryMicroGrid
 from yiwang.grid_routing.domain.grid_tasks import (
     GridTaskClosed,
@@ -41,6 +48,11 @@ REFUSALS: dict[type[Exception], Refusal] = {
     NotServingMicroGrid: Refusal(403, field="task_id", code="not_serving_micro_grid"),
     UnknownRoster: Refusal(404, field="version"),
     CaseNotInAMicroGrid: Refusal(404, field="case_id"),
+    AssistTaskUnknown: Refusal(404, field="assist_id"),
+    AssistTaskDone: Refusal(409, field="assist_id", code="assist_task_done"),
+    NoAssistant: Refusal(409, field="case_id", code="no_assistant"),
+    NotTheAssistant: Refusal(403, field="assist_id", code="not_the_assistant"),
+    NotHandlingTheCase: Refusal(403, field="case_id", code="not_handling_the_case"),
     NotThePublicist: Refusal(403, field="case_id", code="not_the_publicist"),
     NoGridSet: Refusal(409, field="roster"),
 }

@@ -28,7 +28,7 @@ from yiwang.grid_routing.domain.roster import (
     read_roster_csv,
     read_roster_geojson,
 )
-from yiwang.grid_routing.handlers import grid_tasks, notices, rosters
+from yiwang.grid_routing.handlers import assists, grid_tasks, notices, rosters
 
 TaskId = Annotated[str, Path(min_length=1, max_length=160)]
 CaseId = Annotated[str, Path(min_length=1, max_length=128)]
@@ -48,6 +48,18 @@ class PassUpRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: Note
+
+
+class AssistRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: Note
+
+
+class AssistReport(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    report: Note
 
 
 class NoticeRequest(BaseModel):
@@ -157,14 +169,20 @@ def grid_workers_router(
 
     @router.get(
         "/grid-tasks",
-        summary="The calling grid worker's own tasks, newest first",
+        summary="The calling grid worker's own grid tasks and assisting tasks, newest first",
         openapi_extra=can_work.openapi,
     )
     async def my_grid_tasks(
         status: Literal["open", "all"] = "open", actor: Actor = can_work.actor
     ) -> dict[str, Any]:
-        tasks = await grid_tasks.list_grid_tasks(uow=uow(), actor=actor, open_only=status == "open")
-        return {"worker_id": actor.grid_worker, "tasks": [task_body(t) for t in tasks]}
+        open_only = status == "open"
+        tasks = await grid_tasks.list_grid_tasks(uow=uow(), actor=actor, open_only=open_only)
+        helping = await assists.my_assists(uow=uow(), actor=actor, open_only=open_only)
+        return {
+            "worker_id": actor.grid_worker,
+            "tasks": [task_body(t) for t in tasks],
+            "assists": [asdict(a) for a in helping],
+        }
 
     @router.post(
         "/grid-tasks/{task_id}/acknowledge",
@@ -204,6 +222,37 @@ def grid_workers_router(
             actor=actor, task_id=task_id, reason=body.reason,
         )  # fmt: skip
         return task_body(task)
+
+    can_ask = allow(authenticate, Role.TOWNSHIP_OFFICIAL, Role.DEPARTMENT_STAFF,
+                    bound=("township", "department"))  # fmt: skip
+
+    @router.post(
+        "/cases/{case_id}/assist-requests",
+        status_code=201,
+        summary="The case's township, or a department handling it, asks the micro-grid's"
+        " assistant (协管员) to assist on site",
+        openapi_extra=can_ask.openapi,
+    )
+    async def ask_for_assistance(
+        case_id: CaseId, body: AssistRequest, actor: Actor = can_ask.actor
+    ) -> dict[str, Any]:
+        assist = await assists.request_assist(
+            uow=uow(), clock=clock, actor=actor, case_id=case_id, note=body.note
+        )
+        return asdict(assist)
+
+    @router.post(
+        "/assist-tasks/{assist_id}/done",
+        summary="The assistant (协管员) reports the assistance done",
+        openapi_extra=can_work.openapi,
+    )
+    async def assistance_done(
+        assist_id: TaskId, body: AssistReport, actor: Actor = can_work.actor
+    ) -> dict[str, Any]:
+        assist = await assists.finish_assist(
+            uow=uow(), clock=clock, actor=actor, assist_id=assist_id, report=body.report
+        )
+        return asdict(assist)
 
     can_read_notices = allow(authenticate, Role.HUB_OPERATOR, Role.TOWNSHIP_OFFICIAL,
                              Role.AUDITOR, Role.ADMINISTRATOR, Role.GRID_WORKER)  # fmt: skip
