@@ -222,3 +222,18 @@ async def test_a_grid_worker_reports_as_themselves_and_settles_it(
     await as_worker(county, worker["worker_id"], "settle", task.task_id, note="顺手清理")
     note = await lifecycle_note(wire, case_id, "resolved")
     assert "(informant and agent)" in note
+
+
+async def test_a_dispute_is_mediated_at_the_grid_rung_by_the_roster_worker(
+    county: County, wire: Wire
+) -> None:
+    """调解员: the micro-grid's worker on the roster, not a generated name."""
+    body = report("hotline", "neighbour-dispute", LAMP, attributes={"parties_count": "2"},
+                  hotline={"call_id": "c-grid-1", "operator_id": "op-5"})  # fmt: skip
+    case_id = (await submit(county, body))["case_id"]
+    await lifecycle_reaches(wire, case_id, "in_mediation")
+    here = (await locate(county, *LAMP))["micro_grid"]["code"]
+    [serving] = [r for r in ROSTER if here in r["micro_grids"].split(";")]
+    async with county.client("mediation") as client:
+        [found] = (await client.get("/mediations", params={"case_id": case_id})).json()
+    assert (found["level"], found["mediator_id"]) == ("grid", serving["worker_id"])

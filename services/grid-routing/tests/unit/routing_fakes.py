@@ -69,8 +69,10 @@ class FakeGridTasks(GridTaskRepository):
         self.places: dict[str, CasePlace] = {}
         self.assists: dict[str, AssistTask] = {}
 
-    async def agents_for(self, micro_grid_codes: Sequence[str]) -> dict[str, GridWorker]:
-        found = {c: agent_for(self.workers, c) for c in micro_grid_codes}
+    async def agents_for(
+        self, micro_grid_codes: Sequence[str], role: WorkerRole = WorkerRole.AGENT
+    ) -> dict[str, GridWorker]:
+        found = {c: agent_for(self.workers, c, role) for c in micro_grid_codes}
         return {c: w for c, w in found.items() if w is not None}
 
     async def worker(self, worker_id: str) -> GridWorker | None:

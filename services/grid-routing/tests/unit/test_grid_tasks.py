@@ -293,3 +293,15 @@ async def test_the_township_asks_the_micro_grids_assistant_to_help_on_site(
     uow.grid_tasks.places["c-10"] = CasePlace("nowhere", here.township_code, ())
     with pytest.raises(NoAssistant):
         await assists.request_assist(uow=uow, clock=clock, actor=official, case_id="c-10", note="x")
+
+
+async def test_a_dispute_goes_to_mediation_naming_the_micro_grids_mediator(
+    kw: dict[str, Any], tiny_index: GridIndex, uow: FakeUnitOfWork
+) -> None:
+    envelope = received(tiny_index, "neighbour-dispute", case_id="c-d", position=POSITION)
+    await routing.route_received_cases(envelopes=[envelope], **kw)
+    [routed] = uow.committed_of(CaseRouted)
+    assert routed.to_mediation
+    assert routed.grid_mediator is not None
+    assert (routed.grid_mediator.worker_id, routed.grid_mediator.name) == ("gw-here", "王建国")
+    assert uow.committed_of(GridTaskAssigned) == []  # a dispute is not a grid task

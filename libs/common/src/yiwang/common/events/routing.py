@@ -31,6 +31,13 @@ class MicroGridRef(Contract):
     county_code: str
 
 
+class GridMediatorRef(Contract):
+    """The grid worker who mediates at the grid rung (调解员), from grid-routing's roster."""
+
+    worker_id: str
+    name: str
+
+
 class CaseRouted(CaseEvent):
     event_type: ClassVar[str] = "yiwang.case.routed.v1"
 
@@ -51,6 +58,8 @@ class CaseRouted(CaseEvent):
     # up with its SLA clock restarted at the reopening, as re-handling `rehandling`.
     clock_restarted_at: AwareDatetime | None = None
     rehandling: int = Field(default=0, ge=0)
+    # A dispute to mediation: the micro-grid's mediator on the roster takes its grid rung.
+    grid_mediator: GridMediatorRef | None = None
 
 
 class CaseReturned(CaseEvent):

@@ -26,8 +26,11 @@ _TASK_COLUMNS = (
 
 class GridTaskRepository(abc.ABC):
     @abc.abstractmethod
-    async def agents_for(self, micro_grid_codes: Sequence[str]) -> dict[str, GridWorker]:
-        """Per micro-grid, the worker of the active roster who takes its small matters."""
+    async def agents_for(
+        self, micro_grid_codes: Sequence[str], role: WorkerRole = WorkerRole.AGENT
+    ) -> dict[str, GridWorker]:
+        """Per micro-grid, the first (by id) worker of the active roster with `role` there:
+        by default the agent (代办员) who takes its small matters."""
 
     @abc.abstractmethod
     async def worker(self, worker_id: str) -> GridWorker | None:
@@ -96,7 +99,9 @@ class PostgresGridTaskRepository(GridTaskRepository):
     def __init__(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
         self._conn = conn
 
-    async def agents_for(self, micro_grid_codes: Sequence[str]) -> dict[str, GridWorker]:
+    async def agents_for(
+        self, micro_grid_codes: Sequence[str], role: WorkerRole = WorkerRole.AGENT
+    ) -> dict[str, GridWorker]:
         if not micro_grid_codes:
             return {}
         rows = await self._conn.fetch(
@@ -106,7 +111,7 @@ class PostgresGridTaskRepository(GridTaskRepository):
             " AND m.code = ANY($1::text[]) AND $2 = ANY(w.roles)"
             " ORDER BY m.code, w.worker_id",
             list(micro_grid_codes),
-            WorkerRole.AGENT.value,
+            role.value,
         )
         return {r["code"]: worker_from(r) for r in rows}
 

@@ -145,10 +145,13 @@ def _items(value: Any) -> list[str]:
     return []
 
 
-def agent_for(workers: Iterable[GridWorker], micro_grid_code: str) -> GridWorker | None:
-    """The worker who takes a micro-grid's small matters: the first (by id) agent there."""
+def agent_for(
+    workers: Iterable[GridWorker], micro_grid_code: str, role: WorkerRole = WorkerRole.AGENT
+) -> GridWorker | None:
+    """The worker who takes a micro-grid's small matters: the first (by id) agent there
+    (or the first with another `role`: the mediator of its disputes)."""
     agents = sorted(
-        (w for w in workers if w.serves(micro_grid_code) and w.has(WorkerRole.AGENT)),
+        (w for w in workers if w.serves(micro_grid_code) and w.has(role)),
         key=lambda w: w.worker_id,
     )
     return agents[0] if agents else None

@@ -14,7 +14,13 @@ from typing import Any
 
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseLeftMediation, CaseReceived, CaseReturned
+from yiwang.common.events import (
+    CaseLeftMediation,
+    CaseReceived,
+    CaseReturned,
+    GridMediatorRef,
+    WorkerRole,
+)
 from yiwang.common.logs import get_logger
 from yiwang.common.sla import GRID_DURATION, Duration
 from yiwang.common.telemetry import handling
@@ -79,12 +85,22 @@ async def route_received_cases(
         agents = await uow.grid_tasks.agents_for(sorted({c for r in routes if (c := _grid(r))}))
         handed = [(r, agents[c]) for r in routes if (c := _grid(r)) and c in agents]
         in_grid = {r.case.case_id for r, _ in handed}
+        # 调解员: a dispute's grid rung is the micro-grid's mediator on the roster.
+        disputes = {r.case.case_id: r.decision.micro_grid.code for r in routes
+                    if r.decision.to_mediation and r.decision.micro_grid}  # fmt: skip
+        found = await uow.grid_tasks.agents_for(sorted(set(disputes.values())), WorkerRole.MEDIATOR)
+        mediators = {
+            case_id: GridMediatorRef(worker_id=found[code].worker_id, name=found[code].name)
+            for case_id, code in disputes.items()
+            if code in found
+        }
         await _record_routes(
             uow,
             [r for r in routes if r.case.case_id not in in_grid],
             index=index,
             clock=clock,
             trigger="received",
+            mediators=mediators,
         )
         for route, worker in handed:
             with handling(route.envelope) if route.envelope else nullcontext():
@@ -234,6 +250,7 @@ async def _record_routes(
     index: GridIndex,
     clock: Clock,
     trigger: str,
+    mediators: dict[str, GridMediatorRef] | None = None,
 ) -> None:
     """The cases, their decisions and their events, a few statements for the lot."""
     if not routes:
@@ -255,6 +272,10 @@ async def _record_routes(
     )
     for route in routes:
         routed_event, changed = route_events(route.case, route.decision, actor=CONSUMER, at=now)
+        if mediators and route.case.case_id in mediators:
+            routed_event = routed_event.model_copy(
+                update={"grid_mediator": mediators[route.case.case_id]}
+            )
         # In a batch, each case's events carry the trace of the record that brought it.
         with handling(route.envelope) if route.envelope else nullcontext():
             await uow.emit(routed_event, topic=CASE_ROUTED)
