@@ -18,6 +18,7 @@ from yiwang.common.events import (
     CaseStateChanged,
     GridTaskAssigned,
     GridTaskSettled,
+    HandlingTier,
     WorkerRole,
 )
 from yiwang.common.logs import get_logger
@@ -51,7 +52,7 @@ def stays_in_grid(decision: RoutingDecision) -> bool:
     """A grid-tier matter on its first routing, placed in a micro-grid, for a department
     (a dispute goes to the grid rung of mediation instead)."""
     return (
-        decision.tier.value == "grid"
+        decision.tier is HandlingTier.GRID
         and decision.attempt == 1
         and decision.micro_grid is not None
         and not decision.triage
