@@ -1,5 +1,5 @@
 # Yiwang: two commands on a fresh machine.
-#   make run   - Kafka, PostgreSQL, the five services and demo traffic; Ctrl-C stops it all
+#   make run   - Kafka, PostgreSQL, the five services, Prometheus and demo traffic; Ctrl-C stops it all
 #   make test  - lint, type check, unit and integration tests against real Kafka and PostgreSQL
 # Each installs what it needs (uv, Python packages, Kafka jars) by itself.
 
@@ -8,7 +8,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(UV) run --frozen python
 
-.PHONY: help bootstrap run test lint unit integration infra stop topics clean deploy-tools up down
+.PHONY: help bootstrap run test lint unit integration infra stop topics clean deploy-tools contract-tools up down
 
 help:
 	@echo "make run    - start Kafka, PostgreSQL, the five services and demo traffic (Ctrl-C stops)"
@@ -25,9 +25,10 @@ bootstrap:
 	@$(PY) infra/stack.py ensure-jars
 
 run: bootstrap
+	@bash tests/deploy/install_tools.sh prometheus
 	@$(PY) infra/run.py
 
-test: bootstrap lint deploy-tools
+test: bootstrap lint deploy-tools contract-tools
 	@$(UV) run --frozen pytest
 
 unit: bootstrap
@@ -39,6 +40,11 @@ integration: bootstrap
 # promtool (Debian's prometheus package) and kubectl for the offline deploy checks.
 deploy-tools:
 	@bash tests/deploy/install_tools.sh
+
+# The official AsyncAPI parser (npm @asyncapi/parser, pinned) that validates docs/asyncapi/.
+contract-tools:
+	@test -d tests/contract/node_modules/@asyncapi/parser \
+	  || npm ci --prefix tests/contract --no-audit --no-fund --silent
 
 # With Docker: the whole system plus Prometheus, Grafana and Jaeger (see docker-compose.yml).
 up:

@@ -13,6 +13,7 @@ import math
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -321,3 +322,84 @@ async def rule_at_the_hub(
                     )
             except (httpx.HTTPError, ValueError, RuntimeError) as exc:
                 print(f"demo traffic: a ruling failed: {exc}", flush=True)
+
+
+# 一考双评 and the weekly report (oversight's side of the practice).
+
+
+def assessment_score(line: dict[str, Any], rng: random.Random) -> int:
+    """How a township rates a department: well when little of its work there is overdue."""
+    handled = line["open"] + line["resolved"] + line["closed"]
+    overdue_share = line["overdue"] / handled if handled else 0.0
+    return max(0, min(100, round(92 - 60 * overdue_share + rng.gauss(0, 6))))
+
+
+async def assess_departments(
+    *, oversight_url: str, clock: Clock, every_seconds: float, seed: int = 19
+) -> None:
+    """Each month of demo time, every township's official assesses the departments that
+    handled cases in the township (一考双评), once a department has handled a few there.
+    The official signs in (township_<code>); oversight refuses a second assessment (409)."""
+    rng = random.Random(seed)
+    people = People()
+    done: set[tuple[str, str, str]] = set()
+    async with httpx.AsyncClient(base_url=oversight_url, timeout=10) as http:
+        while True:
+            await asyncio.sleep(every_seconds)
+            month = clock.now().astimezone(SHANGHAI).strftime("%Y-%m")
+            try:
+                ledger = (
+                    await http.get("/ledgers", headers=await people.headers(http, "auditor"))
+                ).json()
+                for line in ledger.get("lines", []):
+                    township, department = line.get("township"), line["department"]
+                    key = (month, township or "", department)
+                    handled = line["open"] + line["resolved"] + line["closed"]
+                    if not township or department == "unassigned" or key in done or handled < 3:
+                        continue
+                    done.add(key)
+                    body = {
+                        "township_code": township,
+                        "department": department,
+                        "month": month,
+                        "score": assessment_score(line, rng),
+                        "comment": rng.choice(
+                            ["响应及时，处置到位", "配合较好", "个别事项催办后才处理"]
+                        ),
+                    }
+                    headers = await people.headers(http, f"township_{township}")
+                    await http.post("/assessments", json=body, headers=headers)
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                print(f"demo traffic: an assessment failed: {exc}", flush=True)
+
+
+def _keep(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+async def fetch_weekly_reports(
+    *, oversight_url: str, clock: Clock, every_seconds: float, out_dir: Path
+) -> None:
+    """The auditor fetches this week's dispatch report (周调度) now and then, as JSON and
+    CSV, into `out_dir` (weekly-<year>-W<week>.json / .csv, the latest of each week)."""
+    people = People()
+    async with httpx.AsyncClient(base_url=oversight_url, timeout=30) as http:
+        while True:
+            await asyncio.sleep(every_seconds)
+            week_of = clock.now().astimezone(SHANGHAI).date().isoformat()
+            try:
+                headers = await people.headers(http, "auditor")
+                document = await http.get(
+                    "/reports/weekly", params={"week_of": week_of}, headers=headers
+                )
+                document.raise_for_status()
+                label = document.json()["period"]
+                await asyncio.to_thread(_keep, out_dir / f"weekly-{label}.json", document.text)
+                table = await http.get(
+                    "/reports/weekly", params={"week_of": week_of, "format": "csv"}, headers=headers
+                )
+                table.raise_for_status()
+                await asyncio.to_thread(_keep, out_dir / f"weekly-{label}.csv", table.text)
+            except (httpx.HTTPError, ValueError, KeyError, OSError) as exc:
+                print(f"demo traffic: the weekly report failed: {exc}", flush=True)

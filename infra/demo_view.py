@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,6 +53,7 @@ class Snapshot:
     stages: dict[str, int] = field(default_factory=dict)
     channels: dict[str, float] = field(default_factory=dict)
     departments: list[dict[str, Any]] = field(default_factory=list)
+    townships: list[dict[str, Any]] = field(default_factory=list)  # with settled-in-grid share
     overdue: list[dict[str, Any]] = field(default_factory=list)
     overdue_total: int = 0
     alerts: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -122,6 +124,10 @@ async def fetch_snapshot(
     ):
         snapshot.departments = list(kpis.json()["rows"])
         snapshot.overall = dict(kpis.json().get("overall") or {})
+    if by_township := await get(
+        f"{oversight}/kpis", group_by="township", **{"from": since, "to": today}
+    ):
+        snapshot.townships = list(by_township.json()["rows"])
     if overdue := await get(f"{oversight}/cases", overdue="true", limit=8):
         snapshot.overdue = list(overdue.json()["cases"])
         snapshot.overdue_total = int(overdue.json()["total"])
@@ -160,18 +166,27 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
-def render(snapshot: Snapshot, base_urls: dict[str, str]) -> RenderableType:
-    """One frame of the view."""
+def render(
+    snapshot: Snapshot, base_urls: dict[str, str], processes: dict[str, str] | None = None
+) -> RenderableType:
+    """One frame of the view; `processes`: make run's supervised processes and their state."""
     stages = _table("Cases per stage", "stage", "cases")
     for stage in STAGES:
         stages.add_row(stage, str(snapshot.stages.get(stage, 0)))
     channels = _table("Received per channel", "channel", "cases")
     for channel, count in sorted(snapshot.channels.items(), key=lambda c: -c[1]):
         channels.add_row(channel, f"{count:.0f}")
-    rates = _table(f"The three rates, last {KPI_WINDOW_DAYS} days", "department",
-                   "response", "resolution", "satisfaction", "cases")  # fmt: skip
+    rates = _table(f"The three rates and 一考双评, last {KPI_WINDOW_DAYS} days", "department",
+                   "response", "resolution", "satisfaction", "evaluation", "cases")  # fmt: skip
     for row in sorted(snapshot.departments, key=lambda r: -int(r.get("cases", 0))):
-        rates.add_row(row["group"], *(_percent(row, k) for k in RATES), str(row.get("cases", 0)))
+        score = row.get("evaluation_score")
+        rates.add_row(row["group"], *(_percent(row, k) for k in RATES),
+                      "—" if score is None else f"{score:.1f}", str(row.get("cases", 0)))  # fmt: skip
+    grid = _table("小事不出网格: settled in the grid", "township", "settled / left the grid")
+    for row in snapshot.townships:
+        if row.get("settled_in_grid_share_denominator"):
+            grid.add_row(row["group"], _percent(row, "settled_in_grid_share"))
+    grid.add_row("county", _percent(snapshot.overall, "settled_in_grid_share"))
     overdue = _table(f"Overdue cases ({snapshot.overdue_total})", "case", "state", "lead",
                      "township", "resolution due")  # fmt: skip
     for case in snapshot.overdue:
@@ -205,7 +220,7 @@ def render(snapshot: Snapshot, base_urls: dict[str, str]) -> RenderableType:
     top, middle, bottom = Table.grid(expand=True), Table.grid(expand=True), Table.grid(expand=True)
     top.add_row(stages, channels, mediation)
     middle.add_row(rates)
-    bottom.add_row(overdue, Group(ending, alerts, whistles))
+    bottom.add_row(overdue, Group(ending, grid, alerts, whistles))
     metrics = "  ".join(f"{name} {url}/metrics" for name, url in base_urls.items())
     footer = Text.assemble(
         ("Metrics: ", "bold"), metrics, "\n",
@@ -216,11 +231,23 @@ def render(snapshot: Snapshot, base_urls: dict[str, str]) -> RenderableType:
     )  # fmt: skip
     if snapshot.unreachable:
         footer.append(f"\nnot answering: {', '.join(snapshot.unreachable)}", style="bold red")
+    if processes:
+        restarted = any(state != "up" for state in processes.values())
+        footer.append("\nProcesses: ", style="bold")
+        footer.append(
+            "  ".join(f"{name} {state}" for name, state in processes.items()),
+            style="bold yellow" if restarted else "",
+        )
     title = f"Yiwang 一网协同 — {snapshot.at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} Asia/Shanghai"
     return Panel(Group(top, middle, bottom, footer), title=title)
 
 
-async def run_view(*, base_urls: dict[str, str], refresh_seconds: float = 2.0) -> None:
+async def run_view(
+    *,
+    base_urls: dict[str, str],
+    refresh_seconds: float = 2.0,
+    processes: Callable[[], dict[str, str]] | None = None,
+) -> None:
     """Redraw the view every `refresh_seconds` until cancelled."""
     from demo_people import People  # beside this file (infra/), on the path when run
 
@@ -236,10 +263,11 @@ async def run_view(*, base_urls: dict[str, str], refresh_seconds: float = 2.0) -
 
     async with httpx.AsyncClient() as client:
         snapshot = await frame(client)
-        with Live(render(snapshot, urls), refresh_per_second=4, screen=False) as live:
+        states = processes or dict
+        with Live(render(snapshot, urls, states()), refresh_per_second=4, screen=False) as live:
             while True:
                 await asyncio.sleep(refresh_seconds)
-                live.update(render(await frame(client), urls))
+                live.update(render(await frame(client), urls, states()))
 
 
 def main() -> None:

@@ -3,7 +3,15 @@
 Each service is its own process (as in production), logging JSON lines to
 .local/logs/<service>.log; so are the department and mediator simulators. Demo time runs
 --speed times faster (one shared epoch, so every process agrees on the time), so deadlines
-fire within minutes. `--stop` stops processes left behind by a run that was killed.
+fire within minutes. A live Prometheus (infra/prometheus_local.py) scrapes the services and
+evaluates the project's alert rules. Every process is supervised (infra/supervision.py): one
+that exits is started again with back-off, and the live view shows it. If a port it needs
+is held by another program, it says which and stops. `--stop` (`make stop`) stops whatever
+an earlier run left behind.
+
+Knobs: YIWANG_RUN_PORT_BASE (8000: the services listen on base+1 ... base+5),
+PROMETHEUS_PORT (9090), YIWANG_RUN_DIR (.local/run: pid files, Prometheus data),
+YIWANG_LOG_DIR (.local/logs).
 
 Kafka is the local broker's SASL_SSL listener: each service connects as its own user
 (`yiwang-intake`, ...; `infra/stack.py credentials`), the topic creation, the demo and the
@@ -14,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib.util
 import os
 import signal
@@ -22,20 +29,33 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
+import prometheus_local
+from devstack.processes import port_is_free, port_owner
+from supervision import Supervisor, stop_leftovers
+
 ROOT = Path(__file__).resolve().parent.parent
-LOGS = ROOT / ".local" / "logs"
-PIDS = ROOT / ".local" / "run"
+LOGS = Path(os.environ.get("YIWANG_LOG_DIR", ROOT / ".local" / "logs"))
+PIDS = Path(os.environ.get("YIWANG_RUN_DIR", ROOT / ".local" / "run"))
+BASE = int(os.environ.get("YIWANG_RUN_PORT_BASE", "8000"))
+REPORTS = ROOT / ".local" / "reports"  # the weekly reports the demo's auditor fetches
 SERVICES = (
-    ("intake", "yiwang.intake.app", 8001),
-    ("grid-routing", "yiwang.grid_routing.app", 8002),
-    ("department-dispatch", "yiwang.department_dispatch.app", 8003),
-    ("mediation", "yiwang.mediation.app", 8004),
-    ("oversight", "yiwang.oversight.app", 8005),
+    ("intake", "yiwang.intake.app", BASE + 1),
+    ("grid-routing", "yiwang.grid_routing.app", BASE + 2),
+    ("department-dispatch", "yiwang.department_dispatch.app", BASE + 3),
+    ("mediation", "yiwang.mediation.app", BASE + 4),
+    ("oversight", "yiwang.oversight.app", BASE + 5),
 )
+URLS = {name: f"http://127.0.0.1:{port}" for name, _, port in SERVICES}
+# Oversight's reconciliation (对账) asks intake and department-dispatch.
+PEERS = {
+    "OVERSIGHT_INTAKE_URL": URLS["intake"],
+    "OVERSIGHT_DISPATCH_URL": URLS["department-dispatch"],
+}
 
 
 def fail(message: str) -> NoReturn:
@@ -82,20 +102,35 @@ def grant_prefix(prefix: str, passwords: dict[str, str]) -> None:
 
 
 def start_service(
-    name: str, module: str, env: dict[str, str], passwords: dict[str, str]
-) -> subprocess.Popen[bytes]:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    PIDS.mkdir(parents=True, exist_ok=True)
-    log = (LOGS / f"{name}.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", module],
-        env={**env, **kafka_user_env(name, passwords)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    (PIDS / f"{name}.pid").write_text(str(process.pid))
-    return process
+    name: str, module: str, port: int, passwords: dict[str, str]
+) -> Callable[[dict[str, str]], subprocess.Popen[bytes]]:
+    def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        log = (LOGS / f"{name}.log").open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", module],
+            env={**env, **kafka_user_env(name, passwords), **PEERS, "YIWANG_HTTP_PORT": str(port)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    return start
+
+
+def check_ports_free() -> None:
+    """Every port this run needs is free, or it says who holds it and stops: a server someone
+    else runs must never pass for one of ours."""
+    needed = [(name, port) for name, _, port in SERVICES]
+    needed.append(("prometheus", prometheus_local.port()))
+    for name, port in needed:
+        if not port_is_free(port):
+            owner = port_owner(port)
+            fail(
+                f"port {port}, needed for {name}, is held by another program"
+                f"{f' ({owner})' if owner else ''}: stop it ('make stop' stops what an earlier "
+                "run left), or move this run with YIWANG_RUN_PORT_BASE / PROMETHEUS_PORT"
+            )
 
 
 def ready(port: int) -> bool:
@@ -106,12 +141,13 @@ def ready(port: int) -> bool:
         return False
 
 
-def wait_ready(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 90) -> None:
+def wait_ready(supervisor: Supervisor, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     waiting = {name: port for name, _, port in SERVICES}
     while waiting:
         for name, port in list(waiting.items()):
-            if processes[name].poll() is not None:
+            process = supervisor.processes()[name]
+            if process.poll() is not None:
                 last = (LOGS / f"{name}.log").read_text(errors="replace").strip().splitlines()[-1:]
                 fail(f"{name} exited during start-up: {last[0] if last else 'no output'}")
             if ready(port):
@@ -122,34 +158,13 @@ def wait_ready(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 9
         time.sleep(0.3)
 
 
-def stop_services(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    for process in processes.values():
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for process in processes.values():
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-    for pid_file in PIDS.glob("*.pid"):
-        pid_file.unlink(missing_ok=True)
-
-
-def stop_leftovers() -> None:
-    for pid_file in PIDS.glob("*.pid") if PIDS.exists() else ():
-        with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
-            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-        pid_file.unlink(missing_ok=True)
-
-
 def print_where_to_look(env: dict[str, str], speed: float) -> None:
     print(
         f"""
 Yiwang is running. Demo time runs {speed:g}x faster than real time.
-  APIs (OpenAPI docs)   http://127.0.0.1:8001/docs  ... :8005/docs   (Open311: :8001/open311/v2/services.json)
-  Health and metrics    http://127.0.0.1:800N/healthz  /readyz  /metrics
+  APIs (OpenAPI docs)   {URLS["intake"]}/docs  ... {URLS["oversight"]}/docs   (Open311: {URLS["intake"]}/open311/v2/services.json)
+  Health and metrics    http://127.0.0.1:{BASE // 10}N/healthz  /readyz  /metrics  /asyncapi.json
+  Prometheus            http://127.0.0.1:{prometheus_local.port()}  (alerts: /alerts; rules from deploy/prometheus/rules)
   Logs                  {LOGS}/<service>.log
   Kafka                 KAFKA_BOOTSTRAP_SERVERS={env.get("KAFKA_BOOTSTRAP_SERVERS")} ({env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")}; settings: infra/stack.py env)
   PostgreSQL            DATABASE_URL={env.get("DATABASE_URL")}
@@ -188,35 +203,29 @@ def issue_platform_secret(env: dict[str, str], system: str) -> str:
     return fail(f"could not issue {system}'s signing secret: {result.stderr.strip()}")
 
 
-def start_simulators(env: dict[str, str], speed: float) -> dict[str, subprocess.Popen[bytes]]:
+def simulators(speed: float) -> dict[str, Callable[[dict[str, str]], subprocess.Popen[bytes]]]:
     """The departments and mediators the demo county has (each its own process)."""
-    simulators = {
-        "department-simulator": [
-            "-m",
-            "yiwang.department_dispatch.simulator",
-            "--speed",
-            str(speed),
-        ]
-    }
+    modules = {"department-simulator": "yiwang.department_dispatch.simulator"}
     if importlib.util.find_spec("yiwang.mediation.simulator") is not None:
-        simulators["mediator-simulator"] = [
-            "-m",
-            "yiwang.mediation.simulator",
-            "--speed",
-            str(speed),
-        ]
-    started = {}
-    for name, args in simulators.items():
-        log = (LOGS / f"{name}.log").open("ab")
-        started[name] = subprocess.Popen(
-            [sys.executable, *args],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        (PIDS / f"{name}.pid").write_text(str(started[name].pid))
-    return started
+        modules["mediator-simulator"] = "yiwang.mediation.simulator"
+
+    def starter(name: str, module: str) -> Callable[[dict[str, str]], subprocess.Popen[bytes]]:
+        def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
+            log = (LOGS / f"{name}.log").open("ab")
+            return subprocess.Popen(
+                [sys.executable, "-m", module, "--speed", str(speed)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+
+        return start
+
+    return {name: starter(name, module) for name, module in modules.items()}
+
+
+async def supervise(supervisor: Supervisor, every: float = 1.0) -> None:
+    while True:
+        supervisor.check()
+        await asyncio.sleep(every)
 
 
 async def demo(
@@ -227,33 +236,44 @@ async def demo(
     rate: float,
     speed: float,
     show_view: bool,
+    supervisor: Supervisor,
 ) -> None:
-    from demo_traffic import blow_whistles, evaluate_resolved, rule_at_the_hub, run_demo
+    from demo_traffic import (
+        assess_departments,
+        blow_whistles,
+        evaluate_resolved,
+        fetch_weekly_reports,
+        rule_at_the_hub,
+        run_demo,
+    )
     from yiwang.common.clock import clock_for_speed
     from yiwang.common.settings import CommonSettings
 
     settings = CommonSettings()
     clock = clock_for_speed(speed, epoch=settings.clock_epoch)
-    jobs = [run_demo(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], intake_url="http://127.0.0.1:8001",
+    jobs = [supervise(supervisor)]
+    jobs.append(run_demo(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], intake_url=URLS["intake"],
                      api_key=api_key, platform_credential=platform_credential, rate=rate, clock=clock,
-                     prefix=settings.topic_prefix, quiet=show_view)]  # fmt: skip
-    jobs.append(blow_whistles(oversight_url="http://127.0.0.1:8005", dispatch_url="http://127.0.0.1:8003",
+                     prefix=settings.topic_prefix, quiet=show_view))  # fmt: skip
+    jobs.append(blow_whistles(oversight_url=URLS["oversight"], dispatch_url=URLS["department-dispatch"],
                               every_seconds=max(5.0, 600 / speed)))  # fmt: skip
-    jobs.append(evaluate_resolved(oversight_url="http://127.0.0.1:8005", intake_url="http://127.0.0.1:8001",
+    jobs.append(evaluate_resolved(oversight_url=URLS["oversight"], intake_url=URLS["intake"],
                                   api_key=api_key, every_seconds=max(2.0, 120 / speed)))  # fmt: skip
-    jobs.append(rule_at_the_hub(oversight_url="http://127.0.0.1:8005", dispatch_url="http://127.0.0.1:8003",
+    jobs.append(rule_at_the_hub(oversight_url=URLS["oversight"], dispatch_url=URLS["department-dispatch"],
                                 every_seconds=max(3.0, 300 / speed)))  # fmt: skip
+    jobs.append(assess_departments(oversight_url=URLS["oversight"], clock=clock,
+                                   every_seconds=max(10.0, 1800 / speed)))  # fmt: skip
+    jobs.append(fetch_weekly_reports(oversight_url=URLS["oversight"], clock=clock,
+                                     every_seconds=max(15.0, 3600 / speed), out_dir=REPORTS))  # fmt: skip
     from demo_grid import work_the_grid
 
-    jobs.append(work_the_grid(intake_url="http://127.0.0.1:8001", routing_url="http://127.0.0.1:8002",
+    jobs.append(work_the_grid(intake_url=URLS["intake"], routing_url=URLS["grid-routing"],
                               api_key=api_key, every_seconds=max(3.0, 600 / speed)))  # fmt: skip
     view = importlib.util.find_spec("demo_view") if show_view else None
     if view is not None:
         from demo_view import run_view  # type: ignore[import-not-found]
 
-        jobs.append(
-            run_view(base_urls={name: f"http://127.0.0.1:{port}" for name, _, port in SERVICES})
-        )
+        jobs.append(run_view(base_urls=URLS, processes=supervisor.states))
     await asyncio.gather(*jobs)
 
 
@@ -270,9 +290,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.stop:
-        stop_leftovers()
+        stopped = stop_leftovers(PIDS)
+        print(f"stopped {len(stopped)} process(es) an earlier run left behind", flush=True)
         return
-    stop_leftovers()
+    stop_leftovers(PIDS)
+    check_ports_free()
     # Stop at the end only what this run started: a stack someone else runs stays up.
     infra_was_running = stack("status").returncode == 0
     env = {**os.environ, **start_infra()}
@@ -287,30 +309,35 @@ def main() -> None:
     grant_prefix(env.get("YIWANG_TOPIC_PREFIX", ""), passwords)
     if topics_main(["create"]) != 0:
         fail("could not create the Kafka topics")
-    processes = {name: start_service(name, module, env, passwords) for name, module, _ in SERVICES}
+    supervisor = Supervisor(run_dir=PIDS, env=env, log=lambda line: print(line, flush=True))
     # Ctrl-C, SIGTERM and a closed terminal all stop everything. SIGINT is set explicitly because a shell
     # that starts us in the background leaves it ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGHUP, signal.default_int_handler)  # the terminal was closed
     try:
-        wait_ready(processes)
+        for name, module, port in SERVICES:
+            supervisor.add(name, start_service(name, module, port, passwords))
+        targets = {name: port for name, _, port in SERVICES}
+        supervisor.add("prometheus", lambda e: prometheus_local.start(PIDS, targets, e))
+        wait_ready(supervisor)
         print_where_to_look(env, args.speed)
         if args.no_demo:
-            signal.pause()
+            asyncio.run(supervise(supervisor))
         else:
-            processes.update(start_simulators(env, args.speed))
+            for name, start in simulators(args.speed).items():
+                supervisor.add(name, start)
             key = issue_demo_key(env)
             credential = issue_platform_secret(env, PLATFORM)
             show_view = sys.stdout.isatty() and not args.no_view
             asyncio.run(
                 demo(env, api_key=key, platform_credential=credential, rate=args.rate,
-                     speed=args.speed, show_view=show_view)
+                     speed=args.speed, show_view=show_view, supervisor=supervisor)
             )  # fmt: skip
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
-        stop_services(processes)
+        supervisor.stop()
         if not infra_was_running:
             stack("down")
         print("stopped", flush=True)

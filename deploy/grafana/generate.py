@@ -201,9 +201,15 @@ def pipeline() -> dict[str, Any]:
             "Handler failures per second (retried)",
             (
                 f'sum by (service, topic) (rate(yiwang_events_consumed_total{{{svc}, outcome="failed"}}[5m]))',
-                "{{service}} {{topic}}",
+                "{{service}} {{topic}} fault",
+            ),
+            (
+                f'sum by (service, topic) (rate(yiwang_events_consumed_total{{{svc}, outcome="outage"}}[5m]))',
+                "{{service}} {{topic}} outage",
             ),
             unit="ops",
+            description="faults count towards the 5 attempts before a dead letter; outages "
+            "(database or broker away) are retried without counting",
         ),
         panel(
             "HTTP 5xx ratio",

@@ -10,6 +10,9 @@ regenerating fails the tests. Users:
     topics it consumes, as consumer groups `yiwang-<service>...`, and writes those it
     produces and the dead-letter topics of those it consumes. No Create: the topic
     operator makes the topics (YIWANG_CREATE_TOPICS=false).
+  * `yiwang-dead-letters` (SCRAM-SHA-512): the operators' dead-letter desk; reads the
+    dead-letter topics and the replay log, writes the topics dead letters are replayed to
+    and the replay log; no group.
   * `yiwang-admin` (SCRAM-SHA-512): the Kafka resource's only super user, for operators.
   * each department `dept-<code>` (mutual TLS on the `tls` listener) reads only its own
     work-order topic (consumer groups `dept-<code>...`) and writes only dept.replies.v1;
@@ -26,8 +29,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from yiwang.common.dead_letter_replay import REPLAY_LOG
 from yiwang.common.departments import Department
-from yiwang.common.kafka_acls import SERVICES, service_acls, service_user
+from yiwang.common.kafka_acls import (
+    DEAD_LETTER_DESK,
+    SERVICES,
+    Acl,
+    dead_letter_desk_acls,
+    service_acls,
+    service_user,
+)
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
     DEPT_REPLIES,
@@ -70,6 +81,8 @@ def topics() -> list[dict[str, Any]]:
         resources.append(kafka_topic(spec.name, spec.partitions, spec.kafka_config()))
         if spec.consumed:
             resources.append(kafka_topic(spec.dead_letter, 1, {"retention.ms": DLQ_RETENTION_MS}))
+    # What the dead-letter desk replayed, kept as long as the dead letters themselves.
+    resources.append(kafka_topic(REPLAY_LOG, 1, {"retention.ms": DLQ_RETENTION_MS}))
     return resources
 
 
@@ -103,8 +116,12 @@ def kafka_user(
 def service_user_acls(service: str) -> list[dict[str, Any]]:
     """The service's ACLs (yiwang.common.kafka_acls, without Create), one entry per
     resource with its operations."""
+    return grouped_acls(service_acls(service))
+
+
+def grouped_acls(rules: list[Acl]) -> list[dict[str, Any]]:
     operations: dict[tuple[str, str, str], list[str]] = {}
-    for rule in service_acls(service):
+    for rule in rules:
         key = (str(rule.resource_type), rule.name, str(rule.pattern_type))
         operations.setdefault(key, []).append(str(rule.operation))
     return [
@@ -124,6 +141,15 @@ def users() -> list[dict[str, Any]]:
         )
         for service in SERVICES
     ]
+    resources.append(
+        kafka_user(
+            DEAD_LETTER_DESK,
+            grouped_acls(dead_letter_desk_acls()),
+            "operators' dead-letter desk: reads dead letters, replays them to their origin "
+            "topics, keeps the replay log",
+            authentication="scram-sha-512",
+        )
+    )
     resources.append(
         kafka_user(
             ADMIN,

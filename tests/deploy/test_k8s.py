@@ -19,8 +19,9 @@ import kubernetes_validate
 import pytest
 import yaml
 from deploy_support import DEPLOY, ROOT, tool
+from yiwang.common.dead_letter_replay import REPLAY_LOG
 from yiwang.common.departments import Department
-from yiwang.common.kafka_acls import SERVICES, Operation, consumes, produces
+from yiwang.common.kafka_acls import ACCESS, SERVICES, Operation, consumes, produces
 from yiwang.common.topics import DEPT_REPLIES, all_topic_names, dead_letter_topic, department_topic
 
 K8S = DEPLOY / "k8s"
@@ -152,7 +153,7 @@ def test_strimzi_resources_are_well_formed_and_cover_the_registry(overlay: str) 
     for doc in strimzi:
         check_strimzi(doc)
     topics = {d["spec"]["topicName"] for d in strimzi if d["kind"] == "KafkaTopic"}
-    assert topics == set(all_topic_names())
+    assert topics == {*all_topic_names(), REPLAY_LOG}
     replicas = {d["spec"]["replicas"] for d in strimzi if d["kind"] == "KafkaTopic"}
     assert replicas == ({1} if overlay == "dev" else {3})
 
@@ -190,6 +191,20 @@ def test_each_service_has_its_own_kafka_user_with_the_access_tables_acls() -> No
         assert groups == [{"type": "group", "name": f"yiwang-{service}", "patternType": "prefix"}]
     assert "authorization" not in users["yiwang-admin"], "the super user needs no ACLs"
     assert not [n for n in users if "anonymous" in n.lower()]
+
+
+def test_the_dead_letter_desk_reads_dead_letters_and_writes_only_where_they_came_from() -> None:
+    users = {u["metadata"]["name"]: u["spec"] for u in of_kind("prod", "KafkaUser")}
+    spec = users["yiwang-dead-letters"]
+    assert spec["authentication"] == {"type": "scram-sha-512"}
+    acls = spec["authorization"]["acls"]
+    assert {a["resource"]["type"] for a in acls} == {"topic"}, "reads by assignment: no group"
+    origins = {t for t, access in ACCESS.items() if access.consumers}
+    read = {a["resource"]["name"] for a in acls if "Read" in a["operations"]}
+    write = {a["resource"]["name"] for a in acls if "Write" in a["operations"]}
+    assert read == {dead_letter_topic(t) for t in origins} | {REPLAY_LOG}
+    assert write == origins | {REPLAY_LOG}
+    assert {op for a in acls for op in a["operations"]} <= {"Read", "Write"}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -46,6 +46,12 @@ def running_services(
         name: ServiceProcess(module, env=shared, log_path=log_dir / f"{name}.log")
         for name, module in modules.items()
     }
+    if {"oversight", "intake", "department-dispatch"} <= services.keys():
+        # 对账: oversight asks intake and department-dispatch where they listen.
+        services["oversight"].env |= {
+            "OVERSIGHT_INTAKE_URL": services["intake"].url,
+            "OVERSIGHT_DISPATCH_URL": services["department-dispatch"].url,
+        }
     try:
         # Migrations of different schemas in one database do not conflict: start together.
         with ThreadPoolExecutor(len(services)) as pool:

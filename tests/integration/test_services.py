@@ -14,9 +14,13 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
+from cloudevents.core.bindings.kafka import to_binary_event, to_structured_event
+from cloudevents.core.v1.event import CloudEvent
 from service_fixtures import ALL_SERVICES, services_under_test
-from support import ServiceProcess, free_port, publish_events
+from support import ServiceProcess, free_port, kafka_options, publish_events
 from waiting import eventually
+from yiwang.common import asyncapi
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseStateChanged
 from yiwang.common.states import CaseState
@@ -70,6 +74,67 @@ async def test_a_service_consumes_its_topic_through_the_inbox(
 
     try:
         seen = await eventually(inbox_rows, until=lambda seen: all(seen.values()), every=0.2)
+        assert seen == {"oversight": 1, "intake": 1}
+    finally:
+        await conn.close()
+
+
+def test_each_service_serves_its_part_of_the_event_contract(
+    five_services: dict[str, ServiceProcess],
+) -> None:
+    for name, service in five_services.items():
+        part = httpx.get(f"{service.url}/asyncapi.json").json()
+        assert part == asyncapi.document(service=name), name
+        schema = httpx.get(f"{service.url}/asyncapi/schemas/yiwang.case.routed.v1.json")
+        assert schema.json()["$id"] == "urn:yiwang:schema:yiwang.case.routed.v1"
+        assert httpx.get(f"{service.url}/asyncapi/schemas/nope.json").status_code == 404
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+async def test_records_from_the_cloudevents_sdk_are_consumed_in_either_mode(
+    five_services: dict[str, ServiceProcess], kafka: str, mode: str
+) -> None:
+    change = CaseStateChanged(
+        case_id=str(uuid.uuid4()),
+        from_state=CaseState.RECEIVED,
+        to_state=CaseState.ROUTED,
+        actor="grid-routing",
+        at=datetime.now(UTC),
+    )
+    event = CloudEvent(
+        attributes={
+            "type": change.event_type,
+            "source": "/county-platform/test",
+            "subject": change.case_id,
+            "datacontenttype": "application/json",
+        },
+        data=change.model_dump(mode="json"),
+    )
+    message = to_structured_event(event) if mode == "structured" else to_binary_event(event)
+    producer = AIOKafkaProducer(**kafka_options(kafka))
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            PREFIX + CASE_LIFECYCLE,
+            value=message.value,
+            key=change.case_id.encode(),
+            headers=[(k, v) for k, v in message.headers.items()],
+        )
+    finally:
+        await producer.stop()
+    conn = await asyncpg.connect(five_services["oversight"].database_url)
+
+    async def applied() -> dict[str, int]:
+        # The inbox row is written in the handler's own transaction: it was applied.
+        return {
+            schema: await conn.fetchval(
+                f'SELECT count(*) FROM "{schema}".inbox WHERE event_id = $1', event.get_id()
+            )
+            for schema in ("oversight", "intake")
+        }
+
+    try:
+        seen = await eventually(applied, until=lambda seen: all(seen.values()), every=0.2)
         assert seen == {"oversight": 1, "intake": 1}
     finally:
         await conn.close()

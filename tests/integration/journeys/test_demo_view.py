@@ -44,7 +44,11 @@ OVERALL = {"group": "all", "cases": 60, "evaluated_close_rate": 0.8,
            "evaluated_close_rate_numerator": 8, "evaluated_close_rate_denominator": 10,
            "rehandling_rate": 0.25, "rehandling_rate_numerator": 2,
            "rehandling_rate_denominator": 8, "rehandled_to_hub_rate": 0.5,
-           "rehandled_to_hub_rate_numerator": 1, "rehandled_to_hub_rate_denominator": 2}  # fmt: skip
+           "rehandled_to_hub_rate_numerator": 1, "rehandled_to_hub_rate_denominator": 2,
+           "settled_in_grid_share": 0.6, "settled_in_grid_share_numerator": 6,
+           "settled_in_grid_share_denominator": 10}  # fmt: skip
+TOWNSHIP_ROW = {"group": "140399001", "cases": 30, "settled_in_grid_share": 0.75,
+                "settled_in_grid_share_numerator": 3, "settled_in_grid_share_denominator": 4}  # fmt: skip
 MEDIATION_METRICS = """\
 # TYPE yiwang_mediation_outcomes_total counter
 yiwang_mediation_outcomes_total{dispute_type="neighbour",level="grid",outcome="agreement"} 7.0
@@ -66,6 +70,7 @@ KPI_ROW = {
     "whistle_attendance_rate": 0.5,
     "whistle_attendance_rate_numerator": 1,
     "whistle_attendance_rate_denominator": 2,
+    "evaluation_score": 81.5,
 }
 OVERDUE = {"case_id": "c-1", "case_number": "YQ-20261122-00042", "state": "escalated",
            "lead_department": "emergency-management", "township_code": "140399001",
@@ -90,7 +95,8 @@ def canned(request: httpx.Request) -> httpx.Response:
         totals = {"dispatched": 17, "escalated": 2, "in_mediation": 4, "closed": 10}
         return httpx.Response(200, json={"total": totals.get(params["state"], 0), "cases": []})
     if host == "oversight" and path == "/kpis":
-        return httpx.Response(200, json={"rows": [KPI_ROW], "overall": OVERALL})
+        rows = [TOWNSHIP_ROW] if params.get("group_by") == "township" else [KPI_ROW]
+        return httpx.Response(200, json={"rows": rows, "overall": OVERALL})
     if host == "mediation" and path == "/mediations":
         count = {"pending": 2, "agreed": 5, "honoured": 3}.get(params["status"], 0)
         return httpx.Response(200, content=json.dumps([{}] * count))
@@ -125,7 +131,10 @@ async def test_one_frame_from_canned_answers_shows_what_operators_need() -> None
     assert row("in_mediation", "4")
     assert row("hotline", "12")
     assert row("open311", "3")
-    assert row("urban-management", "90% (36/40)", "75% (30/40)", "— (0/0)", "40")
+    assert row("urban-management", "90% (36/40)", "75% (30/40)", "— (0/0)", "81.5", "40")
+    # 小事不出网格: the settled-in-grid share per township and for the county.
+    assert row("140399001", "75% (3/4)")
+    assert row("county", "60% (6/10)")
     assert row("YQ-20261122-00042", "escalated", "emergency-management", "140399001")
     assert "Overdue cases (3)" in frame
     assert row("red_card", "city", "2")

@@ -3,7 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
-from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event, to_binary_event
+from cloudevents.core.bindings.kafka import (
+    KafkaMessage,
+    from_binary_event,
+    to_binary_event,
+    to_structured_event,
+)
 from cloudevents.core.v1.event import CloudEvent
 from yiwang.common.case import CaseFacts, Channel, Location, Priority
 from yiwang.common.envelope import Envelope, UndecodableRecord, decode, encode
@@ -149,3 +154,77 @@ def test_an_invalid_payload_of_a_known_type_names_its_fields() -> None:
         decode(b'{"case_id": "x"}', headers)
     assert caught.value.event_type == "yiwang.case.received.v1"
     assert ("case", "Field required") in caught.value.field_errors
+
+
+def test_record_names_its_schema() -> None:
+    record = encode(Envelope(payload=a_case_received(), source="/yiwang/intake"), topic="t")
+    assert dict(record.headers)["ce_dataschema"] == b"urn:yiwang:schema:yiwang.case.received.v1"
+
+
+def test_structured_mode_record_written_by_the_sdk_is_decoded() -> None:
+    event = CloudEvent(
+        attributes={
+            "type": "yiwang.case.received.v1",
+            "source": "/county-platform/x",
+            "subject": "0f8e2a6c-case",
+            "datacontenttype": "application/json",
+            "traceparent": TRACEPARENT,
+        },
+        data=a_case_received().model_dump(mode="json"),
+    )
+    message = to_structured_event(event)
+    headers = list(message.headers.items())
+    assert dict(message.headers)["content-type"].startswith(b"application/cloudevents+json")
+
+    decoded = decode(message.value, headers)
+
+    assert isinstance(decoded.payload, CaseReceived)
+    assert decoded.payload == a_case_received()
+    assert (decoded.id, decoded.source, decoded.traceparent) == (
+        event.get_id(),
+        "/county-platform/x",
+        TRACEPARENT,
+    )
+    assert decoded.time == event.get_time()
+
+
+def test_binary_and_structured_modes_give_the_same_envelope() -> None:
+    event = CloudEvent(
+        attributes={"type": "yiwang.case.received.v1", "source": "/p", "subject": "s"},
+        data=a_case_received().model_dump(mode="json"),
+    )
+    binary, structured = to_binary_event(event), to_structured_event(event)
+    one = decode(binary.value, list(binary.headers.items()))
+    other = decode(structured.value, list(structured.headers.items()))
+    assert (one.payload, one.id, one.source, one.time) == (
+        other.payload,
+        other.id,
+        other.source,
+        other.time,
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "content_type", "reason"),
+    [
+        (b"not json", b"application/cloudevents+json", "structured CloudEvent is not JSON"),
+        (b"[1]", b"application/cloudevents+json", "not a JSON object"),
+        (b"{}", b"application/cloudevents+avro", "unsupported structured content-type"),
+        (
+            b'{"specversion": "1.0", "id": "1", "source": "/x", '
+            b'"type": "yiwang.case.received.v1", "data_base64": "e30="}',
+            b"application/cloudevents+json",
+            "data_base64",
+        ),
+        (
+            b'{"specversion": "1.0", "source": "/x", "type": "yiwang.case.received.v1"}',
+            b"application/cloudevents+json",
+            "missing CloudEvents header\\(s\\): ce_id",
+        ),
+    ],
+)
+def test_undecodable_structured_records_say_why(
+    value: bytes, content_type: bytes, reason: str
+) -> None:
+    with pytest.raises(UndecodableRecord, match=reason):
+        decode(value, [("content-type", content_type)])

@@ -121,3 +121,19 @@ def test_what_a_service_emits_and_subscribes_to_is_exactly_what_is_granted(servi
     assert emitted, f"found no emit(..., topic=...) in {service}"
     assert emitted == set(produces(service))
     assert subscribed == set(consumes(service))
+
+
+def test_the_dead_letter_desk_reads_dead_letters_and_writes_their_origins_and_its_log() -> None:
+    from yiwang.common.dead_letter_replay import REPLAY_LOG
+    from yiwang.common.kafka_acls import dead_letter_desk_acls
+
+    acls = dead_letter_desk_acls(prefix="lz.", create=True)
+    by_operation = {
+        op: {a.name for a in acls if a.operation == op} for op in ("Read", "Write", "Create")
+    }
+    assert "lz.case.routed.v1.dlq" in by_operation["Read"]
+    assert "lz.case.routed.v1" not in by_operation["Read"]
+    assert "lz.case.routed.v1" in by_operation["Write"]
+    assert "lz.intake.rejections.v1" not in by_operation["Write"]  # nobody consumes it
+    assert by_operation["Create"] == {f"lz.{REPLAY_LOG}"}
+    assert {a.principal for a in acls} == {"User:yiwang-dead-letters"}

@@ -4,7 +4,7 @@ a case's story is told with."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from yiwang.common.case import CaseFacts, Channel, Location, Priority
@@ -20,6 +20,7 @@ from yiwang.common.events import (
 )
 from yiwang.common.states import CaseState
 from yiwang.common.testing import InMemoryUnitOfWork
+from yiwang.oversight.adapters.assessments import AssessmentRepository
 from yiwang.oversight.adapters.queries import CaseSearch, LedgerLine, OversightReader
 from yiwang.oversight.adapters.repository import (
     DueTimer,
@@ -28,10 +29,13 @@ from yiwang.oversight.adapters.repository import (
     case_row,
 )
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
+from yiwang.oversight.domain.assessment import TownshipAssessment
 from yiwang.oversight.domain.escalation import OversightPolicy, TimerSpec
 from yiwang.oversight.domain.invitation import IssuedToken
 from yiwang.oversight.domain.kpi import CaseFigures, WhistleCall
+from yiwang.oversight.domain.periods import month_end
 from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry
+from yiwang.oversight.domain.reconciliation import ProjectedCase
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Shanghai
 POLICY = OversightPolicy()
@@ -119,12 +123,38 @@ class FakeRepository(OversightRepository):
         return None
 
 
+class FakeAssessments(AssessmentRepository):
+    """Assessments kept in a dict; `served` lists (township, department) pairs that
+    handled a case (in any month)."""
+
+    def __init__(self, served: set[tuple[str, str]] | None = None) -> None:
+        self.kept: dict[tuple[str, str, date], TownshipAssessment] = {}
+        self.served = served or set()
+
+    async def add(self, assessment: TownshipAssessment) -> bool:
+        key = (assessment.township_code, assessment.department, assessment.month)
+        return self.kept.setdefault(key, assessment) is assessment
+
+    async def handled_in(
+        self, *, township_code: str, department: str, start: datetime, end: datetime
+    ) -> bool:
+        return (township_code, department) in self.served
+
+
 class FakeReader(OversightReader):
     """The read side over a FakeRepository: cases, timelines, records and searches."""
 
-    def __init__(self, repository: FakeRepository) -> None:
+    def __init__(
+        self,
+        repository: FakeRepository,
+        *,
+        figures: list[CaseFigures] | None = None,
+        assessments: FakeAssessments | None = None,
+    ) -> None:
         self.repository = repository
         self.searches: list[CaseSearch] = []
+        self.figures = figures or []
+        self.assessed = assessments or FakeAssessments()
 
     async def case(self, case_id: str, *, now: datetime) -> dict[str, Any] | None:
         case = self.repository.cases.get(case_id)
@@ -159,7 +189,7 @@ class FakeReader(OversightReader):
     async def kpi_inputs(
         self, *, start: datetime, end: datetime
     ) -> tuple[list[CaseFigures], list[WhistleCall]]:
-        return [], []
+        return list(self.figures), []
 
     async def ledger(self, *, now: datetime) -> list[LedgerLine]:
         return []
@@ -167,19 +197,48 @@ class FakeReader(OversightReader):
     async def activity(self, *, start: datetime, end: datetime) -> dict[str, Any]:
         return {"received": {}, "transitions": [], "alerts": []}
 
+    async def projected_cases(self, *, start: datetime, end: datetime) -> dict[str, ProjectedCase]:
+        return {
+            c.case_id: ProjectedCase(
+                c.case_id,
+                c.state.value if c.state else None,
+                any(
+                    e.to_state is CaseState.DISPATCHED
+                    for e in self.repository.entries.values()
+                    if e.case_id == c.case_id
+                ),
+            )
+            for c in self.repository.cases.values()
+            if c.started_at is not None and start <= c.started_at < end
+        }
+
+    async def assessments(self, *, first: date, last: date) -> list[TownshipAssessment]:
+        return [
+            a
+            for a in self.assessed.kept.values()
+            if a.month <= last and month_end(a.month) >= first
+        ]
+
 
 def vars_of(call: FollowUpCall) -> dict[str, Any]:
     return {name: getattr(call, name) for name in FollowUpCall.__dataclass_fields__}
 
 
 class FakeUnitOfWork(InMemoryUnitOfWork, OversightUnitOfWork):
-    def __init__(self, repository: FakeRepository) -> None:
+    def __init__(
+        self, repository: FakeRepository, assessments: FakeAssessments | None = None
+    ) -> None:
         super().__init__()
         self._repository = repository
+        self._assessments = assessments or FakeAssessments()
 
     @property
     def repository(self) -> FakeRepository:
         return self._repository
+
+    @property
+    def assessments(self) -> FakeAssessments:
+        return self._assessments
 
 
 def change(

@@ -1,8 +1,11 @@
-"""CloudEvents 1.0 Kafka protocol binding, binary content mode.
+"""CloudEvents 1.0 Kafka protocol binding.
 
-Attributes travel as `ce_*` headers, the payload is the record value as JSON, and the
-record key is the case id so that one case's events stay ordered on one partition.
-The W3C `traceparent` header carries the trace across services.
+Yiwang writes binary content mode: attributes travel as `ce_*` headers, the payload is the
+record value as JSON, and the record key is the case id so that one case's events stay
+ordered on one partition. The W3C `traceparent` header carries the trace across services,
+and `ce_dataschema` names the payload's JSON Schema (docs/asyncapi/). Consumers also accept
+structured content mode (`content-type: application/cloudevents+json`, the attributes and
+`data` in the value), as the binding spec says they SHOULD.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ E = TypeVar("E", bound=Event)
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
+STRUCTURED_CONTENT_TYPE = "application/cloudevents"  # +json; +avro etc. are not accepted
+SCHEMA_URN = "urn:yiwang:schema:"
 REQUIRED_ATTRIBUTES = ("id", "source", "type", "specversion")
 
 Headers = list[tuple[str, bytes]]
@@ -70,6 +75,11 @@ class UndecodableRecord(ValueError):
         super().__init__(reason)
 
 
+def dataschema(event_type: str) -> str:
+    """The `ce_dataschema` of a type: the `$id` of its schema in docs/asyncapi/schemas/."""
+    return f"{SCHEMA_URN}{event_type}"
+
+
 def encode(envelope: Envelope[Event], *, topic: str) -> KafkaRecord:
     headers: Headers = [
         ("ce_specversion", SPEC_VERSION.encode()),
@@ -78,6 +88,7 @@ def encode(envelope: Envelope[Event], *, topic: str) -> KafkaRecord:
         ("ce_type", envelope.type.encode()),
         ("ce_time", envelope.time.astimezone(UTC).isoformat().encode()),
         ("ce_subject", envelope.subject.encode()),
+        ("ce_dataschema", dataschema(envelope.type).encode()),
         ("content-type", CONTENT_TYPE.encode()),
     ]
     if envelope.traceparent:
@@ -108,6 +119,8 @@ def decode(
 ) -> Envelope[Event]:
     """Turn a record into an Envelope, or raise UndecodableRecord saying why."""
     attrs = header_map(headers)
+    if attrs.get("content-type", "").startswith(STRUCTURED_CONTENT_TYPE):
+        value, attrs = _from_structured(value, attrs)
     missing = [a for a in REQUIRED_ATTRIBUTES if not attrs.get(f"ce_{a}")]
     if missing:
         raise UndecodableRecord(
@@ -142,6 +155,30 @@ def decode(
         time=_parse_time(attrs.get("ce_time")),
         traceparent=attrs.get("traceparent"),
     )
+
+
+def _from_structured(value: bytes | None, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """A structured-mode record as the binary-mode value and attributes decode() reads."""
+    content_type = headers["content-type"]
+    if not content_type.split(";")[0].strip().endswith("+json"):
+        raise UndecodableRecord(f"unsupported structured content-type '{content_type}'")
+    try:
+        event = json.loads(value or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UndecodableRecord(f"structured CloudEvent is not JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise UndecodableRecord("structured CloudEvent is not a JSON object")
+    if "data_base64" in event:
+        raise UndecodableRecord("structured CloudEvent with data_base64: JSON data expected")
+    data_type = event.get("datacontenttype", CONTENT_TYPE)
+    if not isinstance(data_type, str) or not data_type.startswith(CONTENT_TYPE):
+        raise UndecodableRecord(f"unsupported datacontenttype '{data_type}'")
+    attrs = {k: v for k, v in headers.items() if not k.startswith("ce_")}
+    attrs["content-type"] = CONTENT_TYPE
+    for name, attribute in event.items():
+        if name != "data" and isinstance(attribute, str | int | bool):
+            attrs[name if name == "traceparent" else f"ce_{name}"] = str(attribute)
+    return json.dumps(event.get("data")).encode(), attrs
 
 
 def field_errors(exc: ValidationError) -> tuple[tuple[str, str], ...]:

@@ -14,6 +14,10 @@ A service user may
   * with `create=True` (the local stack, where services create their topics at start-up),
     create those same topics. Under Strimzi the topic operator creates them: no Create.
 Nothing else: no other topic, no other group, no cluster operation.
+
+The operators' dead-letter desk (`yiwang.common.dead_letters_cli`) has a user of its own,
+`yiwang-dead-letters`: it reads every dead-letter topic, writes their origin topics (a
+replay), and reads and writes the replay log; it reads by assignment, without a group.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from yiwang.common.dead_letter_replay import REPLAY_LOG
 from yiwang.common.departments import Department
 from yiwang.common.topics import (
     CASE_LIFECYCLE,
@@ -172,3 +177,25 @@ def service_acls(service: str, *, prefix: str = "", create: bool = False) -> lis
 def all_service_acls(*, prefix: str = "", create: bool = False) -> list[Acl]:
     """The ACLs of every service's user, for topics and groups under `prefix`."""
     return [acl for s in SERVICES for acl in service_acls(s, prefix=prefix, create=create)]
+
+
+DEAD_LETTER_DESK = "yiwang-dead-letters"
+
+
+def dead_letter_desk_acls(*, prefix: str = "", create: bool = False) -> list[Acl]:
+    """The ACLs of the dead-letter desk's user, for topics under `prefix`: Read on every
+    dead-letter topic and the replay log, Write on the topics they come from (a replay)
+    and on the replay log; with `create`, Create on the replay log."""
+    user = f"User:{DEAD_LETTER_DESK}"
+    origins = sorted(t for t, a in ACCESS.items() if a.consumers)
+
+    def on_topics(names: Iterable[str], operation: Operation) -> list[Acl]:
+        return [
+            Acl(user, ResourceType.TOPIC, prefix + n, PatternType.LITERAL, operation) for n in names
+        ]
+
+    return [
+        *on_topics([*(dead_letter_topic(t) for t in origins), REPLAY_LOG], Operation.READ),
+        *on_topics([*origins, REPLAY_LOG], Operation.WRITE),
+        *(on_topics([REPLAY_LOG], Operation.CREATE) if create else []),
+    ]

@@ -3,12 +3,14 @@ and the open resources its wiring is handed (pool, producer, clock, subscription
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
 
 import asyncpg
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaRouter
 from yiwang.common.auth import (
@@ -25,10 +27,12 @@ from yiwang.common.events import Event
 from yiwang.common.jobs import Job
 from yiwang.common.kafka_security import KafkaSecurity
 from yiwang.common.lag import Subscription
+from yiwang.common.logs import get_logger
 from yiwang.common.postgres import PostgresUnitOfWork, UnitOfWorkFactory, open_pool
 from yiwang.common.postgres.migrations import common_migrations, load_migrations
 from yiwang.common.problems import Alternative, Refusal
 from yiwang.common.producer import EventProducer
+from yiwang.common.retention import Retained
 from yiwang.common.settings import CommonSettings
 from yiwang.common.subscriber import (
     BatchEventHandler,
@@ -38,6 +42,7 @@ from yiwang.common.subscriber import (
 )
 
 U = TypeVar("U", bound=PostgresUnitOfWork)
+log = get_logger(__name__)
 
 
 @dataclass
@@ -56,6 +61,9 @@ class Wiring:
     configure_app: Callable[[FastAPI], None] | None = None
     # Path prefixes whose bodies are not text (uploads): the input guard checks only size.
     raw_paths: tuple[str, ...] = ()
+    # The service's own bookkeeping rows and how long they are kept (the inbox's rule is
+    # added for every service: yiwang.common.retention).
+    retained: tuple[Retained, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,11 +167,22 @@ class Runtime:
         )
         await self.producer.start()
 
-    async def close(self) -> None:
-        await self.producer.stop()
+    async def close(self, *, within: float | None = None) -> None:
+        """Stop the producer and close the pool; with `within`, each in at most that many
+        seconds (the broker or the database may be away): a producer that cannot flush is
+        abandoned (its outbox rows stay unmarked and are sent again), a pool that cannot
+        close gracefully is terminated."""
+        try:
+            await asyncio.wait_for(self.producer.stop(), within)
+        except (TimeoutError, KafkaError) as exc:
+            log.warning("producer not flushed; abandoned", error=f"{type(exc).__name__}: {exc}")
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), within)
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("pool not closed gracefully; terminated", error=type(exc).__name__)
+                pool.terminate()
 
     async def database_ready(self) -> bool:
         return bool(await self.pool.fetchval("SELECT true"))

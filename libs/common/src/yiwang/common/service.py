@@ -14,12 +14,13 @@ import gc
 import logging
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+from yiwang.common.asyncapi import contract_router
 from yiwang.common.clock import clock_for_speed
 from yiwang.common.http import MetricsMiddleware, health_router
 from yiwang.common.http_tracing import TracingMiddleware
@@ -34,6 +35,7 @@ from yiwang.common.postgres.migrations import apply_migrations
 from yiwang.common.postgres.outbox import OutboxRelay
 from yiwang.common.postgres.pool import connect
 from yiwang.common.problems import install_problem_details
+from yiwang.common.retention import Pruner, inbox_rule
 from yiwang.common.runtime import Runtime, ServiceDefinition, service_migrations
 from yiwang.common.settings import CommonSettings, SecretRefused
 from yiwang.common.telemetry import configure_tracing
@@ -46,6 +48,27 @@ from yiwang.common.working_days import (
 )
 
 log = get_logger(__name__)
+
+
+# SIGTERM to exit, at most: HTTP requests in flight, then the lifespan's steps (below, and
+# Runtime.close), within the 10 s a service is given, also with the broker or the
+# database away (docs/operations.md, "Outages").
+HTTP_DRAIN_SECONDS = 2
+STOP_JOBS_SECONDS = 1.5
+STOP_CONSUMERS_SECONDS = 2.5
+CLOSE_SECONDS = 1.5
+
+
+async def bounded(step: str, stopping: Awaitable[object], seconds: float) -> None:
+    """Await one shutdown step for at most `seconds`; past that, or if it fails, log it and
+    go on: the process is ending, and what did not finish is redone by whoever comes next
+    (records not committed come again, outbox rows not marked are sent again)."""
+    try:
+        await asyncio.wait_for(stopping, seconds)
+    except TimeoutError:
+        log.warning("shutdown step abandoned after its time", step=step, seconds=seconds)
+    except Exception as exc:
+        log.warning("shutdown step failed", step=step, error=f"{type(exc).__name__}: {exc}")
 
 
 class StartupError(RuntimeError):
@@ -164,9 +187,21 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
             subscriptions=runtime.subscriptions,
             security=runtime.kafka_security,
         )
+        pruner = Pruner(
+            pool=runtime.pool,
+            service=definition.name,
+            rules=[
+                inbox_rule(definition.name, grace_days=settings.retention_grace_days),
+                *wiring.retained,
+            ],
+            clock=runtime.clock,
+            batch=settings.retention_batch,
+        )
         supervisor.jobs = [
             Job("outbox-relay", relay.run),
+            relay.gauges(),
             Job("consumer-lag", lag.run),
+            pruner.job(every_seconds=settings.retention_every_seconds),
             *wiring.jobs,
         ]
         supervisor.start()
@@ -178,9 +213,12 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
         try:
             yield
         finally:
-            await supervisor.stop()
-            await broker.stop()
-            await runtime.close()
+            # Each step has its time: with the broker or the database away, a consumer
+            # leaving its group, the producer flushing or the pool closing can wait for
+            # ever, and the orchestrator's SIGKILL would come before anything was logged.
+            await bounded("background jobs", supervisor.stop(), STOP_JOBS_SECONDS)
+            await bounded("Kafka consumers", broker.stop(), STOP_CONSUMERS_SECONDS)
+            await runtime.close(within=CLOSE_SECONDS)
             log.info("service stopped")
 
     app = FastAPI(
@@ -201,6 +239,7 @@ def create_app(definition: ServiceDefinition, settings: CommonSettings) -> FastA
             stopped_jobs=supervisor.stopped,
         )
     )
+    app.include_router(contract_router(service=definition.name))
     for router in wiring.http_routers:
         app.include_router(router)
     install_problem_details(app, refusals=wiring.refusals, alternative=wiring.problem_alternative)
@@ -249,7 +288,13 @@ def run_service(definition: ServiceDefinition) -> None:
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
     config = uvicorn.Config(
-        app, host=settings.http_host, port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host=settings.http_host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,
     )
     server = uvicorn.Server(config)
     server.run()

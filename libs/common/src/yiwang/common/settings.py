@@ -74,6 +74,13 @@ class CommonSettings(BaseSettings):
     )
     # The largest request body any route takes.
     max_body_bytes: int = Field(default=64 * 1024, alias="YIWANG_MAX_BODY_BYTES", ge=1024)
+    # Retention (yiwang.common.retention): days kept beyond what each row is needed for,
+    # how often the pruning job runs, and the rows one statement deletes.
+    retention_grace_days: int = Field(default=7, alias="YIWANG_RETENTION_GRACE_DAYS", ge=0)
+    retention_every_seconds: float = Field(
+        default=3600.0, alias="YIWANG_RETENTION_EVERY_SECONDS", gt=0
+    )
+    retention_batch: int = Field(default=1000, alias="YIWANG_RETENTION_BATCH", ge=1, le=100_000)
 
     @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
     @classmethod

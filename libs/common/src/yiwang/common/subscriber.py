@@ -27,7 +27,7 @@ from yiwang.common.envelope import Envelope, UndecodableRecord, decode
 from yiwang.common.events import Event
 from yiwang.common.faults import crash_point
 from yiwang.common.logs import get_logger
-from yiwang.common.outages import OUTAGES
+from yiwang.common.outages import is_outage
 from yiwang.common.telemetry import (
     CONSUMING_TOPIC,
     EVENT_HANDLING_SECONDS,
@@ -51,10 +51,13 @@ InvalidPayloadHandler = Callable[[Any, UndecodableRecord], Awaitable[None]]
 # signed over the exact bytes (department-dispatch verifies an HMAC over the value).
 CONSUMED_RECORD: ContextVar[Any] = ContextVar("yiwang_consumed_record", default=None)
 
-# Failures worth waiting out are retried without limit; anything else is a record this
-# code cannot handle, and after MAX_ATTEMPTS it goes to the dead letters.
-TRANSIENT_ERRORS = OUTAGES
+# Outages (yiwang.common.outages: the database or the broker away, restarting, failing
+# over) are retried without limit and never counted; anything else is a record this code
+# cannot handle, and after MAX_ATTEMPTS such faults it goes to the dead letters.
 MAX_ATTEMPTS = 5
+# A record's retries wait BACK_OFF_SECONDS * 2**n, at most BACK_OFF_CAP_SECONDS.
+BACK_OFF_SECONDS = 0.1
+BACK_OFF_CAP_SECONDS = 5.0
 # Records taken from the broker at a time; offsets are committed once per batch.
 BATCH_RECORDS = 500
 
@@ -193,7 +196,10 @@ class _RecordHandler:
         self.dead_letters = dead_letters
         self.max_attempts = max_attempts
         self.on_invalid = on_invalid
+        # Per record being retried: the faults it met (towards max_attempts), and the
+        # outages it waited out (for the back-off only).
         self.failures: dict[tuple[int, int], int] = {}
+        self.outages: dict[tuple[int, int], int] = {}
 
     async def handle_batch(self, batch: Sequence[Any]) -> bool:
         """Hand a poll's records of one batched type to its batch handler in one call.
@@ -205,7 +211,8 @@ class _RecordHandler:
         path does not apply or the batch failed: the caller then handles every record
         one at a time, and keeps doing so while one of them is being retried.
         """
-        if any((r.partition, r.offset) in self.failures for r in batch):
+        retried = self.failures.keys() | self.outages.keys()
+        if any((r.partition, r.offset) in retried for r in batch):
             return False  # a record is being retried: one at a time until it is done with
         envelopes: list[Envelope[Any]] = []
         ending_at_once: list[Any] = []
@@ -305,14 +312,17 @@ class _RecordHandler:
                 },
             ):
                 await handler(envelope)
-        except TRANSIENT_ERRORS as exc:
-            await _back_off(self.failures, position, exc, topic=topic, service=service)
-            return False
         except Exception as exc:
+            if is_outage(exc):
+                await _back_off(
+                    self.outages, position, exc, topic=topic, service=service, outage=True
+                )
+                return False
             attempts = await _back_off(self.failures, position, exc, topic=topic, service=service)
             if attempts < self.max_attempts:
                 return False
             self.failures.pop(position, None)
+            self.outages.pop(position, None)
             await self.dead_letters.send(
                 record=record,
                 group_id=self.group_id,
@@ -321,6 +331,7 @@ class _RecordHandler:
             EVENTS_CONSUMED.labels(service, topic, "dead_lettered").inc()
             return True
         self.failures.pop(position, None)
+        self.outages.pop(position, None)
         crash_point("consumer.after_handle")  # committed in the database, not yet in Kafka
         EVENTS_CONSUMED.labels(service, topic, "handled").inc()
         EVENT_HANDLING_SECONDS.labels(service, topic).observe(time.perf_counter() - started)
@@ -334,17 +345,20 @@ async def _back_off(
     *,
     topic: str,
     service: str,
+    outage: bool = False,
 ) -> int:
     attempts = failures.get(position, 0) + 1
     failures[position] = attempts
-    EVENTS_CONSUMED.labels(service, topic, "failed").inc()
+    EVENTS_CONSUMED.labels(service, topic, "outage" if outage else "failed").inc()
     log.warning(
-        "handler failed; record will be retried",
+        "database or broker away; record will be retried"
+        if outage
+        else "handler failed; record will be retried",
         topic=topic,
         partition=position[0],
         offset=position[1],
         attempt=attempts,
         error=f"{type(exc).__name__}: {exc}",
     )
-    await asyncio.sleep(min(0.1 * 2**attempts, 5.0))
+    await asyncio.sleep(min(BACK_OFF_SECONDS * 2**attempts, BACK_OFF_CAP_SECONDS))
     return attempts

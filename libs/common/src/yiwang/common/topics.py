@@ -8,6 +8,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from yiwang.common.departments import Department
+from yiwang.common.events import (
+    CaseEvaluated,
+    CaseLeftMediation,
+    CaseReceived,
+    CaseReopened,
+    CaseReturned,
+    CaseRouted,
+    CaseStateChanged,
+    DepartmentReplied,
+    DuplicateLinked,
+    EvaluationInvited,
+    Event,
+    GridAssistDone,
+    GridAssistRequested,
+    GridNoticePublished,
+    GridTaskAssigned,
+    GridTaskPassedUp,
+    GridTaskSettled,
+    MediationProgressed,
+    OversightAlertRaised,
+    RulingMade,
+    SubmissionRejected,
+    SubmitCase,
+    WhistleAttendanceRecorded,
+    WhistleBlown,
+    WorkOrderCancelled,
+    WorkOrderIssued,
+    WorkOrderReminder,
+)
 
 DAY_MS = 24 * 3600 * 1000
 DEAD_LETTER_RETENTION_DAYS = 90
@@ -21,6 +50,9 @@ class TopicSpec:
     retention_days: int = 30
     consumed: bool = True  # consumed by a Yiwang service, so it has a dead-letter topic
     config: dict[str, str] = field(default_factory=dict)
+    # The CloudEvents types a record on this topic may carry: the published contract
+    # (docs/asyncapi/) is generated from them.
+    events: tuple[type[Event], ...] = ()
 
     @property
     def dead_letter(self) -> str:
@@ -54,29 +86,92 @@ OVERSIGHT_INVITATIONS = "oversight.invitations.v1"
 GRID_TASKS = "grid.tasks.v1"
 
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(INTAKE_SUBMISSIONS, 6, "county platforms submit cases (SubmitCase)"),
-    TopicSpec(INTAKE_REJECTIONS, 3, "submissions intake refused, with reasons", consumed=False),
-    TopicSpec(CASE_RECEIVED, 6, "cases accepted by intake"),
-    TopicSpec(CASE_ROUTED, 6, "routing decisions: micro-grid, units, lead and assisting"),
-    TopicSpec(CASE_RETURNED, 3, "cases a department returned (退单), or mediation handed back"),
-    TopicSpec(CASE_REOPENED, 3, "cases reopened for re-handling after an unsatisfied evaluation"),
     TopicSpec(
-        CASE_LIFECYCLE, 6, "every state change of every case: the timeline", retention_days=400
+        INTAKE_SUBMISSIONS, 6, "county platforms submit cases (SubmitCase)", events=(SubmitCase,)
     ),
-    TopicSpec(DEPT_REPLIES, 6, "department replies: acknowledge, progress, return, resolve"),
-    TopicSpec(DISPATCH_WHISTLES, 3, "whistles raised and departments' attendance"),
-    TopicSpec(MEDIATION_EVENTS, 3, "people's mediation progress"),
-    TopicSpec(OVERSIGHT_ALERTS, 3, "warnings, yellow and red cards, escalations"),
-    TopicSpec(OVERSIGHT_EVALUATIONS, 3, "residents' satisfaction evaluations"),
-    TopicSpec(OVERSIGHT_INVITATIONS, 3, "one-time evaluation tokens for resolved cases' reporters"),
+    TopicSpec(
+        INTAKE_REJECTIONS,
+        3,
+        "submissions intake refused, with reasons",
+        consumed=False,
+        events=(SubmissionRejected,),
+    ),
+    TopicSpec(CASE_RECEIVED, 6, "cases accepted by intake", events=(CaseReceived,)),
+    TopicSpec(
+        CASE_ROUTED,
+        6,
+        "routing decisions: micro-grid, units, lead and assisting",
+        events=(CaseRouted,),
+    ),
+    TopicSpec(
+        CASE_RETURNED,
+        3,
+        "cases a department returned (退单), or mediation handed back",
+        events=(CaseReturned, CaseLeftMediation),
+    ),
+    TopicSpec(
+        CASE_REOPENED,
+        3,
+        "cases reopened for re-handling after an unsatisfied evaluation",
+        events=(CaseReopened,),
+    ),
+    TopicSpec(
+        CASE_LIFECYCLE,
+        6,
+        "every state change of every case: the timeline",
+        retention_days=400,
+        events=(CaseStateChanged, DuplicateLinked, RulingMade),
+    ),
+    TopicSpec(
+        DEPT_REPLIES,
+        6,
+        "department replies: acknowledge, progress, return, resolve",
+        events=(DepartmentReplied,),
+    ),
+    TopicSpec(
+        DISPATCH_WHISTLES,
+        3,
+        "whistles raised and departments' attendance",
+        events=(WhistleBlown, WhistleAttendanceRecorded),
+    ),
+    TopicSpec(MEDIATION_EVENTS, 3, "people's mediation progress", events=(MediationProgressed,)),
+    TopicSpec(
+        OVERSIGHT_ALERTS,
+        3,
+        "warnings, yellow and red cards, escalations",
+        events=(OversightAlertRaised,),
+    ),
+    TopicSpec(
+        OVERSIGHT_EVALUATIONS, 3, "residents' satisfaction evaluations", events=(CaseEvaluated,)
+    ),
+    TopicSpec(
+        OVERSIGHT_INVITATIONS,
+        3,
+        "one-time evaluation tokens for resolved cases' reporters",
+        events=(EvaluationInvited,),
+    ),
     TopicSpec(
         GRID_TASKS,
         3,
-        "grid workers' tasks: assigned, settled, passed up (小事不出网格)",
+        "grid workers' tasks: assigned, settled, passed up (小事不出网格); notices, assists",
         consumed=False,
+        events=(
+            GridTaskAssigned,
+            GridTaskSettled,
+            GridTaskPassedUp,
+            GridNoticePublished,
+            GridAssistRequested,
+            GridAssistDone,
+        ),
     ),
     *(
-        TopicSpec(department_topic(d), 3, f"work orders for {d.value}", consumed=False)
+        TopicSpec(
+            department_topic(d),
+            3,
+            f"work orders for {d.value}",
+            consumed=False,
+            events=(WorkOrderIssued, WorkOrderCancelled, WorkOrderReminder),
+        )
         for d in Department
     ),
 )

@@ -8,11 +8,14 @@ from yiwang.common.auth import Actor
 from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
 from yiwang.common.service import run_service
 from yiwang.department_dispatch import handlers
+from yiwang.department_dispatch.adapters.reconciliation import PostgresDispatchedCases
+from yiwang.department_dispatch.adapters.retention import retained
 from yiwang.department_dispatch.adapters.signing import signing_vault
 from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
 from yiwang.department_dispatch.config import DispatchSettings
 from yiwang.department_dispatch.entrypoints.background import jobs
 from yiwang.department_dispatch.entrypoints.http import REFUSALS, http_router
+from yiwang.department_dispatch.entrypoints.http_reconciliation import reconciliation_router
 from yiwang.department_dispatch.entrypoints.http_work_orders import work_orders_router
 from yiwang.department_dispatch.entrypoints.kafka import kafka_router
 
@@ -33,9 +36,13 @@ def wire(runtime: Runtime) -> Wiring:
         http_routers=[
             http_router(uow=uow, clock=runtime.clock, authenticate=authenticate),
             work_orders_router(uow=uow, clock=runtime.clock, authenticate=authenticate),
+            reconciliation_router(
+                authenticate=authenticate, store=PostgresDispatchedCases(lambda: runtime.pool)
+            ),
         ],
         jobs=jobs(uow=uow, clock=runtime.clock, settings=settings),
         refusals=REFUSALS,
+        retained=retained(settings),
     )
 
 

@@ -10,6 +10,8 @@ from yiwang.common.service import run_service
 from yiwang.common.settings import SecretRefused, check_secret
 from yiwang.intake.adapters.api_keys import ApiKeyStore
 from yiwang.intake.adapters.case_numbers import PostgresCaseNumberIssuer
+from yiwang.intake.adapters.reconciliation import PostgresReceivedCases
+from yiwang.intake.adapters.retention import retained
 from yiwang.intake.adapters.signing_secrets import SigningSecretStore
 from yiwang.intake.adapters.unit_of_work import PostgresIntakeUnitOfWork
 from yiwang.intake.config import DEVELOPMENT_PII_KEY, IntakeSettings
@@ -18,6 +20,7 @@ from yiwang.intake.entrypoints.background import jobs
 from yiwang.intake.entrypoints.http import REFUSALS, native_router
 from yiwang.intake.entrypoints.http_open311 import open311_problem, open311_router
 from yiwang.intake.entrypoints.http_personal_data import personal_data_router
+from yiwang.intake.entrypoints.http_reconciliation import reconciliation_router
 from yiwang.intake.entrypoints.kafka import kafka_router
 from yiwang.intake.entrypoints.open311_forms import install_open311_errors
 
@@ -74,6 +77,9 @@ def wire(runtime: Runtime) -> Wiring:
                 public_base_url=settings.public_base_url,
             ),
             personal_data_router(authenticate=authenticate, uow=uow, vault=vault, clock=clock),
+            reconciliation_router(
+                authenticate=authenticate, store=PostgresReceivedCases(lambda: runtime.pool)
+            ),
             open311_router(
                 authenticate=authenticate,
                 uow=uow,
@@ -89,6 +95,7 @@ def wire(runtime: Runtime) -> Wiring:
         refusals=REFUSALS,
         problem_alternative=open311_problem,
         configure_app=install_open311_errors,
+        retained=retained(settings),
     )
 
 

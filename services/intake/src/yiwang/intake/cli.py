@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from functools import partial
 
+from yiwang.common.bounds import FIRST_YEAR, LAST_YEAR
 from yiwang.common.cli import CommandContext, CommandRefused, run_command
 from yiwang.common.clock import SystemClock
 from yiwang.common.personal_data import PersonalDataVault
@@ -36,7 +37,6 @@ from yiwang.intake.adapters.unit_of_work import PostgresIntakeUnitOfWork
 from yiwang.intake.app import DEFINITION, pii_vault
 from yiwang.intake.config import IntakeSettings
 from yiwang.intake.domain.case import SHANGHAI
-from yiwang.intake.entrypoints.bounds import FIRST_YEAR, LAST_YEAR
 from yiwang.intake.handlers.personal_data import CaseUnknown
 
 # When an operator issued or revoked a key is real time, whatever speed the service's

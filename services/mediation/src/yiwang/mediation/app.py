@@ -9,6 +9,7 @@ from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
 from yiwang.common.service import run_service
 from yiwang.common.settings import check_secret
+from yiwang.mediation.adapters.retention import retained
 from yiwang.mediation.adapters.unit_of_work import PostgresMediationUnitOfWork
 from yiwang.mediation.config import DEVELOPMENT_PII_KEY, MediationSettings
 from yiwang.mediation.domain.ladder import LadderPolicy
@@ -48,6 +49,7 @@ def wire(runtime: Runtime) -> Wiring:
         ],
         jobs=jobs(settings=settings, uow=uow, clock=runtime.clock, policy=policy),
         refusals=REFUSALS,
+        retained=retained(settings),
     )
 
 

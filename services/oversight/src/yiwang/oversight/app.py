@@ -6,12 +6,16 @@ from importlib.resources import files
 
 from yiwang.common.runtime import Runtime, ServiceDefinition, Wiring
 from yiwang.common.service import run_service
+from yiwang.oversight.adapters.peers import HttpPeers
 from yiwang.oversight.adapters.queries import PostgresOversightReader
+from yiwang.oversight.adapters.retention import retained
 from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork
 from yiwang.oversight.config import OversightSettings
 from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.entrypoints.background import jobs
 from yiwang.oversight.entrypoints.http import REFUSALS, case_router
+from yiwang.oversight.entrypoints.http_assessments import assessment_router
+from yiwang.oversight.entrypoints.http_ledgers import ledger_router
 from yiwang.oversight.entrypoints.http_reports import report_router
 from yiwang.oversight.entrypoints.kafka import kafka_router
 
@@ -38,10 +42,27 @@ def wire(runtime: Runtime) -> Wiring:
             case_router(
                 uow=uow, reader=reader, clock=clock, policy=policy, authenticate=authenticate
             ),
-            report_router(reader=reader, clock=clock, authenticate=authenticate),
+            report_router(
+                reader=reader,
+                clock=clock,
+                authenticate=authenticate,
+                weights=settings.evaluation_weights,
+            ),
+            assessment_router(uow=uow, reader=reader, clock=clock, authenticate=authenticate),
+            ledger_router(
+                reader=reader,
+                clock=clock,
+                authenticate=authenticate,
+                peers=HttpPeers(
+                    intake_url=settings.intake_url,
+                    dispatch_url=settings.dispatch_url,
+                    timeout=settings.peer_timeout_seconds,
+                ),
+            ),
         ],
         jobs=jobs(settings=settings, uow=uow, reader=reader, clock=clock, policy=policy),
         refusals=REFUSALS,
+        retained=retained(settings),
     )
 
 

@@ -1,10 +1,11 @@
-"""Oversight's settings: the common ones plus its background jobs, how cases end and label
-bounds."""
+"""Oversight's settings: the common ones plus its background jobs, how cases end, label
+bounds and the weights of 一考双评."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from yiwang.common.settings import CommonSettings
+from yiwang.oversight.domain.assessment import EvaluationWeights, check_weights
 
 
 class OversightSettings(CommonSettings):
@@ -27,3 +28,23 @@ class OversightSettings(CommonSettings):
     stranded_after_minutes: int = Field(
         default=60, alias="OVERSIGHT_STRANDED_AFTER_MINUTES", ge=1, le=525_600
     )
+    # 一考双评: how the township's assessment and residents' satisfaction weigh in a
+    # department's evaluation score; they must sum to 1.
+    weight_township: float = Field(default=0.5, alias="OVERSIGHT_WEIGHT_TOWNSHIP", ge=0, le=1)
+    weight_residents: float = Field(default=0.5, alias="OVERSIGHT_WEIGHT_RESIDENTS", ge=0, le=1)
+
+    # 对账: where oversight asks intake and department-dispatch for their cases of a period.
+    intake_url: str = Field(default="http://127.0.0.1:8001", alias="OVERSIGHT_INTAKE_URL")
+    dispatch_url: str = Field(default="http://127.0.0.1:8003", alias="OVERSIGHT_DISPATCH_URL")
+    peer_timeout_seconds: float = Field(
+        default=30.0, alias="OVERSIGHT_PEER_TIMEOUT_SECONDS", gt=0, le=600
+    )
+
+    @model_validator(mode="after")
+    def _weights_sum_to_one(self) -> OversightSettings:
+        check_weights(self.evaluation_weights)  # BadWeights is a ValueError: refused at start
+        return self
+
+    @property
+    def evaluation_weights(self) -> EvaluationWeights:
+        return EvaluationWeights(township=self.weight_township, residents=self.weight_residents)

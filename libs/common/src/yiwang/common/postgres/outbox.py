@@ -1,9 +1,19 @@
 """The outbox relay: publishes committed outbox rows with the idempotent producer.
 
-One relay per schema is active at a time (a transaction-scoped advisory lock), which
-keeps events in commit order. If the relay dies after publishing but before marking the
-rows, they are published again on restart with the same ce_id, and consumers' inboxes
-absorb the repeat: nothing is lost and nothing visible is duplicated.
+One relay per schema is active at a time (a session advisory lock, held for one round),
+which keeps events in commit order. No transaction is open while the relay waits for
+Kafka: the rows are read, sent, then marked in statements of their own, so a broker that
+is slow or away never holds back vacuum or keeps locks. If the relay dies after
+publishing but before marking the rows, they are published again on restart with the
+same ce_id, and consumers' inboxes absorb the repeat: nothing is lost and nothing visible
+is duplicated.
+
+The relay is woken by NOTIFY on a LISTEN connection of its own, and polls as a fallback;
+when that connection dies with the server it listens again on a new one.
+
+The backlog and age gauges are measured by a job of their own (`measure`, every few
+seconds), apart from publishing: they keep moving while Kafka is away, which is when
+`YiwangOutboxBacklog` must fire.
 """
 
 from __future__ import annotations
@@ -16,13 +26,16 @@ import time
 import asyncpg
 from yiwang.common.envelope import KafkaRecord
 from yiwang.common.faults import crash_point
+from yiwang.common.jobs import Job, every
 from yiwang.common.logs import get_logger
+from yiwang.common.outages import is_outage
 from yiwang.common.producer import EventProducer
 from yiwang.common.telemetry import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 
 log = get_logger(__name__)
 
 PUBLISHED_RETENTION = "7 days"
+GAUGE_SECONDS = 5.0
 
 
 class OutboxRelay:
@@ -43,58 +56,94 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._channel = f"yiwang_outbox_{schema}"
         self._last_housekeeping = 0.0
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were published."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtext($1))", f"outbox:{self._schema}"
-            )
-            if not locked:
+        lock = f"outbox:{self._schema}"
+        async with self._pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock):
                 return 0  # another replica's relay is publishing
-            rows = await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox"
-                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
-                self._batch_size,
-            )
-            if not rows:
-                return 0
-            records = [
-                KafkaRecord(
-                    topic=row["topic"],
-                    key=row["key"] or b"",
-                    value=row["value"],
-                    headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
+            try:
+                rows = await conn.fetch(
+                    "SELECT id, topic, key, value, headers FROM outbox"
+                    " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                    self._batch_size,
                 )
-                for row in rows
-            ]
-            crash_point("outbox.before_publish")
-            await self._producer.send_records(records)
-            crash_point("outbox.after_publish")
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                [row["id"] for row in rows],
-            )
+                if not rows:
+                    return 0
+                records = [
+                    KafkaRecord(
+                        topic=row["topic"],
+                        key=row["key"] or b"",
+                        value=row["value"],
+                        headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
+                    )
+                    for row in rows
+                ]
+                crash_point("outbox.before_publish")
+                await self._producer.send_records(records)  # no transaction open meanwhile
+                crash_point("outbox.after_publish")
+                await conn.execute(
+                    "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                    [row["id"] for row in rows],
+                )
+            finally:
+                # A connection the server dropped took its lock with it.
+                with contextlib.suppress(Exception):
+                    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
         for record in records:
             OUTBOX_PUBLISHED.labels(self._service, record.topic).inc()
         return len(records)
 
     async def run(self) -> None:
         """Publish until cancelled, woken by NOTIFY and, as a fallback, by polling."""
-        channel = f"yiwang_outbox_{self._schema}"
-        listener: asyncpg.pool.PoolConnectionProxy = await self._pool.acquire()
-        await listener.add_listener(channel, self._on_notify)
+        listener: asyncpg.pool.PoolConnectionProxy | None = None
         try:
             while True:
+                if listener is None or listener.is_closed():
+                    # The LISTEN connection died with the server (a restart, a failover,
+                    # a terminated backend): listen again on a new one, or, while the
+                    # database is away, poll until it is back.
+                    listener = await self._listen(listener)
                 published = await self._cycle()
                 if published < self._batch_size:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
         finally:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener(channel, self._on_notify)
+            if listener is not None:
+                await self._unlisten(listener)
+
+    async def _listen(
+        self, previous: asyncpg.pool.PoolConnectionProxy | None
+    ) -> asyncpg.pool.PoolConnectionProxy | None:
+        if previous is not None:
+            await self._unlisten(previous)
+            log.info("outbox relay: LISTEN connection lost; listening again", schema=self._schema)
+        try:
+            listener: asyncpg.pool.PoolConnectionProxy = await self._pool.acquire()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            return None
+        try:
+            await listener.add_listener(self._channel, self._on_notify)
+            # Its loss wakes the relay, which listens again at once (not after a poll).
+            listener.add_termination_listener(self._on_notify)
+        except Exception as exc:
+            await self._unlisten(listener)
+            if not is_outage(exc):
+                raise
+            return None
+        return listener
+
+    async def _unlisten(self, listener: asyncpg.pool.PoolConnectionProxy) -> None:
+        with contextlib.suppress(Exception):
+            listener.remove_termination_listener(self._on_notify)
+            await listener.remove_listener(self._channel, self._on_notify)
+        with contextlib.suppress(Exception):  # a dead connection is terminated on release
             await self._pool.release(listener)
 
     def _on_notify(self, *_: object) -> None:
@@ -118,13 +167,19 @@ class OutboxRelay:
         if now - self._last_housekeeping < 5.0:
             return
         self._last_housekeeping = now
-        async with self._pool.acquire() as conn:
-            backlog = await conn.fetchrow(
-                "SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at)) AS age"
-                " FROM outbox WHERE published_at IS NULL"
-            )
-            await conn.execute(
-                f"DELETE FROM outbox WHERE published_at < now() - interval '{PUBLISHED_RETENTION}'"
-            )
+        await self._pool.execute(
+            f"DELETE FROM outbox WHERE published_at < now() - interval '{PUBLISHED_RETENTION}'"
+        )
+
+    async def measure(self) -> None:
+        """Set the backlog and age gauges from the table: needs the database only."""
+        backlog = await self._pool.fetchrow(
+            "SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at)) AS age"
+            " FROM outbox WHERE published_at IS NULL"
+        )
         OUTBOX_BACKLOG.labels(self._service).set(backlog["n"] if backlog else 0)
         OUTBOX_OLDEST_AGE.labels(self._service).set(float(backlog["age"] or 0) if backlog else 0)
+
+    def gauges(self, *, seconds: float = GAUGE_SECONDS) -> Job:
+        """The job that keeps the gauges current, whatever the broker does."""
+        return every("outbox-gauges", seconds, self.measure)

@@ -7,6 +7,7 @@ events they raise (outbox) through one UnitOfWork, so all of it commits or none 
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -17,6 +18,10 @@ from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import Event
 from yiwang.common.telemetry import current_traceparent
+
+
+class DatabaseRefused(ConnectionError):
+    """PostgreSQL refused a new connection of the pool: an outage (an OSError), waited out."""
 
 
 class UnitOfWork(abc.ABC):
@@ -72,9 +77,24 @@ class PostgresUnitOfWork(UnitOfWork):
         return self._conn
 
     async def __aenter__(self) -> Self:
-        self._conn = await self._pool.acquire()
-        self._tx = self._conn.transaction()
-        await self._tx.start()
+        try:
+            conn = await self._pool.acquire()
+        except asyncpg.PostgresError as exc:
+            # Refused while connecting (the database does not accept connections now, a
+            # login or database being reconfigured): the server is away for us, an outage.
+            raise DatabaseRefused(str(exc) or type(exc).__name__) from exc
+        try:
+            tx = conn.transaction()
+            await tx.start()
+        except BaseException:
+            # __aexit__ does not run when entering failed: without this, every BEGIN the
+            # database dropped (a restart, a failover) kept a pool connection for good, and
+            # the pool ran dry. Releasing a broken connection terminates it; the error that
+            # matters is the one raised here.
+            with contextlib.suppress(Exception):
+                await self._pool.release(conn)
+            raise
+        self._conn, self._tx = conn, tx
         self._outbox_rows = []
         self.emitted = []
         return self

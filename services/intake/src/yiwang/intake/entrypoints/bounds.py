@@ -8,26 +8,14 @@ import binascii
 import uuid
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Path
-from pydantic import AfterValidator
+from yiwang.common.bounds import LocalMoment, in_range
 from yiwang.common.problems import field_problem
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def in_range(moment: datetime) -> datetime:
-    """A moment in 2000-2100; one without a zone is read in Asia/Shanghai."""
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise ValueError(f"must be within the years {FIRST_YEAR}-{LAST_YEAR}")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)
-
 
 # A case number (YQ-20261121-00042) or a case id.
 Ref = Annotated[str, Path(min_length=1, max_length=64)]
-Moment = Annotated[datetime, AfterValidator(in_range)]
+Moment = LocalMoment
 
 
 def parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:

@@ -20,6 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from yiwang.common.access import PUBLIC, allow
 from yiwang.common.auth import Actor, Authenticate, Role
+from yiwang.common.bounds import FIRST_YEAR, LAST_YEAR
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.clock import Clock
 from yiwang.common.departments import DEPARTMENTS, Department
@@ -36,7 +37,6 @@ from yiwang.intake.domain import callers, open311
 from yiwang.intake.domain.admission import IntakePolicy
 from yiwang.intake.domain.case import CaseView
 from yiwang.intake.domain.submission import SubmissionInvalid
-from yiwang.intake.entrypoints.bounds import FIRST_YEAR, LAST_YEAR
 from yiwang.intake.entrypoints.formats import FORMATS, Open311Error, errors, render
 from yiwang.intake.entrypoints.open311_forms import (
     PREFIX,

@@ -9,15 +9,14 @@ naming the field.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, StringConstraints
+from yiwang.common.bounds import AwareMoment
 
 # C0 controls (tab and newline included: a name is one line), DEL and C1 controls.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 
 def _printable(value: str) -> str:
@@ -29,18 +28,12 @@ def _printable(value: str) -> str:
     return value
 
 
-def _sane_year(value: datetime) -> datetime:
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(f"must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return value
-
-
 # A person's name (a mediator, a party): one line of printable text.
 PersonName = Annotated[
     str, StringConstraints(min_length=1, max_length=100), AfterValidator(_printable)
 ]
 # A time a person enters (a session, a performance deadline).
-SaneTime = Annotated[AwareDatetime, AfterValidator(_sane_year)]
+SaneTime = AwareMoment
 # The shape of every id this service makes or is given (med-…, pty-…, m-…).
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]

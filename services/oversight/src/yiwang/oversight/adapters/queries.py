@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+from yiwang.oversight.adapters.assessments import assessments_between
 from yiwang.oversight.adapters.repository import _entry
 from yiwang.oversight.domain.access import EVERY_CASE, CaseScope
+from yiwang.oversight.domain.assessment import TownshipAssessment
 from yiwang.oversight.domain.kpi import CaseFigures, WhistleCall
 from yiwang.oversight.domain.projection import TimelineEntry
+from yiwang.oversight.domain.reconciliation import ProjectedCase
 
 OVERDUE_SQL = (
     "((response_running AND response_due <= $1) OR (resolution_running AND resolution_due <= $1))"
@@ -71,6 +74,15 @@ class OversightReader(abc.ABC):
 
     @abc.abstractmethod
     async def activity(self, *, start: datetime, end: datetime) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def assessments(self, *, first: date, last: date) -> list[TownshipAssessment]:
+        """The townships' assessments of the months that touch first..last."""
+
+    @abc.abstractmethod
+    async def projected_cases(self, *, start: datetime, end: datetime) -> dict[str, ProjectedCase]:
+        """对账: every case received in [start, end), duplicates included, and whether it
+        was ever dispatched."""
 
 
 _CASE_COLUMNS = "*, " + OVERDUE_SQL + " AS overdue"
@@ -154,7 +166,8 @@ class PostgresOversightReader(OversightReader):
                 "SELECT case_id, lead_department, township_code, lead_history, returned_by,"
                 " return_count, responded_at, resolved_at, response_due, resolution_due, score,"
                 " rehandling, rehandled_to_hub, ruled, state = 'closed' AS closed,"
-                " coalesce(closed_after_evaluation, false) AS closed_after_evaluation"
+                " coalesce(closed_after_evaluation, false) AS closed_after_evaluation,"
+                " micro_grid, grid_outcome, category, channel, is_open"
                 f" FROM cases WHERE started_at >= $1 AND started_at < $2 AND {COUNTED_SQL}",
                 start,
                 end,
@@ -184,6 +197,11 @@ class PostgresOversightReader(OversightReader):
                     ruled=r["ruled"],
                     closed=r["closed"],
                     closed_after_evaluation=r["closed_after_evaluation"],
+                    micro_grid=r["micro_grid"],
+                    grid_outcome=r["grid_outcome"],
+                    category=r["category"],
+                    channel=r["channel"],
+                    is_open=r["is_open"],
                 )
                 for r in cases
             ],
@@ -233,4 +251,20 @@ class PostgresOversightReader(OversightReader):
             "received": {r["department"]: r["n"] for r in received},
             "transitions": [dict(r) for r in transitions],
             "alerts": [dict(r) for r in alerts],
+        }
+
+    async def assessments(self, *, first: date, last: date) -> list[TownshipAssessment]:
+        return await assessments_between(self._pool, first=first, last=last)
+
+    async def projected_cases(self, *, start: datetime, end: datetime) -> dict[str, ProjectedCase]:
+        rows = await self._pool.fetch(
+            "SELECT c.case_id, c.state, EXISTS (SELECT 1 FROM timeline t"
+            " WHERE t.case_id = c.case_id AND t.kind = 'state_changed'"
+            " AND t.to_state = 'dispatched') AS dispatched"
+            " FROM cases c WHERE c.started_at >= $1 AND c.started_at < $2",
+            start,
+            end,
+        )
+        return {
+            r["case_id"]: ProjectedCase(r["case_id"], r["state"], r["dispatched"]) for r in rows
         }

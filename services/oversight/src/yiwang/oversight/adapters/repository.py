@@ -146,6 +146,7 @@ def case_row(case: CaseProjection) -> dict[str, Any]:
         "rehandled_to_hub": case.rehandled_to_hub,
         "ruled": case.ruled,
         "duplicate": case.duplicate,
+        "grid_outcome": case.grid_outcome.value if case.grid_outcome else None,
         "mediation_held": case.mediation_held,
         "sla_policy": d.policy if d else None,
         "response_due": d.response_due if d else None,

@@ -20,6 +20,10 @@ that sits in a hand-off state (received, routed, returned) longer than
 `OversightPolicy.stranded_after` is stranded, flagged to the county once per stay. A
 resolved case nobody evaluates is closed by its close timer after
 `OversightPolicy.close_after_working_days` working days (未评价), unless mediation holds it.
+
+A case in the grid (in_grid, 小事不出网格) gets no department ladder, no stagnant and no
+stranded timer: grid-routing owns it and runs the grid clock (it passes the case up by
+itself when the grid deadline passes).
 """
 
 from __future__ import annotations
@@ -167,7 +171,7 @@ def timers_for(
                 started_at=started,
                 deadline=deadlines.resolution_due,
             )
-    if case.is_open and case.last_activity_at is not None:
+    if case.is_open and not case.in_grid and case.last_activity_at is not None:
         quiet_until = STAGNANT_AFTER.after(case.last_activity_at, is_workday=is_workday)
         timers.append(
             TimerSpec(case.case_id, SlaClock.ACTIVITY, Stage.STAGNANT, quiet_until, quiet_until)

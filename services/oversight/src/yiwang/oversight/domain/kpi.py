@@ -2,7 +2,8 @@
 
 The cohort of a report is the cases received in its period [start, end), duplicates and
 rejected submissions excluded. `as_of` is the moment the report is computed: a case whose
-deadline has not come yet counts neither for nor against a rate.
+deadline has not come yet counts neither for nor against a rate, nor does a case still in
+the grid (a grid worker's task runs on grid-routing's clock, not a department's).
 
 - response rate (响应率): of the cohort cases whose response is due (signed for, or the
   response deadline passed by as_of), the share signed for by the response deadline.
@@ -25,6 +26,14 @@ deadline has not come yet counts neither for nor against a rate.
   department: of the cohort cases the department was ever lead for.
 - evaluated close rate: of the cohort cases closed, the share closed after an evaluation
   rather than without one (未评价).
+- settled-in-grid share (小事不出网格): of the cohort cases that were a grid worker's task
+  and left the grid, the share settled there (in_grid -> resolved) rather than passed up
+  (in_grid -> routed, 上报). Per township and per micro-grid; a department's row has none
+  (what the grid settles never reaches a department).
+
+Beside the rates, a department's row carries its 一考双评 evaluation score
+(`domain/assessment.py`): the townships' assessment combined with residents'
+satisfaction; rankings may rank by it (`Score.EVALUATION_SCORE`).
 
 A department's other rates count the cases it is (finally) lead for; a township's, the
 cases in its area. A rate with an empty denominator is None, never 0 or 1.
@@ -38,6 +47,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
+from yiwang.oversight.domain.assessment import EvaluationScore
+
 T = TypeVar("T")
 
 SATISFIED_SCORE = 4
@@ -46,6 +57,7 @@ SATISFIED_SCORE = 4
 class GroupBy(StrEnum):
     DEPARTMENT = "department"
     TOWNSHIP = "township"
+    GRID = "grid"  # the micro-grid (网格)
 
 
 class Kpi(StrEnum):
@@ -59,6 +71,32 @@ class Kpi(StrEnum):
     REHANDLED_TO_HUB_RATE = "rehandled_to_hub_rate"
     ARBITRATION_RATE = "arbitration_rate"
     EVALUATED_CLOSE_RATE = "evaluated_close_rate"
+    SETTLED_IN_GRID_SHARE = "settled_in_grid_share"
+
+
+class Score(StrEnum):
+    """A ranking measure that is not a ratio."""
+
+    EVALUATION_SCORE = "evaluation_score"  # 一考双评, 0-100
+
+
+RankBy = Kpi | Score
+RANK_BY_NAMES = (*(k.value for k in Kpi), *(s.value for s in Score))
+
+
+def parse_rank_by(text: str) -> RankBy:
+    """A KPI's or a score's name; ValueError naming the choices for anything else."""
+    if text in Score.__members__.values():
+        return Score(text)
+    if text in Kpi.__members__.values():
+        return Kpi(text)
+    raise ValueError(f"'{text}' is not one of {', '.join(RANK_BY_NAMES)}")
+
+
+# How a grid worker's task ended (projection.GridOutcome's values).
+IN_GRID = "in_grid"
+SETTLED_IN_GRID = "settled"
+PASSED_UP = "passed_up"
 
 
 # Lower is better for returns, re-handlings and arbitrations.
@@ -87,6 +125,11 @@ class CaseFigures:
     ruled: bool = False  # the county hub made its final ruling (终审)
     closed: bool = False
     closed_after_evaluation: bool = False
+    micro_grid: str | None = None
+    grid_outcome: str | None = None  # in_grid, settled or passed_up; None: never in the grid
+    category: str | None = None
+    channel: str | None = None
+    is_open: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +163,17 @@ def _passed(deadline: datetime | None, as_of: datetime) -> bool:
     return deadline is not None and deadline <= as_of
 
 
+def _with_worker(case: CaseFigures) -> bool:
+    """Still a grid worker's task: no department's clock runs, nothing is due yet."""
+    return case.grid_outcome == IN_GRID
+
+
 def response_rate(cases: Sequence[CaseFigures], as_of: datetime) -> Ratio:
     return _ratio(
         cases,
-        lambda c: c.responded_at is not None or _passed(c.response_due, as_of),
+        lambda c: (
+            c.responded_at is not None or (_passed(c.response_due, as_of) and not _with_worker(c))
+        ),
         lambda c: (
             c.responded_at is not None
             and (c.response_due is None or c.responded_at <= c.response_due)
@@ -132,7 +182,9 @@ def response_rate(cases: Sequence[CaseFigures], as_of: datetime) -> Ratio:
 
 
 def _resolution_due(case: CaseFigures, as_of: datetime) -> bool:
-    return case.resolved_at is not None or _passed(case.resolution_due, as_of)
+    return case.resolved_at is not None or (
+        _passed(case.resolution_due, as_of) and not _with_worker(case)
+    )
 
 
 def resolution_rate(cases: Sequence[CaseFigures], as_of: datetime) -> Ratio:
@@ -178,11 +230,20 @@ def evaluated_close_rate(cases: Sequence[CaseFigures]) -> Ratio:
     return _ratio(cases, lambda c: c.closed, lambda c: c.closed_after_evaluation)
 
 
+def settled_in_grid_share(cases: Sequence[CaseFigures]) -> Ratio:
+    return _ratio(
+        cases,
+        lambda c: c.grid_outcome in (SETTLED_IN_GRID, PASSED_UP),
+        lambda c: c.grid_outcome == SETTLED_IN_GRID,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class KpiRow:
-    group: str  # a department code, a township code, or "all"
+    group: str  # a department code, a township code, a micro-grid code, or "all"
     cases: int
     rates: dict[Kpi, Ratio]
+    evaluation: EvaluationScore | None = None  # 一考双评, for departments
 
 
 def _row(
@@ -192,9 +253,12 @@ def _row(
     returns: Ratio,
     calls: Sequence[WhistleCall],
     as_of: datetime,
+    *,
+    grid_share: bool = True,
 ) -> KpiRow:
     """`owned`: the cases the group is measured on; `assigned`: the cases it was ever
-    responsible for (a department's lead history), for arbitrations."""
+    responsible for (a department's lead history), for arbitrations. `grid_share`: False
+    for a department, whose row has no settled-in-grid share."""
     return KpiRow(
         group=group,
         cases=len(owned),
@@ -209,6 +273,7 @@ def _row(
             Kpi.REHANDLED_TO_HUB_RATE: rehandled_to_hub_rate(owned),
             Kpi.ARBITRATION_RATE: arbitration_rate(assigned),
             Kpi.EVALUATED_CLOSE_RATE: evaluated_close_rate(owned),
+            Kpi.SETTLED_IN_GRID_SHARE: settled_in_grid_share(owned) if grid_share else Ratio(0, 0),
         },
     )
 
@@ -236,7 +301,13 @@ def compute_kpis(
             returned = sum(1 for c in assigned if dept in c.returned_by)
             returns = Ratio(returned, len(assigned))
             mine = [w for w in calls if w.department == dept]
-            rows.append(_row(dept, owned, assigned, returns, mine, as_of))
+            rows.append(_row(dept, owned, assigned, returns, mine, as_of, grid_share=False))
+        return rows
+    if group_by is GroupBy.GRID:
+        for grid in sorted({c.micro_grid for c in cases if c.micro_grid}):
+            owned = [c for c in cases if c.micro_grid == grid]
+            returns = _ratio(owned, lambda _: True, lambda c: c.return_count > 0)
+            rows.append(_row(grid, owned, owned, returns, [], as_of))
         return rows
     townships = {c.township_code for c in cases} | {w.township_code for w in calls}
     for township in sorted(t for t in townships if t):
@@ -253,14 +324,21 @@ class Ranked:
     row: KpiRow
 
 
-def rank(rows: Sequence[KpiRow], *, by: Kpi) -> list[Ranked]:
+def measure(row: KpiRow, by: RankBy) -> float | None:
+    """The row's value on a KPI, or its evaluation score."""
+    if isinstance(by, Kpi):
+        return row.rates[by].value
+    return row.evaluation.score if row.evaluation is not None else None
+
+
+def rank(rows: Sequence[KpiRow], *, by: RankBy) -> list[Ranked]:
     """Best first (lowest first for the return rate); groups without a value come last.
 
     Equal values share a rank (1, 2, 2, 4), as ranking tables are published.
     """
 
     def sort_key(row: KpiRow) -> tuple[int, float, str]:
-        value = row.rates[by].value
+        value = measure(row, by)
         if value is None:
             return (1, 0.0, row.group)
         return (0, value if by in LOWER_IS_BETTER else -value, row.group)
@@ -268,8 +346,8 @@ def rank(rows: Sequence[KpiRow], *, by: Kpi) -> list[Ranked]:
     ordered = sorted(rows, key=sort_key)
     ranked: list[Ranked] = []
     for position, row in enumerate(ordered, start=1):
-        value = row.rates[by].value
-        if ranked and value is not None and ranked[-1].row.rates[by].value == value:
+        value = measure(row, by)
+        if ranked and value is not None and measure(ranked[-1].row, by) == value:
             ranked.append(Ranked(ranked[-1].rank, row))
         else:
             ranked.append(Ranked(position, row))

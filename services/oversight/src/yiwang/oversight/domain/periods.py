@@ -84,3 +84,28 @@ def check_report_day(day: date | None, *, today: date) -> date:
     if chosen > today:
         raise BadPeriod("day", "must not be in the future")
     return chosen
+
+
+def month_end(month: date) -> date:
+    """The last day of the month that `month` is in."""
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def check_report_week(day: date | None, *, today: date) -> Period:
+    """The week (Monday to Sunday) a weekly report covers: the one `day` falls in, by
+    default last week; never one that has not begun."""
+    chosen = check_day("week_of", day or today - timedelta(days=7))
+    monday = chosen - timedelta(days=chosen.weekday())
+    if monday > today:
+        raise BadPeriod("week_of", "the week has not begun yet")
+    return Period(monday, monday + timedelta(days=6))
+
+
+def check_report_month(month: date | None, *, today: date) -> Period:
+    """The month a monthly report covers: the one asked for (its first day), by default
+    last month; never one that has not begun."""
+    first = check_day("month", month or (today.replace(day=1) - timedelta(days=1))).replace(day=1)
+    if first > today:
+        raise BadPeriod("month", "the month has not begun yet")
+    return Period(first, month_end(first))

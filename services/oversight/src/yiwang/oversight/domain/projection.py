@@ -12,6 +12,11 @@ the case's category, priority, channel and the routing's `sla_class`, from the m
 clock started. The first handling's clock starts when intake received the case
 (`CaseFacts.received_at`; for old events without it, when it was first routed); a
 re-handling's when oversight reopened it.
+
+A grid-tier case (小事不出网格) is first a task for its micro-grid's worker (in_grid):
+grid-routing owns it and runs the grid clock, so no department clock runs and the case
+is neither overdue nor stagnant here while it is in the grid. How the task ended
+(`grid_outcome`) feeds the settled-in-grid share.
 """
 
 from __future__ import annotations
@@ -70,6 +75,16 @@ ACTIVITY_KINDS = frozenset(
 STOPPED_STATES = frozenset({S.CLOSED, S.REJECTED, S.DUPLICATE})
 # Hand-off states: a consumer should take the case on within seconds (stranded otherwise).
 HANDOFF_STATES = frozenset({S.RECEIVED, S.ROUTED, S.RETURNED})
+
+
+class GridOutcome(StrEnum):
+    """How a grid worker's task ended (小事不出网格)."""
+
+    IN_GRID = "in_grid"  # still the worker's
+    SETTLED = "settled"  # 就地解决: in_grid -> resolved
+    PASSED_UP = "passed_up"  # 上报: in_grid -> routed, by hand or on the grid deadline
+
+
 MEDIATION_ACTOR = "mediation"
 HUB = Department.COMPREHENSIVE_GOVERNANCE
 
@@ -126,6 +141,7 @@ class CaseProjection:
     rehandled_to_hub: bool = False
     ruled: bool = False  # the hub made its final ruling (终审)
     duplicate: bool = False  # linked to a master case: nobody's work, even once closed
+    grid_outcome: GridOutcome | None = None  # None: never a grid worker's task
     deadlines: Deadlines | None = None
 
     @property
@@ -164,16 +180,22 @@ class CaseProjection:
         return self.state is None or self.state in OPEN_STATES or self.awaiting_rehandling
 
     @property
+    def in_grid(self) -> bool:
+        """The grid worker's task: grid-routing runs its clock, no department's runs."""
+        return self.state is S.IN_GRID
+
+    @property
     def response_running(self) -> bool:
         return (
             self.responded_at is None
             and self.resolved_at is None
             and self.state not in STOPPED_STATES
+            and not self.in_grid
         )
 
     @property
     def resolution_running(self) -> bool:
-        return self.resolved_at is None and self.state not in STOPPED_STATES
+        return self.resolved_at is None and self.state not in STOPPED_STATES and not self.in_grid
 
     def overdue_at(self, now: datetime) -> bool:
         """Overdue is a flag: a running clock whose deadline has passed."""
@@ -236,6 +258,10 @@ def _apply_state_change(case: CaseProjection, entry: TimelineEntry) -> None:
         case.receipt_at = entry.at
     if target is S.DUPLICATE:
         case.duplicate = True
+    if target is S.IN_GRID:
+        case.grid_outcome = GridOutcome.IN_GRID
+    elif prior is S.IN_GRID:
+        case.grid_outcome = GridOutcome.SETTLED if target is S.RESOLVED else GridOutcome.PASSED_UP
     if department is not None and (
         target is S.ROUTED
         or case.lead_department is None

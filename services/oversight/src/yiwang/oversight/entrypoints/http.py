@@ -7,7 +7,7 @@ by the handlers against the case (`domain/access.py`). A resident evaluates with
 case's one-time evaluation token and no credential (`evaluator`).
 
 `REFUSALS` says how each domain exception is answered (problem details, RFC 9457), for
-these routes and the report routes in `http_reports.py` alike.
+these routes and the others beside them (`http_reports.py`, `http_assessments.py`, ...).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from yiwang.common.access import ACCESS_KEY, allow
 from yiwang.common.auth import (
     Actor,
@@ -30,6 +30,7 @@ from yiwang.common.auth import (
     check_role,
     presented_credential,
 )
+from yiwang.common.bounds import AwareMoment
 from yiwang.common.case import Code
 from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
@@ -37,14 +38,17 @@ from yiwang.common.events import CaseEvaluated
 from yiwang.common.problems import Refusal
 from yiwang.common.sla import ExtensionNotAllowed
 from yiwang.common.states import CaseState, IllegalTransition
+from yiwang.oversight.adapters.peers import PeerFailed
 from yiwang.oversight.adapters.queries import CaseSearch, OversightReader
 from yiwang.oversight.adapters.repository import FollowUpCall
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.domain.access import READING_ROLES
+from yiwang.oversight.domain.assessment import AssessmentExists, BadMonth, NotServedHere
 from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.domain.evaluation import CaseClosed, CaseNotFound, CaseNotResolved
 from yiwang.oversight.domain.invitation import EvaluationTokenRefused
 from yiwang.oversight.domain.periods import FIRST_DAY, LAST_DAY, BadPeriod
+from yiwang.oversight.domain.public_ledger import NotPublishable
 from yiwang.oversight.handlers import evaluations, reports
 
 REFUSALS: dict[type[Exception], Refusal] = {
@@ -57,17 +61,16 @@ REFUSALS: dict[type[Exception], Refusal] = {
     IllegalTransition: Refusal(409, "case_id"),  # e.g. a second evaluation
     ExtensionNotAllowed: Refusal(409, "case_id"),
     BadPeriod: Refusal(422),  # it names its own field: from, to or day
+    AssessmentExists: Refusal(409, "department", code="assessment_exists"),
+    NotServedHere: Refusal(422, "department", code="department_not_serving_township"),
+    BadMonth: Refusal(422, "month"),
+    NotPublishable: Refusal(422),  # it names its own field
+    PeerFailed: Refusal(502, code="reconciliation_peer_failed"),  # names the service
 }
 
 
-def _within_years(moment: datetime) -> datetime:
-    if not FIRST_DAY.year <= moment.year <= LAST_DAY.year:
-        raise ValueError(f"must be in the years {FIRST_DAY.year} to {LAST_DAY.year}")
-    return moment
-
-
 CaseId = Annotated[str, Path(min_length=1, max_length=128)]
-Moment = Annotated[AwareDatetime, AfterValidator(_within_years)]
+Moment = AwareMoment
 SPAN = f"{FIRST_DAY} to {LAST_DAY}"
 ReceivedFrom = Annotated[
     date | None, Query(alias="from", description=f"first local date of receipt, {SPAN}")

@@ -1,8 +1,10 @@
-"""HTTP routes for KPIs, rankings, ledgers and the daily dispatch report, as JSON or CSV:
-for the county hub, auditors, administrators, township officials and department staff.
+"""HTTP routes for KPIs, rankings, ledgers and the daily, weekly and monthly reports
+(日调度, 周调度, 月盘点), as JSON or CSV: for the county hub, auditors, administrators,
+township officials and department staff.
 
 The flat rows and the CSV text are made here once (`kpi_columns`, `daily_document`,
-`csv_text`); the operator command `cli.py daily-report` prints the same.
+`period_document`, `period_csv_rows`, `csv_text`); the operator commands
+`cli.py daily-report`, `weekly-report` and `monthly-report` print the same.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import AfterValidator
 from yiwang.common.access import allow
 from yiwang.common.auth import Authenticate
 from yiwang.common.clock import Clock
@@ -23,10 +26,12 @@ from yiwang.common.departments import Department
 from yiwang.common.working_days import local_date
 from yiwang.oversight.adapters.queries import OversightReader
 from yiwang.oversight.domain.access import READING_ROLES
-from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow
+from yiwang.oversight.domain.assessment import MONTH_PATTERN, EvaluationWeights, parse_month
+from yiwang.oversight.domain.kpi import RANK_BY_NAMES, GroupBy, Kpi, KpiRow, RankBy, parse_rank_by
 from yiwang.oversight.domain.periods import FIRST_DAY, LAST_DAY
-from yiwang.oversight.handlers import reports
-from yiwang.oversight.handlers.reports import DailyReport
+from yiwang.oversight.handlers import period_reports, reports
+from yiwang.oversight.handlers.period_reports import Cadence, PeriodReport
+from yiwang.oversight.handlers.reports import DailyReport, DailyReportLine
 
 
 class Format(StrEnum):
@@ -41,6 +46,12 @@ def kpi_columns(row: KpiRow) -> dict[str, Any]:
         flat[kpi.value] = None if ratio.value is None else round(ratio.value, 4)
         flat[f"{kpi.value}_numerator"] = ratio.numerator
         flat[f"{kpi.value}_denominator"] = ratio.denominator
+    # 一考双评, for departments (None in other rows, so every row has the same columns).
+    evaluation = row.evaluation
+    flat["evaluation_score"] = evaluation.score if evaluation else None
+    flat["township_score"] = evaluation.township_score if evaluation else None
+    flat["township_assessments"] = evaluation.assessments if evaluation else None
+    flat["residents_score"] = evaluation.residents_score if evaluation else None
     return flat
 
 
@@ -52,6 +63,50 @@ def daily_document(report: DailyReport) -> dict[str, Any]:
         "lines": [asdict(line) for line in report.lines],
         "alerts": report.alerts,
     }
+
+
+def period_document(report: PeriodReport) -> dict[str, Any]:
+    """A weekly or monthly report as JSON: the daily report's body for the period, and the
+    KPIs of the cases received in it per department (with the evaluation score) and per
+    township (with the settled-in-grid share)."""
+    return {
+        "report": report.cadence,
+        "period": report.label,
+        "from": report.period.first,
+        "to": report.period.last,
+        "as_of": report.as_of,
+        "lines": [asdict(line) for line in report.lines],
+        "alerts": report.alerts,
+        "departments": [kpi_columns(row) for row in report.departments],
+        "townships": [kpi_columns(row) for row in report.townships],
+        "overall": kpi_columns(report.overall),
+    }
+
+
+# The KPI columns a weekly or monthly report's CSV line carries beside the flows.
+REPORT_KPIS = (
+    "response_rate",
+    "resolution_rate",
+    "satisfaction_rate",
+    "on_time_rate",
+    "evaluation_score",
+)
+
+
+def period_csv_rows(report: PeriodReport) -> list[dict[str, Any]]:
+    """One CSV row per department: the period's flows, open and overdue now, and its
+    three rates, on-time rate and evaluation score."""
+    kpis = {row.group: kpi_columns(row) for row in report.departments}
+    lines = {line.department: asdict(line) for line in report.lines}
+    for department in kpis.keys() - lines.keys():
+        lines[department] = asdict(DailyReportLine(department, *([0] * 8)))
+    return [
+        {
+            **lines[department],
+            **{k: kpis.get(department, {}).get(k) for k in REPORT_KPIS},
+        }
+        for department in sorted(lines)
+    ]
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
@@ -77,10 +132,19 @@ FromDate = Annotated[
     date, Query(alias="from", description=f"first local date (Asia/Shanghai), {SPAN}")
 ]
 ToDate = Annotated[date, Query(alias="to", description=f"last local date, included, {SPAN}")]
+RankByName = Annotated[
+    str,
+    Query(description=f"one of {', '.join(RANK_BY_NAMES)}", max_length=64),
+    AfterValidator(parse_rank_by),
+]
 
 
 def report_router(
-    *, reader: Callable[[], OversightReader], clock: Clock, authenticate: Authenticate
+    *,
+    reader: Callable[[], OversightReader],
+    clock: Clock,
+    authenticate: Authenticate,
+    weights: EvaluationWeights | None = None,
 ) -> APIRouter:
     router = APIRouter(tags=["reports"])
     can_read = allow(authenticate, *READING_ROLES)
@@ -99,7 +163,12 @@ def report_router(
         format: Format = Format.JSON,
     ) -> dict[str, Any] | Response:
         report = await reports.report_kpis(
-            reader=reader(), first=first, last=last, group_by=group_by, as_of=clock.now()
+            reader=reader(),
+            first=first,
+            last=last,
+            group_by=group_by,
+            as_of=clock.now(),
+            weights=weights,
         )
         rows = [kpi_columns(row) for row in [*report.rows, report.overall]]
         if format is Format.CSV:
@@ -115,7 +184,7 @@ def report_router(
 
     @router.get(
         "/rankings",
-        summary="Ranking table on one KPI",
+        summary="Ranking table on one KPI, or on the evaluation score (一考双评, departments)",
         response_model=None,
         openapi_extra=can_read.openapi,
         dependencies=[can_read.actor],
@@ -124,11 +193,18 @@ def report_router(
         first: FromDate,
         last: ToDate,
         group_by: GroupBy = GroupBy.DEPARTMENT,
-        by: Kpi = Kpi.SATISFACTION_RATE,
+        by: RankByName = Kpi.SATISFACTION_RATE.value,
         format: Format = Format.JSON,
     ) -> dict[str, Any] | Response:
+        ranked_by: RankBy = parse_rank_by(by)
         ranked = await reports.rank_groups(
-            reader=reader(), first=first, last=last, group_by=group_by, by=by, as_of=clock.now()
+            reader=reader(),
+            first=first,
+            last=last,
+            group_by=group_by,
+            by=ranked_by,
+            as_of=clock.now(),
+            weights=weights,
         )
         rows = [{"rank": r.rank, **kpi_columns(r.row)} for r in ranked]
         if format is Format.CSV:
@@ -173,5 +249,46 @@ def report_router(
         if format is Format.CSV:
             return as_csv(document["lines"], f"daily-{report.day}.csv")
         return document
+
+    async def period(
+        cadence: Cadence, day: date | None, format: Format
+    ) -> dict[str, Any] | Response:
+        report = await period_reports.period_report(
+            reader=reader(), cadence=cadence, day=day, now=clock.now(), weights=weights
+        )
+        if format is Format.CSV:
+            return as_csv(period_csv_rows(report), f"{cadence}-{report.label}.csv")
+        return period_document(report)
+
+    @router.get(
+        "/reports/weekly",
+        summary="The weekly dispatch report (周调度), Monday to Sunday",
+        response_model=None,
+        openapi_extra=can_read.openapi,
+        dependencies=[can_read.actor],
+    )
+    async def weekly(
+        week_of: Annotated[
+            date | None,
+            Query(description=f"a local date in the week, {SPAN}; default last week"),
+        ] = None,
+        format: Format = Format.JSON,
+    ) -> dict[str, Any] | Response:
+        return await period(Cadence.WEEKLY, week_of, format)
+
+    @router.get(
+        "/reports/monthly",
+        summary="The monthly stock-taking (月盘点)",
+        response_model=None,
+        openapi_extra=can_read.openapi,
+        dependencies=[can_read.actor],
+    )
+    async def monthly(
+        month: Annotated[
+            str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM; default last month")
+        ] = None,
+        format: Format = Format.JSON,
+    ) -> dict[str, Any] | Response:
+        return await period(Cadence.MONTHLY, parse_month(month) if month else None, format)
 
     return router

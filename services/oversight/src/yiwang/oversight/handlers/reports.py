@@ -1,5 +1,7 @@
-"""Oversight's read use cases: a case with its timeline, searches, KPIs, rankings,
-ledgers (建账/派账/晒账/对账) and the daily dispatch report (日调度).
+"""Oversight's read use cases: a case with its timeline, searches, KPIs, rankings, the
+working ledger and the daily dispatch report (日调度). The weekly and monthly reports are
+in `period_reports.py`, the public ledger (晒账) in `ledgers.py`, reconciliation (对账) in
+`reconciliation.py`.
 
 They read through the reader, outside any unit of work: nothing here writes. Periods are
 local dates, checked here (`domain/periods.py`), so every caller gets the same refusals.
@@ -15,8 +17,18 @@ from yiwang.common.auth import Actor
 from yiwang.common.working_days import local_date
 from yiwang.oversight.adapters.queries import CaseSearch, LedgerLine, OversightReader
 from yiwang.oversight.domain.access import check_case_in_scope, scope_of
+from yiwang.oversight.domain.assessment import EvaluationWeights, evaluation_score
 from yiwang.oversight.domain.evaluation import CaseNotFound
-from yiwang.oversight.domain.kpi import GroupBy, Kpi, KpiRow, Ranked, compute_kpis, overall, rank
+from yiwang.oversight.domain.kpi import (
+    GroupBy,
+    Kpi,
+    KpiRow,
+    RankBy,
+    Ranked,
+    compute_kpis,
+    overall,
+    rank,
+)
 from yiwang.oversight.domain.periods import (
     Period,
     check_period,
@@ -82,16 +94,37 @@ class KpiReport:
 
 
 async def report_kpis(
-    *, reader: OversightReader, first: date, last: date, group_by: GroupBy, as_of: datetime
+    *,
+    reader: OversightReader,
+    first: date,
+    last: date,
+    group_by: GroupBy,
+    as_of: datetime,
+    weights: EvaluationWeights | None = None,
 ) -> KpiReport:
-    """Every KPI per group for the cases received from `first` to `last` (local dates)."""
+    """Every KPI per group for the cases received from `first` to `last` (local dates);
+    per department also its 一考双评 evaluation score, with the county's `weights`."""
     period = check_period(first, last)
     cases, calls = await reader.kpi_inputs(start=period.start, end=period.end)
+    rows = compute_kpis(group_by, cases, calls, as_of=as_of)
+    if group_by is GroupBy.DEPARTMENT:
+        assessments = await reader.assessments(first=period.first, last=period.last)
+        rows = [
+            replace(
+                row,
+                evaluation=evaluation_score(
+                    assessments=[a for a in assessments if a.department == row.group],
+                    satisfaction=row.rates[Kpi.SATISFACTION_RATE].value,
+                    weights=weights or EvaluationWeights(),
+                ),
+            )
+            for row in rows
+        ]
     return KpiReport(
         period=period,
         group_by=group_by,
         as_of=as_of,
-        rows=compute_kpis(group_by, cases, calls, as_of=as_of),
+        rows=rows,
         overall=overall(cases, calls, as_of),
     )
 
@@ -102,11 +135,12 @@ async def rank_groups(
     first: date,
     last: date,
     group_by: GroupBy,
-    by: Kpi,
+    by: RankBy,
     as_of: datetime,
+    weights: EvaluationWeights | None = None,
 ) -> list[Ranked]:
     report = await report_kpis(
-        reader=reader, first=first, last=last, group_by=group_by, as_of=as_of
+        reader=reader, first=first, last=last, group_by=group_by, as_of=as_of, weights=weights
     )
     return rank(report.rows, by=by)
 
@@ -140,13 +174,11 @@ class DailyReport:
     alerts: list[dict[str, Any]]
 
 
-async def daily_report(
-    *, reader: OversightReader, day: date | None = None, now: datetime
-) -> DailyReport:
-    """The day's dispatch figures per department (日调度): flows during the local day
-    (by default yesterday), stocks (open, overdue) as of the report's generation."""
-    day = check_report_day(day, today=local_date(now))
-    period = Period(day, day)
+async def dispatch_lines(
+    *, reader: OversightReader, period: Period, now: datetime
+) -> tuple[list[DailyReportLine], list[dict[str, Any]]]:
+    """Per department the period's flows and the open and overdue cases now, and the
+    alerts raised in the period: the body of the daily, weekly and monthly reports."""
     activity = await reader.activity(start=period.start, end=period.end)
     flows: dict[tuple[str, str], int] = {}
     for t in activity["transitions"]:
@@ -173,4 +205,14 @@ async def daily_report(
         )
         for d in departments
     ]
-    return DailyReport(day=day, as_of=now, lines=lines, alerts=activity["alerts"])
+    return lines, activity["alerts"]
+
+
+async def daily_report(
+    *, reader: OversightReader, day: date | None = None, now: datetime
+) -> DailyReport:
+    """The day's dispatch figures per department (日调度): flows during the local day
+    (by default yesterday), stocks (open, overdue) as of the report's generation."""
+    day = check_report_day(day, today=local_date(now))
+    lines, alerts = await dispatch_lines(reader=reader, period=Period(day, day), now=now)
+    return DailyReport(day=day, as_of=now, lines=lines, alerts=alerts)

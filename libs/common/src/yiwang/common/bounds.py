@@ -1,0 +1,35 @@
+"""Bounds on the times a route takes, written once for every service: a moment outside the
+years 2000-2100 is a 422 naming its field, never a 500 from date arithmetic further in
+(0001-01-01 minus a day overflows).
+
+- `AwareMoment`: an instant with its zone (2026-11-25T09:00:00+08:00);
+- `LocalMoment`: one without a zone is read in Asia/Shanghai, the county's time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, AwareDatetime
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def check_year(moment: datetime) -> datetime:
+    """The moment, if it lies within FIRST_YEAR-LAST_YEAR; else ValueError (a 422)."""
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"must be within the years {FIRST_YEAR}-{LAST_YEAR}")
+    return moment
+
+
+def in_range(moment: datetime) -> datetime:
+    """check_year, and a moment without a zone read in Asia/Shanghai."""
+    check_year(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)
+
+
+AwareMoment = Annotated[AwareDatetime, AfterValidator(check_year)]
+LocalMoment = Annotated[datetime, AfterValidator(in_range)]
