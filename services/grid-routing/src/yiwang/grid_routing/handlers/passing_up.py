@@ -122,7 +122,9 @@ async def pass_up(
     await uow.grid_tasks.save(task)
     routed, changed = route_events(case, decision, actor=actor, at=now)
     routed = routed.model_copy(
-        update={"clock_restarted_at": restarted_at, "rehandling": rehandling}
+        # The department's clock starts when the matter reaches it, not at the report: the
+        # grid's own time is not the department's (dispatch and oversight both read this).
+        update={"clock_restarted_at": restarted_at or now, "rehandling": rehandling}
     )
     await uow.emit(routed, topic=CASE_ROUTED)
     await uow.emit(changed.model_copy(update={"note": note}), topic=CASE_LIFECYCLE)
