@@ -265,6 +265,10 @@ async def demo(
                                    every_seconds=max(10.0, 1800 / speed)))  # fmt: skip
     jobs.append(fetch_weekly_reports(oversight_url=URLS["oversight"], clock=clock,
                                      every_seconds=max(15.0, 3600 / speed), out_dir=REPORTS))  # fmt: skip
+    from demo_grid import work_the_grid
+
+    jobs.append(work_the_grid(intake_url=URLS["intake"], routing_url=URLS["grid-routing"],
+                              api_key=api_key, every_seconds=max(3.0, 600 / speed)))  # fmt: skip
     view = importlib.util.find_spec("demo_view") if show_view else None
     if view is not None:
         from demo_view import run_view  # type: ignore[import-not-found]

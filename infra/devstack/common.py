@@ -15,7 +15,9 @@ from typing import NoReturn
 # This file is <repo>/infra/devstack/common.py, next to the <repo>/infra/stack.py entry point.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
-LOCAL_DIR = REPO_ROOT / ".local"
+# Resolved: a git worktree may share another checkout's stack through a symlinked .local,
+# and a running server is recognised by the real path in its command line.
+LOCAL_DIR = (REPO_ROOT / ".local").resolve()
 LOCK_FILE = LOCAL_DIR / "stack.lock"
 
 KAFKA_POM = INFRA_DIR / "kafka" / "pom.xml"

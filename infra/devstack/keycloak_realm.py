@@ -4,13 +4,21 @@ a body as the roles require, and the clients tests and the demo sign in with.
 Users sign in as `<username>` with password `<username>-pass` (a fast hash: this realm is
 for a developer machine and tests, never for a county). Access tokens carry `aud: yiwang`,
 the realm roles in `roles`, and the bindings as claims: `township_code`, `department`,
-`committee` (the mediation committee's area code).
+`committee` (the mediation committee's area code), and for grid workers `grid_worker` (the
+roster's worker id) and `micro_grids` (the micro-grids they serve).
+
+Grid workers are the synthetic roster's (grid-routing's generator): every worker of the
+`tiny` county, and the first worker of each township of `district` (make run); each signs
+in with their worker id as username (`gw-140399001001001-1`).
 """
 
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
+
+from yiwang.grid_routing.domain.generator import generate_county, synthetic_roster
 
 REALM = "yiwang"
 AUDIENCE = "yiwang"
@@ -25,7 +33,7 @@ ROLES = (
     "administrator",
     "grid-worker",
 )
-BINDINGS = ("township_code", "department", "committee", "micro_grids")
+BINDINGS = ("township_code", "department", "committee", "micro_grids", "grid_worker")
 DEPARTMENTS = (
     "comprehensive-governance", "civil-affairs", "petition", "market-supervision",
     "urban-management", "emergency-management", "health", "public-security",
@@ -73,7 +81,23 @@ def users() -> list[dict[str, Any]]:
                    department="urban-management", committee="140399")  # fmt: skip
     fuzzer["realmRoles"] = list(ROLES)
     found.append(fuzzer)
+    for row in grid_workers():
+        bindings = {
+            "grid_worker": row["worker_id"],
+            "micro_grids": row["micro_grids"].replace(";", " "),
+            "township_code": row["micro_grids"][:9],
+        }
+        found.append(_user(row["worker_id"], "grid-worker", **bindings))
     return found
+
+
+@cache
+def grid_workers() -> tuple[dict[str, str], ...]:
+    """The grid workers with an account: all of `tiny`'s, one per township of `district`."""
+    tiny = synthetic_roster(generate_county("tiny")["admin"])
+    district = synthetic_roster(generate_county("district")["admin"])
+    firsts = {row["micro_grids"][:9]: row for row in reversed(district)}
+    return (*tiny, *(firsts[t] for t in sorted(firsts)))
 
 
 def _attribute_mapper(name: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ PEOPLE = {
     "hotline-operator": "hotline_operator",
     "auditor": "auditor",
     "administrator": "administrator",
+    "grid-worker": "gw-140399001001001-1",  # the tiny county's first grid worker
 }
 MACHINES = ("platform", "department-system", "township-system")
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -202,7 +202,7 @@ async def test_7_three_reports_nearby_make_one_case_three_reporters_one_work_ord
 ) -> None:
     answers = []
     for i, (dx, dy) in enumerate(((0, 0), (0.0006, 0.0003), (-0.0004, 0.0005))):  # < 80 m apart
-        body = report("portal", "sanitation", (RUBBISH[0] + dx, RUBBISH[1] + dy))
+        body = report("portal", "streetlight", (RUBBISH[0] + dx, RUBBISH[1] + dy))
         body["reporter"] = {"name": f"居民{i}", "phone": f"1380000200{i}"}
         answers.append(await submit(county, body))
     master = answers[0]

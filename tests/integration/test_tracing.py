@@ -164,9 +164,11 @@ async def test_a_case_is_one_trace_from_intake_to_the_department_topic(
             "/v1/cases",
             json={
                 "channel": "portal",
-                "category": "sanitation",
-                "title": "垃圾未清运",
-                "description": "小区门口垃圾两天未清运",
+                # Township tier: a department work order (a grid-tier matter such as
+                # sanitation would be a grid worker's task first).
+                "category": "road-damage",
+                "title": "路面破损",
+                "description": "小区门口人行道塌陷",
                 "location": {"lon": lon, "lat": lat},
             },
         )

@@ -10,16 +10,19 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from routing_fakes import FakeRoutedCases, FakeUnitOfWork, received
+from routing_fakes import NOW, FakeRosters, FakeRoutedCases, FakeUnitOfWork, received
 from yiwang.common.auth import Actor, Role, Unauthenticated
+from yiwang.common.clock import ManualClock
 from yiwang.common.events import CaseRouted
 from yiwang.common.problems import install_problem_details
+from yiwang.common.sla import GRID_DURATION
 from yiwang.grid_routing.adapters.active_grid import ActiveGrid
 from yiwang.grid_routing.adapters.grid_sets import GridSetRepository, GridSetSummary
 from yiwang.grid_routing.adapters.routed_cases import RecordedDecision, RoutingHistory
 from yiwang.grid_routing.config import GridRoutingSettings
 from yiwang.grid_routing.domain.errors import NoGridSet
 from yiwang.grid_routing.domain.index import GridIndex
+from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
 from yiwang.grid_routing.domain.network import GridNetwork
 from yiwang.grid_routing.domain.progress import Progress
 from yiwang.grid_routing.domain.rules import Rule, rule_kind
@@ -128,10 +131,21 @@ async def test_the_grid_loader_bootstraps_then_follows_switches() -> None:
     assert active_grid.version == 2
 
 
-def test_the_grid_loader_is_one_supervised_job() -> None:
+def test_the_grid_loader_and_the_grid_deadlines_are_supervised_jobs(
+    matrix: ResponsibilityMatrix,
+) -> None:
     settings = GridRoutingSettings.model_validate({"GRID_ROUTING_CHECK_SECONDS": 2})
-    [job] = jobs(settings=settings, active_grid=ActiveGrid(), grid_sets=FakeGridSets)
-    assert job.name == "grid-loader"
+    found = jobs(
+        settings=settings,
+        active_grid=ActiveGrid(),
+        grid_sets=FakeGridSets,
+        rosters=FakeRosters,
+        uow=FakeUnitOfWork,
+        matrix=matrix,
+        clock=ManualClock(NOW),
+        grid_duration=GRID_DURATION,
+    )
+    assert [job.name for job in found] == ["grid-loader", "grid-deadlines"]
 
 
 def test_rule_kinds_are_bounded() -> None:

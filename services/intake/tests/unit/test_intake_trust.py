@@ -5,6 +5,7 @@ the text and sealed, call-backs audited, erasure, evaluation tokens and hostile 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -88,6 +89,19 @@ def test_a_grid_worker_reports_only_in_their_own_micro_grids() -> None:
     with pytest.raises(callers.MicroGridNotYours) as refused:
         callers.check_person_submission(other, worker)
     assert isinstance(refused.value, Forbidden)
+
+
+def test_a_grid_worker_on_the_roster_reports_as_themselves() -> None:
+    worker = replace(person(Role.GRID_WORKER, micro_grids=frozenset({"mg-1"})), grid_worker="gw-1")
+    callers.check_person_submission(
+        body("grid_worker", grid_worker={"worker_id": "gw-1", "micro_grid_hint": "mg-1"}), worker
+    )
+    with pytest.raises(callers.WorkerNotYou) as refused:
+        callers.check_person_submission(
+            body("grid_worker", grid_worker={"worker_id": "gw-2", "micro_grid_hint": "mg-1"}),
+            worker,
+        )
+    assert refused.value.field == "grid_worker.worker_id"
 
 
 def test_a_platform_submits_as_its_systems_with_its_scopes() -> None:

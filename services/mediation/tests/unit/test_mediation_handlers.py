@@ -8,7 +8,7 @@ from test_mediation_domain import LIMIT, NOW, routed
 from yiwang.common.case import ReporterRef
 from yiwang.common.clock import ManualClock
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseStateChanged, MediationProgressed
+from yiwang.common.events import CaseStateChanged, GridMediatorRef, MediationProgressed
 from yiwang.common.personal_data import PersonalDataVault
 from yiwang.common.states import CaseState
 from yiwang.mediation import handlers
@@ -219,3 +219,21 @@ async def test_parties_are_sealed_and_only_masked_values_are_shown(
     view = await handlers.view_mediation(uow=uow, actor=HUB, mediation_id=mid)
     assert [p.role for p in view.parties] == [PartyRole.APPLICANT, PartyRole.RESPONDENT]
     assert "13912345678" not in repr([e for _, e in uow.committed])
+
+
+async def test_the_micro_grids_mediator_on_the_roster_takes_the_grid_rung(
+    uow: FakeMediationUnitOfWork, clock: ManualClock
+) -> None:
+    """调解员: grid-routing names the micro-grid's mediator; mediation registers the worker
+    for the grid's committee and assigns them, not one of its generated names."""
+    payload = routed().model_copy(
+        update={"grid_mediator": GridMediatorRef(worker_id="gw-1", name="王建国")}
+    )
+    case = await handlers.open_routed_dispute(
+        uow=uow, envelope=Envelope(payload=payload, source="/t"), clock=clock, policy=POLICY
+    )
+    assert case is not None
+    assert case.level is MediationLevel.GRID
+    assert case.mediator_id == "gw-1"
+    [progress] = [p for p in uow.committed_of(MediationProgressed) if p.step == "mediator_assigned"]  # type: ignore[attr-defined]
+    assert progress.mediation_id == case.mediation_id

@@ -264,3 +264,31 @@ def test_a_ruling_names_the_lead_whatever_routing_said() -> None:
     case = fold(CASE, [*TIMELINE[:7], ruling])
     assert (case.lead_department, case.ruled) == (MS, True)
     assert case.last_activity_at == T0 + timedelta(minutes=45)
+
+
+def test_a_matter_passed_up_from_the_grid_gives_the_department_its_whole_time() -> None:
+    """Routing restarts the department's clock at the pass-up (上报), as dispatch reads it:
+    the day the matter spent in the grid is not the department's."""
+    passed_up_at = T0 + timedelta(days=1)
+    in_grid = [
+        change(1, 0, None, S.RECEIVED, actor="intake", category="sanitation"),
+        change(2, 1, S.RECEIVED, S.IN_GRID, actor="grid-routing"),
+    ]
+    event = CaseRouted(
+        case_id=CASE,
+        case=CaseFacts(
+            case_id=CASE, case_number="LZ-1", category="sanitation", title="垃圾",
+            description="垃圾", channel=Channel.HOTLINE, priority=Priority.NORMAL,
+            location=Location(address="x"), received_at=T0,
+        ),
+        micro_grid=None, lead_department=UM, tier=HandlingTier.TOWNSHIP, sla_class="general",
+        rule_id="passed-up/sanitation", reason="passed up", attempt=2,
+        clock_restarted_at=passed_up_at,
+    )  # fmt: skip
+    entry = entries.from_routing(event, event_id="r-up", at=passed_up_at)
+    up = change(3, 24 * 60, S.IN_GRID, S.ROUTED, actor="grid-routing", department=UM)
+    case = fold(CASE, [*in_grid, entry, up])
+    assert case.received_at == T0  # the cohort stays the day of the report
+    assert case.clock_started_at == passed_up_at
+    assert case.deadlines is not None
+    assert case.deadlines.started_at == passed_up_at

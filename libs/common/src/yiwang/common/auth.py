@@ -5,7 +5,8 @@ access token (`Authorization: Bearer <JWT>`). Every service verifies it against 
 issuer's JWKS: signature, issuer, audience, expiry. The roles claim
 (`YIWANG_OIDC_ROLES_CLAIM`, default `roles`; `realm_access.roles` also works) gives the
 roles, and the bindings come from claims of their own: `township_code`,
-`department`, `committee` (a mediation committee's area code) and `micro_grids`.
+`department`, `committee` (a mediation committee's area code), `micro_grids` and
+`grid_worker` (the worker's id on the grid-routing roster).
 
 Machine clients (county platforms, department systems, township systems) keep API keys,
 verified by the service that issued them (`ApiKeyVerifier`). Either way a route gets an
@@ -65,6 +66,7 @@ class Actor:
     department: str | None = None
     committee: str | None = None
     micro_grids: frozenset[str] = field(default_factory=frozenset)
+    grid_worker: str | None = None  # the roster's worker id of a grid worker
 
     @property
     def audit_name(self) -> str:
@@ -244,6 +246,7 @@ def actor_from_claims(claims: Mapping[str, Any], *, roles_claim: str = "roles") 
         department=_optional(claims.get("department")),
         committee=_optional(claims.get("committee")),
         micro_grids=frozenset(_strings(claims.get("micro_grids"))),
+        grid_worker=_optional(claims.get("grid_worker")),
     )
 
 

@@ -36,6 +36,7 @@ from yiwang.common.topics import (
     CASE_ROUTED,
     DEPT_REPLIES,
     DISPATCH_WHISTLES,
+    GRID_TASKS,
     INTAKE_REJECTIONS,
     INTAKE_SUBMISSIONS,
     MEDIATION_EVENTS,
@@ -71,7 +72,7 @@ ACCESS: dict[str, TopicAccess] = {
     CASE_RECEIVED: TopicAccess((INTAKE,), (GRID_ROUTING,)),
     CASE_ROUTED: TopicAccess((GRID_ROUTING,), (DEPARTMENT_DISPATCH, MEDIATION, OVERSIGHT)),
     CASE_RETURNED: TopicAccess((DEPARTMENT_DISPATCH, MEDIATION), (GRID_ROUTING,)),
-    CASE_REOPENED: TopicAccess((OVERSIGHT,), (DEPARTMENT_DISPATCH,)),
+    CASE_REOPENED: TopicAccess((OVERSIGHT,), (DEPARTMENT_DISPATCH, GRID_ROUTING)),
     CASE_LIFECYCLE: TopicAccess(SERVICES, (INTAKE, OVERSIGHT), "county platforms read"),
     DEPT_REPLIES: TopicAccess((), (DEPARTMENT_DISPATCH,), "departments write"),
     DISPATCH_WHISTLES: TopicAccess((DEPARTMENT_DISPATCH,), (OVERSIGHT,)),
@@ -79,6 +80,7 @@ ACCESS: dict[str, TopicAccess] = {
     OVERSIGHT_ALERTS: TopicAccess((OVERSIGHT,), (DEPARTMENT_DISPATCH,)),
     OVERSIGHT_EVALUATIONS: TopicAccess((), (OVERSIGHT,), "residents' channels write"),
     OVERSIGHT_INVITATIONS: TopicAccess((OVERSIGHT,), (INTAKE,)),
+    GRID_TASKS: TopicAccess((GRID_ROUTING,), (), "the grid-worker app reads"),
     **{
         department_topic(d): TopicAccess((DEPARTMENT_DISPATCH,), (), f"department {d.value} reads")
         for d in Department

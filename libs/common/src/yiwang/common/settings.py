@@ -64,6 +64,14 @@ class CommonSettings(BaseSettings):
     oidc_audience: str = Field(default="yiwang", alias="YIWANG_OIDC_AUDIENCE", min_length=1)
     oidc_roles_claim: str = Field(default="roles", alias="YIWANG_OIDC_ROLES_CLAIM", min_length=1)
     oidc_jwks_url: str = Field(default="", alias="YIWANG_OIDC_JWKS_URL")
+    # How long a grid worker has to settle a grid task (小事不出网格) before it passes up to
+    # the township: "<amount> <hours|days|working_days>" (yiwang.common.sla.grid_deadline).
+    # Every service reads the same variable, so grid-routing and oversight agree.
+    grid_deadline: str = Field(
+        default="1 working_days",
+        alias="YIWANG_GRID_DEADLINE",
+        pattern=r"^[1-9][0-9]{0,3} (hours|days|working_days)$",
+    )
     # The largest request body any route takes.
     max_body_bytes: int = Field(default=64 * 1024, alias="YIWANG_MAX_BODY_BYTES", ge=1024)
     # Retention (yiwang.common.retention): days kept beyond what each row is needed for,

@@ -16,6 +16,9 @@ Defaults (docs/oversight.md explains the choices):
   complex time. Before routing (no class yet) the category group's floor does the same.
 - Petitions (channel petition, a petition category, or class petition), Letters and Visits
   Regulation: accept within 15, conclude within 60 working days, extendable once by 30.
+- The grid deadline (小事不出网格): a grid-tier matter handed to its micro-grid's worker
+  must be settled on the spot within `GRID_DURATION` (1 working day; `YIWANG_GRID_DEADLINE`
+  in every service's settings), or it passes up to the township department by itself.
 - The command level: each step a case is escalated up the four-level command (四级联动)
   gives the level it reaches until the next card, `ESCALATION_STEP` of the allowed time
   later: the township has until the deadline (yellow card), the county until 50 % past it
@@ -205,3 +208,33 @@ def deadlines_for(
         response_due=policy.response.after(started_at, is_workday=is_workday),
         resolution_due=resolution.after(started_at, is_workday=is_workday),
     )
+
+
+# 小事不出网格: how long a grid worker has to settle a grid task before it passes up.
+GRID_DURATION = Duration(1, WORKING_DAYS)
+
+
+class BadDuration(ValueError):
+    """A duration setting that is not "<amount> <unit>"."""
+
+
+def parse_duration(text: str) -> Duration:
+    """ "1 working_days", "4 hours", "2 days": a duration from a setting."""
+    amount, _, unit = text.strip().partition(" ")
+    try:
+        return Duration(int(amount), DurationUnit(unit.strip()))
+    except ValueError:
+        raise BadDuration(
+            f"'{text}' is not a duration such as '1 working_days', '4 hours' or '2 days'"
+        ) from None
+
+
+def grid_deadline(
+    started_at: datetime,
+    *,
+    duration: Duration = GRID_DURATION,
+    is_workday: WorkdayRule = is_workday,
+) -> datetime:
+    """When a grid task assigned at `started_at` passes up unless settled: grid-routing
+    acts on it and oversight measures it, both from this one function."""
+    return duration.after(started_at, is_workday=is_workday)

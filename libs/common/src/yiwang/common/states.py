@@ -47,8 +47,9 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     # agreement (调解协议) is not honoured.
     S.RESOLVED: frozenset({S.EVALUATED, S.CLOSED, S.IN_PROGRESS, S.IN_MEDIATION}),
     # Closed, or dispatched again for re-handling after an "unsatisfied" (不满意重办);
-    # a mediated agreement's follow-up may still reopen it in mediation.
-    S.EVALUATED: frozenset({S.CLOSED, S.DISPATCHED, S.IN_MEDIATION}),
+    # a mediated agreement's follow-up may still reopen it in mediation; a matter settled
+    # in the grid is passed up to the township department instead (routed).
+    S.EVALUATED: frozenset({S.CLOSED, S.DISPATCHED, S.IN_MEDIATION, S.ROUTED}),
     S.CLOSED: frozenset(),
     S.DUPLICATE: frozenset({S.CLOSED}),
     S.REJECTED: frozenset(),
@@ -73,7 +74,8 @@ OWNERS: dict[CaseState, tuple[str, ...]] = {
     S.IN_GRID: ("grid-routing",),  # the grid worker's task: settled, or passed up
     # The resident's evaluation, or the close timer; a mediated agreement's follow-up.
     S.RESOLVED: ("oversight", "mediation"),
-    S.EVALUATED: ("oversight", "mediation"),  # closed, or reopened for re-handling
+    # Closed, or reopened for re-handling (grid-routing passes up what the grid settled).
+    S.EVALUATED: ("oversight", "mediation", "grid-routing"),
     S.DUPLICATE: ("intake",),  # closed with its master
 }
 OPEN_STATES = frozenset(CaseState) - TERMINAL_STATES - {S.DUPLICATE, S.RESOLVED, S.EVALUATED}

@@ -20,6 +20,12 @@ from yiwang.common.events import (
     DuplicateLinked,
     EvaluationInvited,
     Event,
+    GridAssistDone,
+    GridAssistRequested,
+    GridNoticePublished,
+    GridTaskAssigned,
+    GridTaskPassedUp,
+    GridTaskSettled,
     MediationProgressed,
     OversightAlertRaised,
     RulingMade,
@@ -77,6 +83,7 @@ MEDIATION_EVENTS = "mediation.events.v1"
 OVERSIGHT_ALERTS = "oversight.alerts.v1"
 OVERSIGHT_EVALUATIONS = "oversight.evaluations.v1"
 OVERSIGHT_INVITATIONS = "oversight.invitations.v1"
+GRID_TASKS = "grid.tasks.v1"
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
@@ -142,6 +149,20 @@ TOPICS: tuple[TopicSpec, ...] = (
         3,
         "one-time evaluation tokens for resolved cases' reporters",
         events=(EvaluationInvited,),
+    ),
+    TopicSpec(
+        GRID_TASKS,
+        3,
+        "grid workers' tasks: assigned, settled, passed up (小事不出网格); notices, assists",
+        consumed=False,
+        events=(
+            GridTaskAssigned,
+            GridTaskSettled,
+            GridTaskPassedUp,
+            GridNoticePublished,
+            GridAssistRequested,
+            GridAssistDone,
+        ),
     ),
     *(
         TopicSpec(

@@ -1,13 +1,17 @@
 """python -m yiwang.grid_routing.cli generate | import | list | activate
+python -m yiwang.grid_routing.cli roster generate | import | list | activate
 
 `generate` writes a synthetic county as GeoJSON files; `import` validates, overlays and
 stores files as a new grid set version (refused on problems unless --repair); `list`
-shows the versions; `activate` switches back to an earlier one.
+shows the versions; `activate` switches back to an earlier one. `roster ...` does the
+same for the roster of grid workers (五大员), from CSV or GeoJSON feature properties,
+checked against the active grid set (any bad row refuses the whole file).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,12 +24,16 @@ from rich.progress import Progress as RichBar
 from rich.table import Table
 from yiwang.common.cli import CommandContext, run_command
 from yiwang.grid_routing.adapters.grid_sets import PostgresGridSetRepository
+from yiwang.grid_routing.adapters.rosters import PostgresRosterRepository, UnknownRoster
 from yiwang.grid_routing.app import DEFINITION
 from yiwang.grid_routing.domain.errors import UnknownGridSet
-from yiwang.grid_routing.domain.generator import generate_county
+from yiwang.grid_routing.domain.generator import generate_county, synthetic_roster
 from yiwang.grid_routing.domain.presets import PRESETS
 from yiwang.grid_routing.domain.problems import GridSetRejected
+from yiwang.grid_routing.domain.roster import COLUMNS as ROSTER_COLUMNS
+from yiwang.grid_routing.domain.roster import read_roster_csv, read_roster_geojson
 from yiwang.grid_routing.handlers import grid_sets as grid_set_handlers
+from yiwang.grid_routing.handlers import rosters as roster_handlers
 
 console = Console(stderr=True)
 
@@ -61,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("list", help="list grid set versions")
     activate = commands.add_parser("activate", help="switch to an earlier version")
     activate.add_argument("version", type=int)
+    _roster_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "roster":
+        return _roster(args)
     if args.command == "generate":
         return _generate(args.preset, args.seed, args.out)
     if args.command == "import":
@@ -155,6 +166,77 @@ async def _activate(repo: PostgresGridSetRepository, version: int) -> int:
         console.print(f"[red]{exc}")
         return 1
     console.print(f"grid set v{version} is active; running services pick it up within a minute")
+    return 0
+
+
+def _roster_commands(commands: Any) -> None:
+    roster = commands.add_parser("roster", help="the roster of grid workers (五大员)")
+    sub = roster.add_subparsers(dest="roster_command", required=True)
+    generate = sub.add_parser("generate", help="write a synthetic county's roster as CSV")
+    generate.add_argument("--preset", choices=sorted(PRESETS), default="district")
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--out", type=Path, required=True, help="the CSV file")
+    load = sub.add_parser("import", help="import a CSV or GeoJSON roster as a new version")
+    load.add_argument("path", type=Path, help="a .csv file, or a .geojson/.json file")
+    load.add_argument("--label", default="", help="a label for the version")
+    sub.add_parser("list", help="list roster versions")
+    activate = sub.add_parser("activate", help="switch to another roster version")
+    activate.add_argument("version", type=int)
+
+
+def _roster(args: argparse.Namespace) -> int:
+    if args.roster_command == "generate":
+        rows = synthetic_roster(generate_county(args.preset, seed=args.seed)["admin"])
+        with args.out.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=list(ROSTER_COLUMNS))
+            writer.writeheader()
+            writer.writerows(rows)
+        console.print(f"{args.out}: {len(rows)} grid workers")
+        return 0
+
+    text = ""
+    if args.roster_command == "import":
+        try:
+            text = args.path.read_text(encoding="utf-8")
+        except OSError as exc:
+            console.print(f"[red]{args.path}: cannot read: {exc}")
+            return 1
+
+    async def on_rosters(ctx: CommandContext) -> int:
+        repo = PostgresRosterRepository(ctx.pool)
+        if args.roster_command == "import":
+            return await _import_roster(repo, args.path, text, args.label)
+        if args.roster_command == "list":
+            table = Table("version", "active", "label", "grid set", "workers", "imported")
+            for r in await repo.summaries():
+                table.add_row(str(r.version), "*" if r.active else "", r.label, str(r.grid_set),
+                              str(r.workers), r.imported_at.isoformat(timespec="seconds"))  # fmt: skip
+            Console(width=200).print(table)
+            return 0
+        try:
+            await repo.activate(args.version)
+        except UnknownRoster as exc:
+            console.print(f"[red]{exc}")
+            return 1
+        console.print(f"roster v{args.version} is active")
+        return 0
+
+    return run_command(DEFINITION, on_rosters)
+
+
+async def _import_roster(repo: PostgresRosterRepository, path: Path, text: str, label: str) -> int:
+    try:
+        rows = (
+            read_roster_csv(text) if path.suffix.lower() == ".csv"
+            else read_roster_geojson(json.loads(text))
+        )  # fmt: skip
+        version = await roster_handlers.import_roster(
+            rosters=repo, rows=rows, label=label or path.name, source=str(path)
+        )
+    except ValueError as exc:  # RosterRejected is one; so is unreadable JSON
+        print(exc, file=sys.stderr)  # plain lines, unwrapped: scripts grep these
+        return 1
+    console.print(f"roster v{version} imported and active")
     return 0
 
 

@@ -17,3 +17,5 @@ class GridRoutingSettings(CommonSettings):
     )
     # How often to look for a newly switched-in grid set version.
     grid_check_seconds: float = Field(default=15.0, alias="GRID_ROUTING_CHECK_SECONDS", gt=0)
+    # How often to pass up grid tasks whose grid deadline passed (real seconds).
+    grid_sweep_seconds: float = Field(default=30.0, alias="GRID_ROUTING_GRID_SWEEP_SECONDS", gt=0)

@@ -26,3 +26,12 @@ def count_decisions(decisions: Iterable[RoutingDecision], *, trigger: str) -> No
     """Count decisions whose transaction committed (never a per-category rule id)."""
     for decision in decisions:
         ROUTING_DECISIONS.labels(trigger, rule_kind(decision.rule_id), decision.tier.value).inc()
+
+
+GRID_TASKS = Counter(
+    "yiwang_grid_tasks_total",
+    "Grid tasks (小事不出网格) by what happened to them, counted once committed: assigned, "
+    "settled (on the spot), passed_up (by the worker), timed_out (passed up at the grid "
+    "deadline), reopened (a settlement passed up after an unsatisfied evaluation)",
+    ["outcome"],
+)

@@ -21,6 +21,15 @@ from yiwang.common.events.dispatch import (
     WorkOrderIssued,
     WorkOrderReminder,
 )
+from yiwang.common.events.grid import (
+    GridAssistDone,
+    GridAssistRequested,
+    GridNoticePublished,
+    GridTaskAssigned,
+    GridTaskPassedUp,
+    GridTaskSettled,
+    WorkerRole,
+)
 from yiwang.common.events.intake import (
     CaseReceived,
     DuplicateLinked,
@@ -46,6 +55,7 @@ from yiwang.common.events.routing import (
     CaseLeftMediation,
     CaseReturned,
     CaseRouted,
+    GridMediatorRef,
     HandlingTier,
     MediationOutcome,
     MicroGridRef,
@@ -84,6 +94,13 @@ __all__ = [
     "EvaluationInvited",
     "Event",
     "FieldError",
+    "GridAssistDone",
+    "GridAssistRequested",
+    "GridMediatorRef",
+    "GridNoticePublished",
+    "GridTaskAssigned",
+    "GridTaskPassedUp",
+    "GridTaskSettled",
     "GridWorkerReport",
     "HandlingTier",
     "HotlineCall",
@@ -103,4 +120,5 @@ __all__ = [
     "WorkOrderCancelled",
     "WorkOrderIssued",
     "WorkOrderReminder",
+    "WorkerRole",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from yiwang.common.case import (
     CaseFacts,
     Code,
@@ -31,6 +31,13 @@ class MicroGridRef(Contract):
     county_code: str
 
 
+class GridMediatorRef(Contract):
+    """The grid worker who mediates at the grid rung (调解员), from grid-routing's roster."""
+
+    worker_id: str
+    name: str
+
+
 class CaseRouted(CaseEvent):
     event_type: ClassVar[str] = "yiwang.case.routed.v1"
 
@@ -47,6 +54,12 @@ class CaseRouted(CaseEvent):
     reason: str
     excluded_departments: tuple[Department, ...] = ()
     attempt: int = Field(default=1, ge=1)
+    # A matter settled in the grid and reopened after an unsatisfied evaluation is passed
+    # up with its SLA clock restarted at the reopening, as re-handling `rehandling`.
+    clock_restarted_at: AwareDatetime | None = None
+    rehandling: int = Field(default=0, ge=0)
+    # A dispute to mediation: the micro-grid's mediator on the roster takes its grid rung.
+    grid_mediator: GridMediatorRef | None = None
 
 
 class CaseReturned(CaseEvent):

@@ -155,8 +155,9 @@ NewId = Callable[[str], str]
 
 def clock_start(routed: CaseRouted, *, routed_at: datetime) -> datetime:
     """The SLA clock of the first handling starts when intake received the case; for an
-    old event without `received_at`, when it was routed (the envelope's time)."""
-    return routed.case.received_at or routed_at
+    old event without `received_at`, when it was routed (the envelope's time). A matter
+    settled in the grid and reopened restarts it at the reopening (`clock_restarted_at`)."""
+    return routed.clock_restarted_at or routed.case.received_at or routed_at
 
 
 def case_deadlines(routed: CaseRouted, *, started_at: datetime) -> Deadlines:

@@ -57,12 +57,14 @@ async def dispatch_routed_case(
         now = clock.now()
         started_at = case.clock_started_at if case else clock_start(routed, routed_at=envelope.time)
         existing = await uow.dispatch.work_orders_of(routed.case_id)
+        # A grid-settled matter passed up after an unsatisfied evaluation is a re-handling.
+        rehandling = max(case.rehandling if case else 0, routed.rehandling)
         plan = plan_dispatch(
             routed,
             existing=existing,
             deadlines=case_deadlines(routed, started_at=started_at),
             escalations=case.escalations if case else 0,
-            rehandling=case.rehandling if case else 0,
+            rehandling=rehandling,
             now=now,
             new_id=new_id,
         )
@@ -79,7 +81,7 @@ async def dispatch_routed_case(
             clock_started_at=started_at,
             return_count=case.return_count if case else 0,
             escalations=case.escalations if case else 0,
-            rehandling=case.rehandling if case else 0,
+            rehandling=rehandling,
         )
         await uow.dispatch.save_case(dispatched)
         for old in plan.cancel:

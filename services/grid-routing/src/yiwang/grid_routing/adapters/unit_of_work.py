@@ -7,6 +7,10 @@ from typing import Self
 import asyncpg
 from yiwang.common.clock import Clock
 from yiwang.common.postgres import PostgresUnitOfWork, UnitOfWork
+from yiwang.grid_routing.adapters.grid_tasks import (
+    GridTaskRepository,
+    PostgresGridTaskRepository,
+)
 from yiwang.grid_routing.adapters.routed_cases import (
     PostgresRoutedCaseRepository,
     RoutedCaseRepository,
@@ -14,9 +18,11 @@ from yiwang.grid_routing.adapters.routed_cases import (
 
 
 class RoutingUnitOfWork(UnitOfWork):
-    """What routing handlers see: `cases` shares the transaction of inbox and outbox."""
+    """What routing handlers see: `cases` and `grid_tasks` share the transaction of inbox
+    and outbox."""
 
     cases: RoutedCaseRepository
+    grid_tasks: GridTaskRepository
 
 
 class PostgresRoutingUnitOfWork(PostgresUnitOfWork, RoutingUnitOfWork):
@@ -28,4 +34,5 @@ class PostgresRoutingUnitOfWork(PostgresUnitOfWork, RoutingUnitOfWork):
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.cases = PostgresRoutedCaseRepository(self.connection)
+        self.grid_tasks = PostgresGridTaskRepository(self.connection)
         return self

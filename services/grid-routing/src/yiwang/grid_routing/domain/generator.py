@@ -14,12 +14,16 @@ import random
 from typing import Any
 
 from yiwang.common.departments import Department
+from yiwang.common.events import WorkerRole
 from yiwang.grid_routing.domain.network import ADMIN_LAYER, DEPARTMENT_LAYERS, AdminLevel
 from yiwang.grid_routing.domain.presets import (
     COMMUNITY_WORDS,
+    GIVEN_NAMES,
     LAYER_NAMES,
     LAYER_SCALE,
+    MICRO_GRIDS_PER_WORKER,
     PRESETS,
+    SURNAMES,
     TOWNSHIP_NAMES,
     Preset,
 )
@@ -223,3 +227,30 @@ def _feature(
 
 def _collection(features: list[Any]) -> FeatureCollection:
     return {"type": "FeatureCollection", "features": features}
+
+
+def synthetic_roster(admin: FeatureCollection, *, seed: int = 7) -> list[dict[str, Any]]:
+    """The grid workers of a synthetic county (its admin layer): each grid's micro-grids
+    shared out in runs of up to MICRO_GRIDS_PER_WORKER, one worker each, with all five
+    roles (五大员). Ids are `gw-<grid code>-<n>`, the same for every run."""
+    by_grid: dict[str, list[str]] = {}
+    for feature in admin["features"]:
+        properties = feature["properties"]
+        if properties.get("level") == AdminLevel.MICRO_GRID.value:
+            by_grid.setdefault(properties["parent_code"], []).append(properties["code"])
+    rng = random.Random(f"roster:{seed}")
+    roles = ";".join(r.value for r in WorkerRole)
+    rows: list[dict[str, Any]] = []
+    for grid_code in sorted(by_grid):
+        codes = sorted(by_grid[grid_code])
+        for n, start in enumerate(range(0, len(codes), MICRO_GRIDS_PER_WORKER), start=1):
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+            rows.append(
+                {
+                    "worker_id": f"gw-{grid_code}-{n}",
+                    "name": name,
+                    "micro_grids": ";".join(codes[start : start + MICRO_GRIDS_PER_WORKER]),
+                    "roles": roles,
+                }
+            )
+    return rows

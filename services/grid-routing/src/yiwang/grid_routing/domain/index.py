@@ -14,6 +14,7 @@ from shapely import STRtree
 from yiwang.common.departments import Department
 from yiwang.common.events import MicroGridRef
 from yiwang.grid_routing.domain.network import AdminLevel, AdminUnit, GridNetwork
+from yiwang.grid_routing.domain.offices import offices_for
 
 OUTSIDE = -1
 
@@ -84,7 +85,9 @@ class GridIndex:
         return place is not None and admin_code in place.ancestors
 
     def units_of(self, micro_grid_code: str) -> dict[Department, str]:
-        return dict(self._units.get(micro_grid_code, {}))
+        """Every department's unit for a micro-grid: its layer's unit from the overlay, or
+        (no grid layer) its office at the township or the county (domain/offices.py)."""
+        return {**self._offices(micro_grid_code), **self._units.get(micro_grid_code, {})}
 
     def units_of_area(self, admin_code: str) -> dict[Department, str]:
         """For an admin unit: per department, the unit covering most of its micro-grids."""
@@ -92,7 +95,14 @@ class GridIndex:
         for code in self._members.get(admin_code, []):
             for department, unit in self._units.get(code, {}).items():
                 votes.setdefault(department, Counter())[unit] += 1
-        return {d: c.most_common(1)[0][0] for d, c in votes.items()}
+        overlay = {d: c.most_common(1)[0][0] for d, c in votes.items()}
+        return {**self._offices(admin_code), **overlay}
+
+    def _offices(self, code: str) -> dict[Department, str]:
+        place = self._places.get(code)
+        if place is None:
+            return {}
+        return offices_for(township_code=place.township_code, county_code=self.county_code)
 
     def _place(self, unit: AdminUnit) -> AdminPlace:
         codes = [unit.code]

@@ -110,3 +110,9 @@ LAYER_SCALE: dict[Department, float] = {
     Department.URBAN_MANAGEMENT: 0.9,
     Department.EMERGENCY_MANAGEMENT: 0.4,
 }
+# Grid workers' names in the synthetic roster (surname + given name, deterministic).
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN_NAMES = ("建国", "秀英", "志强", "桂兰", "海燕", "明", "丽娟", "伟", "红梅", "军",
+               "淑珍", "小平", "玉兰", "文斌", "春花", "国庆", "晓东", "凤英", "永红", "德华")  # fmt: skip
+# A synthetic worker serves up to this many neighbouring micro-grids of one grid.
+MICRO_GRIDS_PER_WORKER = 3

@@ -13,8 +13,9 @@ from yiwang.grid_routing.domain.errors import CaseNotInMediation
 @dataclass(frozen=True, slots=True)
 class RoutedCase:
     """`state`: where routing left the case: routed (to a department, or the hub),
-    in_mediation (a dispute sent to mediation, which holds it from there) or returned (a
-    department returned it, or it left mediation), until routing routes it again."""
+    in_mediation (a dispute sent to mediation, which holds it from there), returned (a
+    department returned it, or it left mediation), until routing routes it again; in_grid
+    (a grid worker's task) and resolved (settled in the grid)."""
 
     received: CaseReceived
     state: CaseState = CaseState.RECEIVED
@@ -33,6 +34,22 @@ class RoutedCase:
         check_transition(case_id=self.case_id, current=self.state, target=CaseState.ROUTED)
         state = CaseState.IN_MEDIATION if to_mediation else CaseState.ROUTED
         return replace(self, state=state, attempts=self.attempts + 1)
+
+    def in_grid(self) -> RoutedCase:
+        """A grid-tier matter handed to its micro-grid's worker (小事不出网格): the grid
+        decision is an attempt of its own, so a pass-up is routed as the next one."""
+        check_transition(case_id=self.case_id, current=self.state, target=CaseState.IN_GRID)
+        return replace(self, state=CaseState.IN_GRID, attempts=self.attempts + 1)
+
+    def settled_in_grid(self) -> RoutedCase:
+        """The grid worker settled it on the spot: resolved."""
+        check_transition(case_id=self.case_id, current=self.state, target=CaseState.RESOLVED)
+        return replace(self, state=CaseState.RESOLVED)
+
+    def reopened(self) -> RoutedCase:
+        """Oversight evaluated the settled matter and reopened it (unsatisfied): routing
+        takes it from evaluated to the township department."""
+        return replace(self, state=CaseState.EVALUATED)
 
     def returned_by(self, department: Department, *, return_count: int) -> RoutedCase:
         """The department's return, as dispatch reported it (dispatch moved it to returned)."""

@@ -21,11 +21,13 @@ class Rule:
     UNKNOWN_CATEGORY = "triage/unknown-category"
     NO_DEPARTMENT_LEFT = "triage/no-department-left"
     ARBITRATION = "arbitration/second-return"
+    # passed-up/<category>: a grid worker's task passed up (上报) to the township department
+    PASSED_UP = "passed-up"
 
 
 # The rules that stand alone in a rule id; matrix, reroute and after-mediation ids name a
-# version and a category after them.
-_VERSIONED = frozenset({Rule.MATRIX, Rule.REROUTE, Rule.AFTER_MEDIATION})
+# version and a category after them, passed-up ids a category.
+_VERSIONED = frozenset({Rule.MATRIX, Rule.REROUTE, Rule.AFTER_MEDIATION, Rule.PASSED_UP})
 _WHOLE = frozenset(value for name, value in vars(Rule).items() if name.isupper() and "/" in value)
 
 

@@ -3,7 +3,10 @@ failed round is logged, counted and retried with back-off; see docs/layout.md).
 
 - `grid-loader`: load the active grid set into memory (bootstrapping one if none is
   stored), then follow switches to another version every `GRID_ROUTING_CHECK_SECONDS`.
-  Until the first load, routing waits for the grid rather than for a restart.
+  Until the first load, routing waits for the grid rather than for a restart. With a
+  bootstrap preset, the synthetic roster of grid workers comes with the synthetic grid set.
+- `grid-deadlines`: grid tasks not settled by their grid deadline pass up (上报) to the
+  township department by themselves, every `GRID_ROUTING_GRID_SWEEP_SECONDS`.
 """
 
 from __future__ import annotations
@@ -11,11 +14,17 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 
+from yiwang.common.clock import Clock
 from yiwang.common.jobs import Job, every
+from yiwang.common.sla import Duration
 from yiwang.grid_routing.adapters.active_grid import ActiveGrid
 from yiwang.grid_routing.adapters.grid_sets import GridSetRepository
+from yiwang.grid_routing.adapters.rosters import RosterRepository
+from yiwang.grid_routing.adapters.unit_of_work import RoutingUnitOfWork
 from yiwang.grid_routing.config import GridRoutingSettings
+from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
 from yiwang.grid_routing.handlers import grid_sets as grid_set_handlers
+from yiwang.grid_routing.handlers import passing_up
 
 
 def jobs(
@@ -23,17 +32,35 @@ def jobs(
     settings: GridRoutingSettings,
     active_grid: ActiveGrid,
     grid_sets: Callable[[], GridSetRepository],
+    rosters: Callable[[], RosterRepository],
+    uow: Callable[[], RoutingUnitOfWork],
+    matrix: ResponsibilityMatrix,
+    clock: Clock,
+    grid_duration: Duration,
 ) -> list[Job]:
     async def load_grid() -> None:
         index = await grid_set_handlers.follow_active_grid(
             grid_sets=grid_sets(),
             active_grid=active_grid,
             bootstrap_preset=settings.bootstrap_preset,
+            rosters=rosters(),
         )
         if index is not None:
             _exempt_from_collection()
 
-    return [every("grid-loader", settings.grid_check_seconds, load_grid)]
+    async def pass_up_overdue() -> int:
+        return await passing_up.pass_up_overdue_tasks(
+            uow=uow(),
+            index=await active_grid.current(),
+            matrix=matrix,
+            clock=clock,
+            duration=grid_duration,
+        )
+
+    return [
+        every("grid-loader", settings.grid_check_seconds, load_grid),
+        every("grid-deadlines", settings.grid_sweep_seconds, pass_up_overdue),
+    ]
 
 
 def _exempt_from_collection() -> None:

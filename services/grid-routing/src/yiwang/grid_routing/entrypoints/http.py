@@ -19,8 +19,22 @@ from yiwang.common.auth import Authenticate, Role
 from yiwang.common.problems import Refusal
 from yiwang.grid_routing.adapters.active_grid import ActiveGrid
 from yiwang.grid_routing.adapters.grid_sets import GridSetRepository
+from yiwang.grid_routing.adapters.rosters import UnknownRoster
 from yiwang.grid_routing.adapters.routed_cases import RoutingHistory
-from yiwang.grid_routing.domain.errors import NoRoutingHistory, OutsideEveryMicroGrid
+from yiwang.grid_routing.domain.assists import (
+    AssistTaskDone,
+    AssistTaskUnknown,
+    NoAssistant,
+    NotHandlingTheCase,
+    NotTheAssistant,
+)
+from yiwang.grid_routing.domain.errors import NoGridSet, NoRoutingHistory, OutsideEveryMicroGrid
+from yiwang.grid_routing.domain.grid_tasks import (
+    GridTaskClosed,
+    GridTaskUnknown,
+    NotServingMicroGrid,
+)
+from yiwang.grid_routing.domain.notices import CaseNotInAMicroGrid, NotThePublicist
 from yiwang.grid_routing.handlers import queries
 
 # A lookup waits this long for the first grid index to load.
@@ -29,6 +43,18 @@ LOCATE_WAIT_SECONDS = 5.0
 REFUSALS: dict[type[Exception], Refusal] = {
     OutsideEveryMicroGrid: Refusal(404, field="(point)"),
     NoRoutingHistory: Refusal(404, field="case_id"),
+    GridTaskUnknown: Refusal(404, field="task_id"),
+    GridTaskClosed: Refusal(409, field="task_id", code="grid_task_closed"),
+    NotServingMicroGrid: Refusal(403, field="task_id", code="not_serving_micro_grid"),
+    UnknownRoster: Refusal(404, field="version"),
+    CaseNotInAMicroGrid: Refusal(404, field="case_id"),
+    AssistTaskUnknown: Refusal(404, field="assist_id"),
+    AssistTaskDone: Refusal(409, field="assist_id", code="assist_task_done"),
+    NoAssistant: Refusal(409, field="case_id", code="no_assistant"),
+    NotTheAssistant: Refusal(403, field="assist_id", code="not_the_assistant"),
+    NotHandlingTheCase: Refusal(403, field="case_id", code="not_handling_the_case"),
+    NotThePublicist: Refusal(403, field="case_id", code="not_the_publicist"),
+    NoGridSet: Refusal(409, field="roster"),
 }
 
 # Every role a person signs in with (machines have no keys at grid-routing).

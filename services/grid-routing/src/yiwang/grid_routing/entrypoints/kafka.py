@@ -7,13 +7,14 @@ from typing import Any
 
 from faststream.kafka import KafkaRouter
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseLeftMediation, CaseReceived, CaseReturned
+from yiwang.common.events import CaseLeftMediation, CaseReceived, CaseReopened, CaseReturned
 from yiwang.common.runtime import Runtime
-from yiwang.common.topics import CASE_RECEIVED, CASE_RETURNED
+from yiwang.common.sla import Duration
+from yiwang.common.topics import CASE_RECEIVED, CASE_REOPENED, CASE_RETURNED
 from yiwang.grid_routing.adapters.active_grid import ActiveGrid
 from yiwang.grid_routing.adapters.unit_of_work import RoutingUnitOfWork
 from yiwang.grid_routing.domain.matrix import ResponsibilityMatrix
-from yiwang.grid_routing.handlers import routing
+from yiwang.grid_routing.handlers import passing_up, routing
 
 
 def kafka_router(
@@ -22,6 +23,7 @@ def kafka_router(
     active_grid: ActiveGrid,
     matrix: ResponsibilityMatrix,
     uow: Callable[[], RoutingUnitOfWork],
+    grid_duration: Duration,
 ) -> KafkaRouter:
     router = KafkaRouter()
 
@@ -32,6 +34,7 @@ def kafka_router(
             matrix=matrix,
             clock=runtime.clock,
             envelopes=envelopes,
+            grid_duration=grid_duration,
         )
 
     # A poll's receipts at once, in one transaction (a few statements for the lot).
@@ -63,5 +66,18 @@ def kafka_router(
         topic=CASE_RETURNED,
         handlers={CaseReturned: on_case_returned, CaseLeftMediation: on_case_left_mediation},
     )
+
+    async def on_case_reopened(envelope: Envelope[Any]) -> None:
+        await passing_up.pass_up_reopened_case(
+            uow=uow(),
+            index=await active_grid.current(),
+            matrix=matrix,
+            clock=runtime.clock,
+            envelope=envelope,
+        )
+
+    # A matter settled in the grid that the resident was unsatisfied with leaves the grid;
+    # reopenings of cases dispatch handled are dispatch's, and ignored here.
+    runtime.subscribe(router, topic=CASE_REOPENED, handlers={CaseReopened: on_case_reopened})
 
     return router

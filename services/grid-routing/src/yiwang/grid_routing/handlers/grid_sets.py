@@ -1,4 +1,5 @@
-"""Grid set use cases: import a version, load the active one, follow a switch."""
+"""Grid set use cases: import a version, load the active one (with the synthetic roster
+when bootstrapping), follow a switch."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 from yiwang.common.logs import get_logger
 from yiwang.grid_routing.adapters.active_grid import ActiveGrid
 from yiwang.grid_routing.adapters.grid_sets import GridSetRepository
+from yiwang.grid_routing.adapters.rosters import RosterRepository
 from yiwang.grid_routing.domain.errors import NoGridSet
 from yiwang.grid_routing.domain.generator import generate_county
 from yiwang.grid_routing.domain.grid_import import check_grid_set
 from yiwang.grid_routing.domain.index import GridIndex
 from yiwang.grid_routing.domain.progress import Progress
+from yiwang.grid_routing.handlers.rosters import bootstrap_roster
 
 log = get_logger(__name__)
 
@@ -62,14 +65,21 @@ async def load_active_grid(*, grid_sets: GridSetRepository, bootstrap_preset: st
 
 
 async def follow_active_grid(
-    *, grid_sets: GridSetRepository, active_grid: ActiveGrid, bootstrap_preset: str
+    *,
+    grid_sets: GridSetRepository,
+    active_grid: ActiveGrid,
+    bootstrap_preset: str,
+    rosters: RosterRepository | None = None,
 ) -> GridIndex | None:
     """Load the active grid set into memory if none is loaded or another version was
-    switched in; the new index, or None when the loaded one is still current."""
+    switched in; the new index, or None when the loaded one is still current. With
+    `rosters`, the synthetic roster comes with the synthetic grid set (when none is stored)."""
     loaded = active_grid.version
     if loaded is not None and await grid_sets.active_version() == loaded:
         return None
     index = await load_active_grid(grid_sets=grid_sets, bootstrap_preset=bootstrap_preset)
+    if rosters is not None:
+        await bootstrap_roster(rosters=rosters, preset=bootstrap_preset)
     active_grid.replace(index)
     log.info("grid index loaded", version=index.version, micro_grids=len(index))
     return index

@@ -1,5 +1,5 @@
-"""Routing use cases: route the cases received, route a returned case again, route a
-dispute mediation handed back.
+"""Routing use cases: route the cases received (a grid-tier matter to its grid worker
+first), route a returned case again, route a dispute mediation handed back.
 
 Each runs in one unit of work (inbox, routed cases, decisions, outbox) and counts its
 decisions once the transaction committed.
@@ -14,8 +14,15 @@ from typing import Any
 
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope
-from yiwang.common.events import CaseLeftMediation, CaseReceived, CaseReturned
+from yiwang.common.events import (
+    CaseLeftMediation,
+    CaseReceived,
+    CaseReturned,
+    GridMediatorRef,
+    WorkerRole,
+)
 from yiwang.common.logs import get_logger
+from yiwang.common.sla import GRID_DURATION, Duration
 from yiwang.common.telemetry import handling
 from yiwang.common.topics import CASE_LIFECYCLE, CASE_ROUTED
 from yiwang.grid_routing import metrics
@@ -34,6 +41,7 @@ from yiwang.grid_routing.domain.routing import (
     decide_route,
 )
 from yiwang.grid_routing.domain.rules import ARBITRATION_AFTER_RETURNS
+from yiwang.grid_routing.handlers import grid_tasks
 
 CONSUMER = "grid-routing"
 log = get_logger(__name__)
@@ -46,8 +54,11 @@ async def route_received_cases(
     matrix: ResponsibilityMatrix,
     clock: Clock,
     envelopes: Sequence[Envelope[CaseReceived]],
+    grid_duration: Duration = GRID_DURATION,
 ) -> list[str]:
     """Route newly received cases, all in one transaction; the ids of the cases routed.
+    A grid-tier matter whose micro-grid has an agent on the roster becomes that worker's
+    grid task instead (handlers/grid_tasks.py), due `grid_duration` later.
 
     An event handled before, and a case already routed (a receipt redelivered under
     another event id, in an earlier batch or in this one), is left as it is.
@@ -70,8 +81,39 @@ async def route_received_cases(
             )
             for envelope, placement in zip(batch, placements, strict=True)
         ]
-        await _record_routes(uow, routes, index=index, clock=clock, trigger="received")
+        # 小事不出网格: a grid-tier matter goes to its micro-grid's agent first, if it has one.
+        agents = await uow.grid_tasks.agents_for(sorted({c for r in routes if (c := _grid(r))}))
+        handed = [(r, agents[c]) for r in routes if (c := _grid(r)) and c in agents]
+        in_grid = {r.case.case_id for r, _ in handed}
+        # 调解员: a dispute's grid rung is the micro-grid's mediator on the roster.
+        disputes = {r.case.case_id: r.decision.micro_grid.code for r in routes
+                    if r.decision.to_mediation and r.decision.micro_grid}  # fmt: skip
+        found = await uow.grid_tasks.agents_for(sorted(set(disputes.values())), WorkerRole.MEDIATOR)
+        mediators = {
+            case_id: GridMediatorRef(worker_id=found[code].worker_id, name=found[code].name)
+            for case_id, code in disputes.items()
+            if code in found
+        }
+        await _record_routes(
+            uow,
+            [r for r in routes if r.case.case_id not in in_grid],
+            index=index,
+            clock=clock,
+            trigger="received",
+            mediators=mediators,
+        )
+        for route, worker in handed:
+            with handling(route.envelope) if route.envelope else nullcontext():
+                await grid_tasks.assign_grid_tasks(
+                    uow,
+                    [(route.case, route.decision, worker)],
+                    grid_set=index.version,
+                    now=clock.now(),
+                    duration=grid_duration,
+                )
     metrics.count_decisions((r.decision for r in routes), trigger="received")
+    if handed:
+        metrics.GRID_TASKS.labels("assigned").inc(len(handed))
     return list(firsts)
 
 
@@ -189,6 +231,14 @@ def _first_receipt_per_case(
     return firsts
 
 
+def _grid(route: _Route) -> str | None:
+    """The micro-grid a matter would stay in, if it is a grid-tier one."""
+    decision = route.decision
+    if decision.micro_grid is None or not grid_tasks.stays_in_grid(decision):
+        return None
+    return decision.micro_grid.code
+
+
 def _grid_worker_hint(received: CaseReceived) -> str | None:
     return received.grid_worker.micro_grid_hint if received.grid_worker else None
 
@@ -200,6 +250,7 @@ async def _record_routes(
     index: GridIndex,
     clock: Clock,
     trigger: str,
+    mediators: dict[str, GridMediatorRef] | None = None,
 ) -> None:
     """The cases, their decisions and their events, a few statements for the lot."""
     if not routes:
@@ -221,6 +272,10 @@ async def _record_routes(
     )
     for route in routes:
         routed_event, changed = route_events(route.case, route.decision, actor=CONSUMER, at=now)
+        if mediators and route.case.case_id in mediators:
+            routed_event = routed_event.model_copy(
+                update={"grid_mediator": mediators[route.case.case_id]}
+            )
         # In a batch, each case's events carry the trace of the record that brought it.
         with handling(route.envelope) if route.envelope else nullcontext():
             await uow.emit(routed_event, topic=CASE_ROUTED)

@@ -1,7 +1,8 @@
 """Who may submit what, and who sees which case: the rules of intake's callers.
 
 People submit for the channel they serve (a hotline operator the hotline, a grid worker
-the grid-worker channel, the hub's operators letters, visits and walk-ins); a platform's
+the grid-worker channel in their own micro-grids and as themselves, the roster id their
+token names; the hub's operators letters, visits and walk-ins); a platform's
 key submits any channel, but only as one of its own systems (`source.system`) and only
 with the `submit` scope. A platform reads only what its platform submitted, with the
 `read` scope; hotline operators, hub operators and auditors read every case. A resolved
@@ -39,6 +40,12 @@ class SystemNotYours(Forbidden):
 
 class MicroGridNotYours(Forbidden):
     field = "grid_worker.micro_grid_hint"
+
+
+class WorkerNotYou(Forbidden):
+    """A grid worker reports as themselves (信息员): the roster id their token names."""
+
+    field = "grid_worker.worker_id"
 
 
 def check_scope(*, platform: str, scopes: frozenset[str], scope: str) -> None:
@@ -79,6 +86,16 @@ def check_person_submission(submission: CaseSubmission, actor: Actor) -> None:
         raise MicroGridNotYours(
             f"{actor.audit_name} works in {', '.join(sorted(actor.micro_grids)) or 'no micro-grid'}"
             f", not {', '.join(sorted(h for h in hints if h))}"
+        )
+    reported_as = submission.grid_worker.worker_id if submission.grid_worker else None
+    if (
+        submission.channel is Channel.GRID_WORKER
+        and actor.grid_worker is not None
+        and reported_as != actor.grid_worker
+    ):
+        raise WorkerNotYou(
+            f"{actor.audit_name} is grid worker {actor.grid_worker} on the roster, "
+            f"not {reported_as or 'nobody'}"
         )
 
 

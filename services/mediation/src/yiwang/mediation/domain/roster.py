@@ -129,6 +129,19 @@ def choose_mediator(
     )
 
 
+def grid_worker_mediator(worker_id: str, name: str, grid_code: str) -> Mediator:
+    """A grid worker (调解员 of the five roles) as the grid rung's mediator for their grid."""
+    return Mediator(
+        mediator_id=worker_id,
+        name=name,
+        level=MediationLevel.GRID,
+        area_code=grid_code,
+        specialties=frozenset(DisputeType),
+        capacity=10,
+        changed_by="grid-routing roster",
+    )
+
+
 def synthetic_roster(county_code: str, townships: int) -> list[Mediator]:
     """A roster for the synthetic county grid-routing generates (townships county+NNN)."""
     every = frozenset(DisputeType)

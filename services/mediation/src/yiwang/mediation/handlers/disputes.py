@@ -15,8 +15,9 @@ from yiwang.mediation import metrics
 from yiwang.mediation.adapters.repository import Session
 from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
 from yiwang.mediation.domain import transitions as t
-from yiwang.mediation.domain.ladder import LadderPolicy
+from yiwang.mediation.domain.ladder import LadderPolicy, MediationLevel
 from yiwang.mediation.domain.parties import from_reporter
+from yiwang.mediation.domain.roster import grid_worker_mediator
 from yiwang.mediation.domain.workflow import (
     MediationCase,
     check_at_a_rung,
@@ -70,7 +71,19 @@ async def open_routed_dispute(
                 )
                 await uow.mediations.save_party(party)
         await start_level_timer(uow, case)
-        await record_steps(uow, case, [step], now=now, by=SYSTEM)
+        steps = [step]
+        if routed.grid_mediator is not None and case.level is MediationLevel.GRID:
+            # 调解员: the micro-grid's worker on grid-routing's roster mediates at the grid
+            # rung; registered here for the grid's committee on first sight.
+            worker = routed.grid_mediator
+            mediator = await uow.roster.get(worker.worker_id)
+            if mediator is None:
+                mediator = grid_worker_mediator(worker.worker_id, worker.name,
+                                                case.committee.area_code)  # fmt: skip
+                await uow.roster.add(mediator)
+            if mediator.serves(case.committee):  # else the committee's own mediators
+                steps.append(await assign_mediator_to(uow, case, worker.worker_id))
+        await record_steps(uow, case, steps, now=now, by=SYSTEM)
     return case
 
 

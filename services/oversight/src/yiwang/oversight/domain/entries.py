@@ -66,6 +66,9 @@ def from_routing(event: CaseRouted, *, event_id: str, at: datetime) -> TimelineE
             micro_grid=grid.code if grid else None,
             sla_class=event.sla_class,
             received_at=event.case.received_at.isoformat() if event.case.received_at else None,
+            clock_restarted_at=(
+                event.clock_restarted_at.isoformat() if event.clock_restarted_at else None
+            ),
             tier=event.tier.value,
             triage=event.triage or None,
             attempt=event.attempt,

@@ -137,6 +137,9 @@ class CaseProjection:
     score: int | None = None  # the latest evaluation's satisfaction, 1-5
     evaluated_at: datetime | None = None
     reopened_at: datetime | None = None  # the latest reopening for re-handling
+    # When routing restarted the department's clock (a matter passed up from the grid gets
+    # the department's whole time from the pass-up, as dispatch tells it).
+    clock_restarted_at: datetime | None = None
     rehandling: int = 0  # how often it was reopened for an unsatisfied evaluation
     rehandled_to_hub: bool = False
     ruled: bool = False  # the hub made its final ruling (终审)
@@ -157,8 +160,10 @@ class CaseProjection:
 
     @property
     def clock_started_at(self) -> datetime | None:
-        """When the running handling's clock started: the receipt, or the reopening."""
-        return self.reopened_at or self.started_at
+        """When the running handling's clock started: the receipt, or the latest restart
+        (a reopening, or routing's restart at a pass-up from the grid)."""
+        restarts = [t for t in (self.reopened_at, self.clock_restarted_at) if t is not None]
+        return max(restarts) if restarts else self.started_at
 
     @property
     def awaiting_rehandling(self) -> bool:
@@ -292,6 +297,9 @@ def _apply_routing(case: CaseProjection, entry: TimelineEntry) -> None:
     received = _moment(entry.attrs.get("received_at"))
     if received is not None:
         case.facts_received_at = received
+    restarted = _moment(entry.attrs.get("clock_restarted_at"))
+    if restarted is not None:
+        case.clock_restarted_at = restarted
     if case.routed_at is None:
         case.routed_at = entry.at
 
