@@ -19,10 +19,15 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def check_year(moment: datetime) -> datetime:
-    """The moment, if it lies within FIRST_YEAR-LAST_YEAR; else ValueError (a 422)."""
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise ValueError(f"must be within the years {FIRST_YEAR}-{LAST_YEAR}")
-    return moment
+    """The moment, if it lies within FIRST_YEAR-LAST_YEAR, or is the first instant after
+    them (the exclusive end of a period that runs to the last day); else ValueError (a 422)."""
+    if FIRST_YEAR <= moment.year <= LAST_YEAR or _end_of_range(moment):
+        return moment
+    raise ValueError(f"must be within the years {FIRST_YEAR}-{LAST_YEAR}")
+
+
+def _end_of_range(moment: datetime) -> bool:
+    return moment.replace(tzinfo=None) == datetime(LAST_YEAR + 1, 1, 1)
 
 
 def in_range(moment: datetime) -> datetime:

@@ -79,6 +79,10 @@ class RosterImport(BaseModel):
     geojson: dict[str, Any] | None = None
 
 
+# Roster versions are a PostgreSQL integer: a larger one is a 422, not a 500.
+MAX_VERSION = 2**31 - 1
+
+
 def grid_workers_router(
     *,
     uow: Callable[[], RoutingUnitOfWork],
@@ -135,7 +139,9 @@ def grid_workers_router(
         openapi_extra=can_import.openapi,
         dependencies=[can_import.actor],
     )
-    async def activate_roster(version: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
+    async def activate_roster(
+        version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    ) -> dict[str, Any]:
         await rosters_repo().activate(version)
         return {"version": version, "active": True}
 
