@@ -19,15 +19,21 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def check_year(moment: datetime) -> datetime:
-    """The moment, if it lies within FIRST_YEAR-LAST_YEAR, or is the first instant after
-    them (the exclusive end of a period that runs to the last day); else ValueError (a 422)."""
-    if FIRST_YEAR <= moment.year <= LAST_YEAR or _end_of_range(moment):
+    """The moment, if it lies within FIRST_YEAR-LAST_YEAR in the county's time, or is the
+    first instant after them (the exclusive end of a period that runs to the last day);
+    else ValueError (a 422). In the county's time, because a period of local days starts at
+    local midnight: 2000-01-01 00:00 in Shanghai is 1999-12-31 16:00 UTC."""
+    refused = ValueError(f"must be within the years {FIRST_YEAR}-{LAST_YEAR}")
+    if not FIRST_YEAR - 1 <= moment.year <= LAST_YEAR + 1:
+        raise refused  # before any arithmetic: year 1 or 9999 has no neighbour to shift to
+    local = moment.astimezone(SHANGHAI) if moment.tzinfo is not None else moment
+    if FIRST_YEAR <= local.year <= LAST_YEAR or _end_of_range(local):
         return moment
-    raise ValueError(f"must be within the years {FIRST_YEAR}-{LAST_YEAR}")
+    raise refused
 
 
-def _end_of_range(moment: datetime) -> bool:
-    return moment.replace(tzinfo=None) == datetime(LAST_YEAR + 1, 1, 1)
+def _end_of_range(local: datetime) -> bool:
+    return local.replace(tzinfo=None) == datetime(LAST_YEAR + 1, 1, 1)
 
 
 def in_range(moment: datetime) -> datetime:
