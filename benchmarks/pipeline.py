@@ -252,15 +252,20 @@ async def phase(
     started = time.time()
     sent = await produce(kafka, records, rate=rate)
     case_ids: dict[str, str] = {}  # case id -> external id, once intake has stored them all
+    duplicates = [0]
 
     async def dispatched() -> bool:
-        if len(case_ids) < count:
+        if len(case_ids) + duplicates[0] < count:
             rows = await conn.fetch(
-                "SELECT case_id::text, external_id FROM intake.cases WHERE external_id LIKE $1",
+                "SELECT case_id::text, external_id, master_case_id IS NOT NULL AS duplicate"
+                " FROM intake.cases WHERE external_id LIKE $1",
                 f"{run}-%",
             )
-            case_ids.update((r["case_id"], r["external_id"]) for r in rows)
-        return len(case_ids) >= count and all(c in orders.first for c in case_ids)
+            # A report within 250 m of an open one of its category is linked to it as a
+            # duplicate: it gets no work order of its own.
+            case_ids.update((r["case_id"], r["external_id"]) for r in rows if not r["duplicate"])
+            duplicates[0] = sum(1 for r in rows if r["duplicate"])
+        return len(case_ids) + duplicates[0] >= count and all(c in orders.first for c in case_ids)
 
     async def in_projection() -> bool:
         return bool(await conn.fetchval("SELECT count(*) FROM oversight.cases") >= projected)
