@@ -40,8 +40,10 @@ DEPARTMENT_TOPIC = department_topic(Department.HEALTH)
 @pytest.fixture(scope="module")
 def local(infra: dict[str, str]) -> dict[str, str]:
     """The local stack's SASL_SSL broker, with the service users' ACLs for this module."""
-    if infra.get("KAFKA_SECURITY_PROTOCOL") != "SASL_SSL" or not KAFKA_USERS.env_of("intake"):
-        pytest.skip("needs the local stack's SASL_SSL broker and its users")
+    # These tests prove the local stack's broker refuses what it must: run elsewhere, they
+    # fail saying so rather than pass without proving anything.
+    assert infra.get("KAFKA_SECURITY_PROTOCOL") == "SASL_SSL", "needs the local SASL_SSL broker"
+    assert KAFKA_USERS.env_of("intake"), "needs the local stack's service users"
     KAFKA_USERS.grant(PREFIX)
     asyncio.run(create_topics(bootstrap_servers=infra["KAFKA_BOOTSTRAP_SERVERS"], prefix=PREFIX))
     return infra

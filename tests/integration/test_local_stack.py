@@ -95,8 +95,9 @@ def test_kafka_port_in_use(stack_copy: Path, tmp_path: Path) -> None:
 def test_the_local_broker_takes_sasl_ssl_only_and_allows_nothing_unless_granted(
     infra: dict[str, str],
 ) -> None:
-    if infra.get("KAFKA_SECURITY_PROTOCOL") != "SASL_SSL":
-        pytest.skip("KAFKA_BOOTSTRAP_SERVERS names a broker that is not the local stack's")
+    assert infra.get("KAFKA_SECURITY_PROTOCOL") == "SASL_SSL", (
+        "KAFKA_BOOTSTRAP_SERVERS names a broker that is not the local stack's"
+    )
     kafka = ROOT / ".local" / "kafka"
     props = dict(
         line.split("=", 1)

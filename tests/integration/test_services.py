@@ -206,8 +206,7 @@ def test_a_broker_that_is_not_there_is_one_clear_line(infra: dict[str, str]) -> 
 def test_kafka_security_settings_that_are_missing_are_one_clear_line(
     infra: dict[str, str],
 ) -> None:
-    if infra.get("KAFKA_SECURITY_PROTOCOL") != "SASL_SSL":
-        pytest.skip("needs the local stack's SASL_SSL broker")
+    assert infra.get("KAFKA_SECURITY_PROTOCOL") == "SASL_SSL", "needs the local SASL_SSL broker"
     env = {**infra, "YIWANG_HTTP_PORT": str(free_port()), "KAFKA_SASL_USERNAME": "yiwang-intake"}
     no_password = start_failing("yiwang.intake.app", {**env, "KAFKA_SASL_PASSWORD": ""})
     assert no_password.returncode == 2
