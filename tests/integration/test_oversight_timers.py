@@ -27,7 +27,7 @@ from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.domain.invitation import EvaluationTokenRefused
 from yiwang.oversight.entrypoints.background import timer_sweep
 from yiwang.oversight.handlers.evaluations import evaluate_case
-from yiwang.oversight.handlers.projection import record_state_change
+from yiwang.oversight.handlers.projection import record_event
 
 pytestmark = pytest.mark.integration
 
@@ -103,13 +103,13 @@ async def test_timers_fire_exactly_once_across_replicas_and_a_restart(
     try:
         # A gas leak (an emergency: resolve within 2 h), signed for after 10 minutes, so
         # only its resolution ladder runs: warning 1h36, yellow 2h, red 3h, red (city) 4h.
-        await record_state_change(
+        await record_event(
             uow=uow(),
             envelope=state_change("leak", 0, None, CaseState.RECEIVED),
             now=T0,
             policy=POLICY,
         )
-        await record_state_change(
+        await record_event(
             uow=uow(),
             envelope=state_change("leak", 10, CaseState.RECEIVED, CaseState.ACKNOWLEDGED),
             now=T0,
@@ -117,7 +117,7 @@ async def test_timers_fire_exactly_once_across_replicas_and_a_restart(
         )
         # and 20 more cases, so the two replicas contend for the same due rows
         for n in range(20):
-            await record_state_change(
+            await record_event(
                 uow=uow(),
                 envelope=state_change(f"bulk-{n}", 0, None, CaseState.RECEIVED),
                 now=T0,
@@ -189,13 +189,13 @@ async def test_a_resolved_case_raises_nothing_and_closes_once_unevaluated(
     clock = ManualClock(T0)
     pool, uow, ticks = await replicas(database_url, migrated, clock, ["one", "two"])
     try:
-        await record_state_change(
+        await record_event(
             uow=uow(),
             envelope=state_change("done", 0, None, CaseState.RECEIVED, "sanitation"),
             now=T0,
             policy=POLICY,
         )
-        await record_state_change(
+        await record_event(
             uow=uow(),
             envelope=state_change("done", 30, CaseState.RECEIVED, CaseState.RESOLVED, "sanitation"),
             now=T0,
@@ -236,7 +236,7 @@ async def test_a_stranded_case_is_flagged_once_per_stay(database_url: str, migra
     watchful = OversightPolicy(stranded_after=timedelta(minutes=60))
     pool, uow, ticks = await replicas(database_url, migrated, clock, ["one", "two"], watchful)
     try:
-        await record_state_change(
+        await record_event(
             uow=uow(),
             envelope=state_change("stuck", 0, None, CaseState.RECEIVED, "sanitation"),
             now=T0,
@@ -264,7 +264,7 @@ async def test_a_resolved_case_gets_one_token_that_works_once(
             state_change("ev", 30, CaseState.RECEIVED, CaseState.RESOLVED, "sanitation"),
         ]
         for envelope in [*story, story[1]]:  # the resolution delivered twice
-            await record_state_change(uow=uow(), envelope=envelope, now=T0, policy=POLICY)
+            await record_event(uow=uow(), envelope=envelope, now=T0, policy=POLICY)
         rows = await pool.fetch(
             "SELECT value FROM outbox WHERE topic = 'oversight.invitations.v1' ORDER BY id"
         )

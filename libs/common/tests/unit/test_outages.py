@@ -3,8 +3,6 @@ its attempts): a record is never dead-lettered because the database restarted.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -15,31 +13,12 @@ from aiokafka.errors import (
     RecordTooLargeError,
     TopicAuthorizationFailedError,
 )
+from subscriber_fakes import Letters, Record, a_case_received
 from yiwang.common import subscriber
-from yiwang.common.case import CaseFacts, Channel, Location
-from yiwang.common.dead_letters import DeadLetterOffice
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import CaseReceived
-from yiwang.common.kafka_security import KafkaSecurity
 from yiwang.common.outages import is_outage
-from yiwang.common.producer import EventProducer
 from yiwang.common.subscriber import _RecordHandler
-
-
-def a_case_received() -> CaseReceived:
-    return CaseReceived(
-        case_id="case-1",
-        case=CaseFacts(
-            case_id="case-1",
-            case_number="LZ-20261121-0001",
-            category="fire-hazard",
-            title="楼道堆放杂物",
-            description="楼道堆满纸箱",
-            channel=Channel.GRID_WORKER,
-            location=Location(lon=112.56, lat=37.87),
-        ),
-        received_at=datetime(2026, 11, 21, 8, 30, tzinfo=UTC),
-    )
 
 
 class Wrapped(RuntimeError):
@@ -106,32 +85,6 @@ def test_an_exception_raised_from_an_outage_is_one() -> None:
 
 
 # --- the subscriber keeps the two apart ------------------------------------------------
-
-
-class Letters(DeadLetterOffice):
-    """Keeps what would go to the dead-letter topic."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            producer=EventProducer(
-                bootstrap_servers="unused:9092", client_id="t", security=KafkaSecurity()
-            ),
-            service="test",
-        )
-        self.sent: list[str] = []
-
-    async def send(self, *, record: Any, group_id: str, error: str) -> None:
-        self.sent.append(error)
-
-
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 def a_record() -> Record:

@@ -21,13 +21,9 @@ from yiwang.common.events import (
 from yiwang.common.states import CaseState
 from yiwang.common.testing import InMemoryUnitOfWork
 from yiwang.oversight.adapters.assessments import AssessmentRepository
+from yiwang.oversight.adapters.postgres import case_row
 from yiwang.oversight.adapters.queries import CaseSearch, LedgerLine, OversightReader
-from yiwang.oversight.adapters.repository import (
-    DueTimer,
-    FollowUpCall,
-    OversightRepository,
-    case_row,
-)
+from yiwang.oversight.adapters.repository import DueTimer, FollowUpCall, OversightRepository
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.domain.assessment import TownshipAssessment
 from yiwang.oversight.domain.escalation import OversightPolicy, TimerSpec
@@ -69,9 +65,11 @@ class FakeRepository(OversightRepository):
         self.cases[case.case_id] = case
 
     async def sync_timers(self, case_id: str, wanted: list[TimerSpec]) -> None:
-        keys = {t.key for t in wanted}
+        keep = set(wanted)
         for key in [
-            k for k in self.timers if k[0] == case_id and k not in keys and k not in self.fired
+            k
+            for k, t in self.timers.items()
+            if k[0] == case_id and t not in keep and k not in self.fired
         ]:
             del self.timers[key]
         for timer in wanted:

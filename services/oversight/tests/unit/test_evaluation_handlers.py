@@ -21,7 +21,7 @@ from yiwang.common.states import CaseState as S
 from yiwang.oversight.domain.evaluation import CaseClosed, CaseNotFound, CaseNotResolved
 from yiwang.oversight.domain.projection import CaseProjection, EntryKind
 from yiwang.oversight.handlers.evaluations import evaluate_case, take_evaluation
-from yiwang.oversight.handlers.projection import record_routing, record_state_change
+from yiwang.oversight.handlers.projection import record_event
 from yiwang.oversight.handlers.timers import fire_due_timers
 
 MS, CG = Department.MARKET_SUPERVISION, Department.COMPREHENSIVE_GOVERNANCE
@@ -37,7 +37,7 @@ async def resolved_case(
     uow: FakeUnitOfWork, case_id: str = "c1", *, by: str = "market-supervision"
 ) -> None:
     routing = routed(case_id, 0, MS, received_at=T0)
-    await record_routing(uow=uow, envelope=routing, now=T0, policy=POLICY)
+    await record_event(uow=uow, envelope=routing, now=T0, policy=POLICY)
     story = [
         change(case_id, 0, None, S.RECEIVED, actor="intake"),
         change(case_id, 1, S.RECEIVED, S.ROUTED, department=MS),
@@ -46,7 +46,7 @@ async def resolved_case(
         change(case_id, 300, S.ACKNOWLEDGED, S.RESOLVED, actor=by, department=MS),
     ]
     for envelope in story:
-        await record_state_change(uow=uow, envelope=envelope, now=T0, policy=POLICY)
+        await record_event(uow=uow, envelope=envelope, now=T0, policy=POLICY)
 
 
 OPERATOR = "person:hotline_operator"
@@ -80,9 +80,7 @@ async def test_evaluations_are_refused_for_unknown_unresolved_and_closed_cases(
 ) -> None:
     with pytest.raises(CaseNotFound):
         await evaluate(uow, 3, case_id="nope")
-    await record_state_change(
-        uow=uow, envelope=change("c0", 0, None, S.RECEIVED), now=T0, policy=POLICY
-    )
+    await record_event(uow=uow, envelope=change("c0", 0, None, S.RECEIVED), now=T0, policy=POLICY)
     with pytest.raises(CaseNotResolved, match="in state 'received'"):
         await evaluate(uow, 3, case_id="c0")
     await resolved_case(uow)
@@ -155,7 +153,7 @@ async def test_unsatisfied_reopens_to_the_department_then_the_hub_then_closes(
         change("c1", 1700, S.ACKNOWLEDGED, S.RESOLVED, actor="market-supervision"),
     ]
     for envelope in second_round:
-        await record_state_change(uow=uow, envelope=envelope, now=LATER, policy=POLICY)
+        await record_event(uow=uow, envelope=envelope, now=LATER, policy=POLICY)
     assert uow.repository.cases["c1"].responded_at == T0 + timedelta(minutes=1600)
     await evaluate(uow, 1, at=T0 + timedelta(days=2), n=2)
     second = emitted(uow, "case.reopened.v1")[-1]
@@ -169,7 +167,7 @@ async def test_unsatisfied_reopens_to_the_department_then_the_hub_then_closes(
         change("c1", 3000, S.EVALUATED, S.DISPATCHED, department=CG),
         change("c1", 3100, S.DISPATCHED, S.RESOLVED, actor="comprehensive-governance"),
     ]:
-        await record_state_change(uow=uow, envelope=envelope, now=LATER, policy=POLICY)
+        await record_event(uow=uow, envelope=envelope, now=LATER, policy=POLICY)
     case = await evaluate(uow, 2, at=T0 + timedelta(days=4), n=3)
     assert case.state is S.CLOSED
     assert len(emitted(uow, "case.reopened.v1")) == 2

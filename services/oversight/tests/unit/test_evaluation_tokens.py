@@ -20,7 +20,7 @@ from yiwang.oversight.handlers.evaluations import (
     record_follow_up_call,
     take_evaluation,
 )
-from yiwang.oversight.handlers.projection import record_routing, record_state_change
+from yiwang.oversight.handlers.projection import record_event
 from yiwang.oversight.handlers.timers import fire_due_timers
 
 MS = Department.MARKET_SUPERVISION
@@ -36,7 +36,7 @@ def uow() -> FakeUnitOfWork:
 async def resolve(
     uow: FakeUnitOfWork, *, by: str = "market-supervision", now: datetime = T0
 ) -> None:
-    await record_routing(
+    await record_event(
         uow=uow, envelope=routed("c1", 0, MS, received_at=T0), now=now, policy=POLICY
     )
     for envelope in [
@@ -45,7 +45,7 @@ async def resolve(
         change("c1", 2, S.ROUTED, S.DISPATCHED, department=MS),
         change("c1", 300, S.DISPATCHED, S.RESOLVED, actor=by, department=MS),
     ]:
-        await record_state_change(uow=uow, envelope=envelope, now=now, policy=POLICY)
+        await record_event(uow=uow, envelope=envelope, now=now, policy=POLICY)
 
 
 def invitations(uow: FakeUnitOfWork) -> list[EvaluationInvited]:
@@ -137,7 +137,7 @@ async def test_a_new_resolution_gets_a_new_token_and_the_old_one_expires(
         change("c1", 1500, S.EVALUATED, S.DISPATCHED, department=MS),
         change("c1", 1600, S.DISPATCHED, S.RESOLVED, actor="market-supervision"),
     ]:
-        await record_state_change(uow=uow, envelope=envelope, now=LATER, policy=POLICY)
+        await record_event(uow=uow, envelope=envelope, now=LATER, policy=POLICY)
     second = invitations(uow)[-1]
     assert len(invitations(uow)) == 2
     assert second.token != first.token

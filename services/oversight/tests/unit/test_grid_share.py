@@ -13,7 +13,7 @@ from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseStateChanged
 from yiwang.common.states import CaseState as S
-from yiwang.oversight.adapters.repository import case_row
+from yiwang.oversight.adapters.postgres import case_row
 from yiwang.oversight.domain.escalation import SlaClock, timers_for
 from yiwang.oversight.domain.kpi import (
     CaseFigures,
@@ -25,7 +25,7 @@ from yiwang.oversight.domain.kpi import (
     rank,
 )
 from yiwang.oversight.domain.projection import CaseProjection, GridOutcome
-from yiwang.oversight.handlers.projection import record_state_change
+from yiwang.oversight.handlers.projection import record_event
 
 GRIDS = {"mg-1": "tw-east", "mg-2": "tw-east", "mg-9": "tw-west"}
 
@@ -53,7 +53,7 @@ def change(
 
 async def tell(uow: FakeUnitOfWork, *events: Envelope[CaseStateChanged]) -> CaseProjection:
     for event in events:
-        await record_state_change(uow=uow, envelope=event, now=T0, policy=POLICY)
+        await record_event(uow=uow, envelope=event, now=T0, policy=POLICY)
     return uow.repository.cases[events[0].payload.case_id]
 
 

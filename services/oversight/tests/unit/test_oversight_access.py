@@ -26,7 +26,7 @@ from yiwang.oversight.domain.access import check_case_in_scope, scope_of
 from yiwang.oversight.domain.projection import EntryKind
 from yiwang.oversight.entrypoints.http import REFUSALS, case_router
 from yiwang.oversight.entrypoints.http_reports import report_router
-from yiwang.oversight.handlers.projection import record_routing, record_state_change
+from yiwang.oversight.handlers.projection import record_event
 
 MS = Department.MARKET_SUPERVISION
 NOW = T0 + timedelta(days=1)
@@ -66,7 +66,7 @@ async def authenticate(request: Request) -> Actor:
 async def uow() -> FakeUnitOfWork:
     uow = FakeUnitOfWork(FakeRepository())
     for case_id, sla_class in (("c1", "general"), ("p1", "petition")):
-        await record_routing(
+        await record_event(
             uow=uow,
             envelope=routed(case_id, 0, MS, received_at=T0, sla_class=sla_class),
             now=T0,
@@ -78,7 +78,7 @@ async def uow() -> FakeUnitOfWork:
             change(case_id, 2, S.ROUTED, S.DISPATCHED, department=MS),
             change(case_id, 300, S.DISPATCHED, S.RESOLVED, department=MS),
         ):
-            await record_state_change(uow=uow, envelope=envelope, now=T0, policy=POLICY)
+            await record_event(uow=uow, envelope=envelope, now=T0, policy=POLICY)
     return uow
 
 

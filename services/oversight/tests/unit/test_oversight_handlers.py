@@ -18,7 +18,7 @@ from yiwang.oversight.config import OversightSettings
 from yiwang.oversight.domain.escalation import OversightPolicy
 from yiwang.oversight.domain.projection import EntryKind
 from yiwang.oversight.entrypoints.background import jobs, timer_sweep
-from yiwang.oversight.handlers.projection import record_routing, record_ruling, record_state_change
+from yiwang.oversight.handlers.projection import record_event
 from yiwang.oversight.handlers.timers import fire_due_timers
 
 UM, MS, HEALTH = (
@@ -39,15 +39,13 @@ def alerts(uow: FakeUnitOfWork) -> list[OversightAlertRaised]:
 
 async def test_a_redelivered_event_changes_nothing(uow: FakeUnitOfWork) -> None:
     event = change("c1", 0, None, S.RECEIVED)
-    assert await record_state_change(uow=uow, envelope=event, now=T0, policy=POLICY)
-    assert not await record_state_change(uow=uow, envelope=event, now=T0, policy=POLICY)
+    assert await record_event(uow=uow, envelope=event, now=T0, policy=POLICY)
+    assert not await record_event(uow=uow, envelope=event, now=T0, policy=POLICY)
     assert len(uow.repository.entries) == 1
 
 
 async def test_the_timer_sweep_raises_each_alert_once(uow: FakeUnitOfWork) -> None:
-    await record_state_change(
-        uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0, policy=POLICY
-    )
+    await record_event(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0, policy=POLICY)
     later = T0 + timedelta(days=60)
     first = await fire_due_timers(uow=uow, now=later, replica="r", policy=POLICY)
     assert first.alerted == 10  # two ladders of four, stagnant and stranded
@@ -68,9 +66,7 @@ async def test_a_case_stranded_in_a_hand_off_state_is_flagged_once_per_stay(
     uow: FakeUnitOfWork,
 ) -> None:
     policy = OversightPolicy(stranded_after=timedelta(minutes=60))
-    await record_state_change(
-        uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0, policy=policy
-    )
+    await record_event(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0, policy=policy)
     early = await fire_due_timers(
         uow=uow, now=T0 + timedelta(minutes=59), replica="r", policy=policy
     )
@@ -81,7 +77,7 @@ async def test_a_case_stranded_in_a_hand_off_state_is_flagged_once_per_stay(
     assert stranded.command_level is CommandLevel.COUNTY
     assert "'received' since" in stranded.reason
     # Routed at last: a new stay in a hand-off state, flagged again if it lasts too.
-    await record_state_change(
+    await record_event(
         uow=uow, envelope=change("c1", 100, S.RECEIVED, S.ROUTED), now=T0, policy=policy
     )
     await fire_due_timers(uow=uow, now=T0 + timedelta(minutes=120), replica="r", policy=policy)
@@ -89,7 +85,7 @@ async def test_a_case_stranded_in_a_hand_off_state_is_flagged_once_per_stay(
     await fire_due_timers(uow=uow, now=T0 + timedelta(minutes=161), replica="r", policy=policy)
     assert len([a for a in alerts(uow) if a.kind is AlertKind.STRANDED]) == 2
     # Dispatched: nobody is stranded any more.
-    await record_state_change(
+    await record_event(
         uow=uow, envelope=change("c1", 170, S.ROUTED, S.DISPATCHED), now=T0, policy=policy
     )
     await fire_due_timers(uow=uow, now=T0 + timedelta(days=1), replica="r", policy=policy)
@@ -98,7 +94,7 @@ async def test_a_case_stranded_in_a_hand_off_state_is_flagged_once_per_stay(
 
 async def test_the_clock_starts_when_intake_received_the_case(uow: FakeUnitOfWork) -> None:
     received = T0 - timedelta(hours=30)  # intake's receipt, well before this routing
-    await record_routing(
+    await record_event(
         uow=uow, envelope=routed("c1", 0, UM, received_at=received), now=T0, policy=POLICY
     )
     case = uow.repository.cases["c1"]
@@ -106,15 +102,15 @@ async def test_the_clock_starts_when_intake_received_the_case(uow: FakeUnitOfWor
     assert case.deadlines is not None
     assert case.deadlines.started_at == received
     old = routed("c2", 5, UM)  # an old event without received_at: its own time
-    await record_routing(uow=uow, envelope=old, now=T0, policy=POLICY)
+    await record_event(uow=uow, envelope=old, now=T0, policy=POLICY)
     assert uow.repository.cases["c2"].started_at == T0 + timedelta(minutes=5)
 
 
 async def test_the_hubs_ruling_names_the_lead(uow: FakeUnitOfWork) -> None:
-    await record_routing(uow=uow, envelope=routed("c1", 0, MS), now=T0, policy=POLICY)
+    await record_event(uow=uow, envelope=routed("c1", 0, MS), now=T0, policy=POLICY)
     for department, minutes in ((MS, 10), (HEALTH, 30)):
         returned = change("c1", minutes, S.DISPATCHED, S.RETURNED, department=department)
-        await record_state_change(uow=uow, envelope=returned, now=T0, policy=POLICY)
+        await record_event(uow=uow, envelope=returned, now=T0, policy=POLICY)
     ruling = Envelope(
         payload=RulingMade(
             case_id="c1",
@@ -127,8 +123,8 @@ async def test_the_hubs_ruling_names_the_lead(uow: FakeUnitOfWork) -> None:
         ),
         source="/t",
     )
-    assert await record_ruling(uow=uow, envelope=ruling, now=T0, policy=POLICY)
-    assert not await record_ruling(uow=uow, envelope=ruling, now=T0, policy=POLICY)
+    assert await record_event(uow=uow, envelope=ruling, now=T0, policy=POLICY)
+    assert not await record_event(uow=uow, envelope=ruling, now=T0, policy=POLICY)
     case = uow.repository.cases["c1"]
     assert (case.lead_department, case.ruled) == (MS, True)
     [entry] = [e for e in uow.repository.entries.values() if e.kind is EntryKind.RULING]
@@ -145,9 +141,7 @@ def fired_total(outcome: str) -> float:
 
 
 async def test_the_timer_tick_counts_what_it_fired(uow: FakeUnitOfWork) -> None:
-    await record_state_change(
-        uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0, policy=POLICY
-    )
+    await record_event(uow=uow, envelope=change("c1", 0, None, S.RECEIVED), now=T0, policy=POLICY)
     clock = ManualClock(T0 + timedelta(days=60))
     tick = timer_sweep(uow=lambda: uow, clock=clock, replica="r", policy=POLICY)
     before = fired_total("alerted")

@@ -28,7 +28,7 @@ from yiwang.oversight.domain.reconciliation import (
 )
 from yiwang.oversight.entrypoints.http import REFUSALS
 from yiwang.oversight.entrypoints.http_ledgers import ledger_router
-from yiwang.oversight.handlers.projection import record_state_change
+from yiwang.oversight.handlers.projection import record_event
 
 D = Disagreement
 UM = Department.URBAN_MANAGEMENT
@@ -98,7 +98,7 @@ async def projected() -> FakeUnitOfWork:
         change("c1", 1, S.RECEIVED, S.ROUTED, department=UM),
         change("c1", 2, S.ROUTED, S.DISPATCHED, department=UM),
     ):
-        await record_state_change(uow=uow, envelope=envelope, now=T0, policy=POLICY)
+        await record_event(uow=uow, envelope=envelope, now=T0, policy=POLICY)
     return uow
 
 

@@ -202,10 +202,11 @@ class _RecordHandler:
         self.outages: dict[tuple[int, int], int] = {}
 
     async def handle_batch(self, batch: Sequence[Any]) -> bool:
-        """Hand a poll's records of one batched type to its batch handler in one call.
+        """Hand a poll's records of batched types to their batch handler in one call.
 
-        Applies when every decodable record is of that one type: records of types handled
-        one at a time keep the per-partition path, which keeps their order. Records that
+        Applies when every decodable record goes to that one handler (one handler may take
+        several types): records of types handled one at a time keep the per-partition
+        path, which keeps their order. Records that
         end at once (undecodable, rejected, of a type nobody here handles) are taken after
         the batch committed; their order against it does not matter. False when the batch
         path does not apply or the batch failed: the caller then handles every record
@@ -228,8 +229,8 @@ class _RecordHandler:
                 return False
             else:
                 ending_at_once.append(record)
-        if len({e.type for e in envelopes}) > 1:
-            return False
+        if len({id(self.batched[e.type]) for e in envelopes}) > 1:
+            return False  # two handlers: each keeps its records' order on the other path
         if envelopes and not await self._run_batch(envelopes):
             return False
         for record in ending_at_once:

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 from yiwang.oversight.adapters.assessments import assessments_between
-from yiwang.oversight.adapters.repository import _entry
+from yiwang.oversight.adapters.postgres import entry_from_row
 from yiwang.oversight.domain.access import EVERY_CASE, CaseScope
 from yiwang.oversight.domain.assessment import TownshipAssessment
 from yiwang.oversight.domain.kpi import CaseFigures, WhistleCall
@@ -105,7 +105,7 @@ class PostgresOversightReader(OversightReader):
 
     async def timeline(self, case_id: str) -> list[TimelineEntry]:
         rows = await self._pool.fetch("SELECT * FROM timeline WHERE case_id = $1", case_id)
-        return [_entry(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     async def case_records(self, table: str, case_id: str) -> list[dict[str, Any]]:
         order = _RECORD_TABLES[table]  # a fixed whitelist: safe to interpolate

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import abc
-import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from yiwang.common.events import CaseEvaluated, OversightAlertRaised
-from yiwang.common.states import CaseState
-from yiwang.oversight.domain.escalation import SlaClock, Stage, TimerSpec
+from yiwang.oversight.domain.escalation import TimerSpec
 from yiwang.oversight.domain.invitation import IssuedToken
-from yiwang.oversight.domain.projection import CaseProjection, EntryKind, TimelineEntry
+from yiwang.oversight.domain.projection import CaseProjection, TimelineEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +54,30 @@ class OversightRepository(abc.ABC):
     async def sync_timers(self, case_id: str, wanted: list[TimerSpec]) -> None:
         """Add the wanted timers not there yet; drop unfired timers no longer wanted."""
 
+    # A poll's worth at once. These defaults go one case at a time; PostgreSQL does each
+    # in one statement.
+
+    async def lock_cases(self, case_ids: Sequence[str]) -> None:
+        """lock_case for each, in the order given (callers sort, so two never deadlock)."""
+        for case_id in case_ids:
+            await self.lock_case(case_id)
+
+    async def add_entries(self, entries: Sequence[TimelineEntry]) -> None:
+        for entry in entries:
+            await self.add_entry(entry)
+
+    async def timelines(self, case_ids: Sequence[str]) -> dict[str, list[TimelineEntry]]:
+        return {case_id: await self.timeline(case_id) for case_id in case_ids}
+
+    async def save_cases(self, cases: Sequence[CaseProjection]) -> None:
+        for case in cases:
+            await self.save_case(case)
+
+    async def sync_timers_of(self, wanted: Mapping[str, list[TimerSpec]]) -> None:
+        """sync_timers for each case of `wanted`."""
+        for case_id, timers in wanted.items():
+            await self.sync_timers(case_id, timers)
+
     @abc.abstractmethod
     async def claim_due_timers(self, *, now: datetime, limit: int) -> list[DueTimer]:
         """Lock unfired timers due by `now` that no other transaction holds."""
@@ -94,261 +116,3 @@ class OversightRepository(abc.ABC):
         self, *, whistle_id: str, department: str, case_id: str, **facts: Any
     ) -> None:
         """Upsert one summoned department's row; facts may arrive in any order."""
-
-
-def _entry(row: asyncpg.Record) -> TimelineEntry:
-    return TimelineEntry(
-        entry_id=row["entry_id"],
-        case_id=row["case_id"],
-        at=row["at"],
-        kind=EntryKind(row["kind"]),
-        actor=row["actor"],
-        from_state=CaseState(row["from_state"]) if row["from_state"] else None,
-        to_state=CaseState(row["to_state"]) if row["to_state"] else None,
-        note=row["note"],
-        attrs=json.loads(row["attrs"]),
-    )
-
-
-def case_row(case: CaseProjection) -> dict[str, Any]:
-    """The folded case as a row of `cases` (a cache of fold(timeline) for the read side)."""
-    d = case.deadlines
-    return {
-        "case_id": case.case_id,
-        "case_number": case.case_number,
-        "state": case.state.value if case.state else None,
-        "state_at": case.state_at,
-        "category": case.category,
-        "channel": case.channel.value if case.channel else None,
-        "priority": case.priority.value if case.priority else None,
-        "lead_department": case.lead_department.value if case.lead_department else None,
-        "assisting_departments": [d_.value for d_ in case.assisting_departments],
-        "lead_history": [d_.value for d_ in case.lead_history],
-        "returned_by": [d_.value for d_ in case.returned_by],
-        "township_code": case.township_code,
-        "micro_grid": case.micro_grid,
-        "sla_class": case.sla_class,
-        "received_at": case.received_at,
-        "started_at": case.started_at,
-        "clock_started_at": case.clock_started_at,
-        "last_activity_at": case.last_activity_at,
-        "responded_at": case.responded_at,
-        "resolved_at": case.resolved_at,
-        "resolved_by": case.resolved_by,
-        "closed_at": case.closed_at,
-        "closed_after_evaluation": case.closed_after_evaluation,
-        "return_count": case.return_count,
-        "extended": case.extended,
-        "score": case.score,
-        "evaluated_at": case.evaluated_at,
-        "reopened_at": case.reopened_at,
-        "rehandling": case.rehandling,
-        "rehandled_to_hub": case.rehandled_to_hub,
-        "ruled": case.ruled,
-        "duplicate": case.duplicate,
-        "grid_outcome": case.grid_outcome.value if case.grid_outcome else None,
-        "mediation_held": case.mediation_held,
-        "sla_policy": d.policy if d else None,
-        "response_due": d.response_due if d else None,
-        "resolution_due": d.resolution_due if d else None,
-        "is_open": case.is_open,
-        "response_running": case.response_running,
-        "resolution_running": case.resolution_running,
-    }
-
-
-_WHISTLE_FACTS = ("township_code", "blown_at", "report_by", "reported_at", "on_time")
-
-
-class PostgresOversightRepository(OversightRepository):
-    def __init__(self, conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy) -> None:
-        self._conn = conn
-
-    async def lock_case(self, case_id: str) -> None:
-        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext('case:' || $1))", case_id)
-
-    async def try_lock_case(self, case_id: str) -> bool:
-        return bool(
-            await self._conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtext('case:' || $1))", case_id
-            )
-        )
-
-    async def add_entry(self, entry: TimelineEntry) -> bool:
-        inserted = await self._conn.fetchval(
-            "INSERT INTO timeline (entry_id, case_id, at, kind, actor, from_state, to_state,"
-            " note, attrs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)"
-            " ON CONFLICT (entry_id) DO NOTHING RETURNING true",
-            entry.entry_id,
-            entry.case_id,
-            entry.at,
-            entry.kind.value,
-            entry.actor,
-            entry.from_state.value if entry.from_state else None,
-            entry.to_state.value if entry.to_state else None,
-            entry.note,
-            json.dumps(dict(entry.attrs)),
-        )
-        return bool(inserted)
-
-    async def timeline(self, case_id: str) -> list[TimelineEntry]:
-        rows = await self._conn.fetch("SELECT * FROM timeline WHERE case_id = $1", case_id)
-        return [_entry(row) for row in rows]
-
-    async def save_case(self, case: CaseProjection) -> None:
-        row = case_row(case)
-        columns = ", ".join(row)
-        placeholders = ", ".join(f"${i}" for i in range(1, len(row) + 1))
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in row if c != "case_id")
-        await self._conn.execute(
-            f"INSERT INTO cases ({columns}, updated_at) VALUES ({placeholders}, now())"
-            f" ON CONFLICT (case_id) DO UPDATE SET {updates}, updated_at = now()",
-            *row.values(),
-        )
-
-    async def sync_timers(self, case_id: str, wanted: list[TimerSpec]) -> None:
-        keys = [(t.clock.value, t.stage.value, t.deadline) for t in wanted]
-        existing = await self._conn.fetch(
-            "SELECT id, clock, stage, deadline FROM timers WHERE case_id = $1 AND fired_at IS NULL",
-            case_id,
-        )
-        stale = [r["id"] for r in existing if (r["clock"], r["stage"], r["deadline"]) not in keys]
-        if stale:
-            await self._conn.execute(
-                "DELETE FROM timers WHERE id = ANY($1::bigint[]) AND fired_at IS NULL", stale
-            )
-        if wanted:
-            await self._conn.executemany(
-                "INSERT INTO timers (case_id, clock, stage, deadline, due_at)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                [(case_id, t.clock.value, t.stage.value, t.deadline, t.due_at) for t in wanted],
-            )
-
-    async def claim_due_timers(self, *, now: datetime, limit: int) -> list[DueTimer]:
-        rows = await self._conn.fetch(
-            "SELECT id, case_id, clock, stage, deadline, due_at FROM timers"
-            " WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT $2"
-            " FOR UPDATE SKIP LOCKED",
-            now,
-            limit,
-        )
-        return [
-            DueTimer(
-                r["id"],
-                TimerSpec(
-                    r["case_id"],
-                    SlaClock(r["clock"]),
-                    Stage(r["stage"]),
-                    r["deadline"],
-                    r["due_at"],
-                ),
-            )
-            for r in rows
-        ]
-
-    async def mark_fired(self, timer_id: int, *, now: datetime, by: str, outcome: str) -> None:
-        await self._conn.execute(
-            "UPDATE timers SET fired_at = $2, fired_by = $3, outcome = $4 WHERE id = $1",
-            timer_id,
-            now,
-            by,
-            outcome,
-        )
-
-    async def add_alert(
-        self, alert: OversightAlertRaised, *, township_code: str | None, raised_at: datetime
-    ) -> bool:
-        inserted = await self._conn.fetchval(
-            "INSERT INTO alerts (alert_id, case_id, kind, command_level, department,"
-            " township_code, deadline, reason, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-            " $8, $9) ON CONFLICT (alert_id) DO NOTHING RETURNING true",
-            alert.alert_id,
-            alert.case_id,
-            alert.kind.value,
-            alert.command_level.value,
-            alert.department.value if alert.department else None,
-            township_code,
-            alert.deadline,
-            alert.reason,
-            raised_at,
-        )
-        return bool(inserted)
-
-    async def add_evaluation(
-        self, evaluation: CaseEvaluated, *, source: str, evaluated_at: datetime, recorded_by: str
-    ) -> bool:
-        inserted = await self._conn.fetchval(
-            "INSERT INTO evaluations (evaluation_id, case_id, score, comment, source,"
-            " evaluated_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT (evaluation_id) DO NOTHING RETURNING true",
-            evaluation.evaluation_id,
-            evaluation.case_id,
-            evaluation.score,
-            evaluation.comment,
-            source,
-            evaluated_at,
-            recorded_by,
-        )
-        return bool(inserted)
-
-    async def add_evaluation_token(self, token: IssuedToken) -> bool:
-        inserted = await self._conn.fetchval(
-            "INSERT INTO evaluation_tokens (token_hash, case_id, resolved_at, expires_at,"
-            " issued_at) VALUES ($1, $2, $3, $4, $5)"
-            " ON CONFLICT DO NOTHING RETURNING true",
-            token.token_hash,
-            token.case_id,
-            token.resolved_at,
-            token.expires_at,
-            token.issued_at,
-        )
-        return bool(inserted)
-
-    async def evaluation_token(self, case_id: str, token_hash: str) -> IssuedToken | None:
-        row = await self._conn.fetchrow(
-            "SELECT token_hash, case_id, resolved_at, expires_at, issued_at, used_at"
-            " FROM evaluation_tokens WHERE token_hash = $1 AND case_id = $2",
-            token_hash,
-            case_id,
-        )
-        return IssuedToken(**dict(row)) if row else None
-
-    async def use_evaluation_token(
-        self, token_hash: str, *, evaluation_id: str, used_at: datetime
-    ) -> None:
-        await self._conn.execute(
-            "UPDATE evaluation_tokens SET used_at = $2, evaluation_id = $3"
-            " WHERE token_hash = $1 AND used_at IS NULL",
-            token_hash,
-            used_at,
-            evaluation_id,
-        )
-
-    async def add_follow_up_call(self, call: FollowUpCall) -> bool:
-        inserted = await self._conn.fetchval(
-            "INSERT INTO follow_up_calls (call_id, case_id, called_at, operator, reached,"
-            " satisfied, note) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT (call_id) DO NOTHING RETURNING true",
-            call.call_id,
-            call.case_id,
-            call.called_at,
-            call.operator,
-            call.reached,
-            call.satisfied,
-            call.note,
-        )
-        return bool(inserted)
-
-    async def record_whistle_call(
-        self, *, whistle_id: str, department: str, case_id: str, **facts: Any
-    ) -> None:
-        given = {k: v for k, v in facts.items() if k in _WHISTLE_FACTS and v is not None}
-        columns = ["whistle_id", "department", "case_id", *given]
-        values = [whistle_id, department, case_id, *given.values()]
-        placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in given) or "case_id = EXCLUDED.case_id"
-        await self._conn.execute(
-            f"INSERT INTO whistle_calls ({', '.join(columns)}) VALUES ({placeholders})"
-            f" ON CONFLICT (whistle_id, department) DO UPDATE SET {updates}",
-            *values,
-        )

@@ -11,7 +11,8 @@ from yiwang.oversight.adapters.assessments import (
     AssessmentRepository,
     PostgresAssessmentRepository,
 )
-from yiwang.oversight.adapters.repository import OversightRepository, PostgresOversightRepository
+from yiwang.oversight.adapters.postgres import PostgresOversightRepository
+from yiwang.oversight.adapters.repository import OversightRepository
 
 
 class OversightUnitOfWork(UnitOfWork):

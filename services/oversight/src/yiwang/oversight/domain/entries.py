@@ -181,3 +181,32 @@ def from_ruling(event: RulingMade, *, event_id: str) -> TimelineEntry:
             returned_by=[d.value for d in event.returned_by],
         ),
     )
+
+
+# The events that become one timeline entry each, from whatever topic they come on.
+ProjectedEvent = (
+    CaseStateChanged
+    | CaseRouted
+    | RulingMade
+    | MediationProgressed
+    | WhistleBlown
+    | WhistleAttendanceRecorded
+)
+
+
+def from_event(event: ProjectedEvent, *, event_id: str, at: datetime) -> TimelineEntry:
+    """The entry for a consumed event; `at` is its envelope's time (for events without a
+    moment of their own)."""
+    match event:
+        case CaseStateChanged():
+            return from_state_change(event, event_id=event_id)
+        case CaseRouted():
+            return from_routing(event, event_id=event_id, at=at)
+        case RulingMade():
+            return from_ruling(event, event_id=event_id)
+        case MediationProgressed():
+            return from_mediation(event, event_id=event_id, at=at)
+        case WhistleBlown():
+            return from_whistle_blown(event, event_id=event_id, at=at)
+        case WhistleAttendanceRecorded():
+            return from_whistle_attendance(event, event_id=event_id, at=at)

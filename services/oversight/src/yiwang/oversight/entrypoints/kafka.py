@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from faststream.kafka import KafkaRouter
@@ -37,33 +37,11 @@ def kafka_router(
     router = KafkaRouter()
     clock = runtime.clock
 
-    async def on_case_state_changed(envelope: Envelope[Any]) -> None:
-        await projection.record_state_change(
-            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
+    async def on_timeline_events(envelopes: Sequence[Envelope[Any]]) -> None:
+        """A poll's events of every kind the timeline takes, in one transaction."""
+        await projection.record_events(
+            uow=uow(), envelopes=envelopes, now=clock.now(), policy=policy
         )
-
-    async def on_case_routed(envelope: Envelope[Any]) -> None:
-        await projection.record_routing(
-            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
-        )
-
-    async def on_whistle_blown(envelope: Envelope[Any]) -> None:
-        await projection.record_whistle_blown(
-            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
-        )
-
-    async def on_whistle_attendance_recorded(envelope: Envelope[Any]) -> None:
-        await projection.record_whistle_attendance(
-            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
-        )
-
-    async def on_mediation_progressed(envelope: Envelope[Any]) -> None:
-        await projection.record_mediation_progress(
-            uow=uow(), envelope=envelope, now=clock.now(), policy=policy
-        )
-
-    async def on_ruling_made(envelope: Envelope[Any]) -> None:
-        await projection.record_ruling(uow=uow(), envelope=envelope, now=clock.now(), policy=policy)
 
     async def on_case_evaluated(envelope: Envelope[Any]) -> None:
         try:
@@ -82,22 +60,22 @@ def kafka_router(
                 error=f"refused: {exc}",
             )
 
+    timeline = on_timeline_events
     runtime.subscribe(
         router,
         topic=CASE_LIFECYCLE,
-        handlers={CaseStateChanged: on_case_state_changed, RulingMade: on_ruling_made},
+        handlers={},
+        batched={CaseStateChanged: timeline, RulingMade: timeline},
     )
-    runtime.subscribe(router, topic=CASE_ROUTED, handlers={CaseRouted: on_case_routed})
+    runtime.subscribe(router, topic=CASE_ROUTED, handlers={}, batched={CaseRouted: timeline})
     runtime.subscribe(
         router,
         topic=DISPATCH_WHISTLES,
-        handlers={
-            WhistleBlown: on_whistle_blown,
-            WhistleAttendanceRecorded: on_whistle_attendance_recorded,
-        },
+        handlers={},
+        batched={WhistleBlown: timeline, WhistleAttendanceRecorded: timeline},
     )
     runtime.subscribe(
-        router, topic=MEDIATION_EVENTS, handlers={MediationProgressed: on_mediation_progressed}
+        router, topic=MEDIATION_EVENTS, handlers={}, batched={MediationProgressed: timeline}
     )
     runtime.subscribe(
         router, topic=OVERSIGHT_EVALUATIONS, handlers={CaseEvaluated: on_case_evaluated}

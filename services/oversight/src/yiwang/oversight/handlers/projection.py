@@ -1,26 +1,23 @@
 """The projection: events from the other services become entries on the case's timeline.
 
-Every consumed event goes through the inbox first, and its entry, the refolded case, its
-timers and any alert commit in one transaction. `project` and `raise_alert` are shared
-with the other handler modules: every change to a case goes through them, with the
-county's `OversightPolicy` (close and stranded timers).
+A poll's events go through the inbox first; their entries, each touched case folded once
+from its timeline, its timers and any alert commit in one transaction. `project` and
+`raise_alert` are shared with the other handler modules: every change to a case goes
+through them, with the county's `OversightPolicy` (close and stranded timers).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import (
     AlertKind,
-    CaseRouted,
-    CaseStateChanged,
     CommandLevel,
     EvaluationInvited,
-    MediationProgressed,
     OversightAlertRaised,
-    RulingMade,
     WhistleAttendanceRecorded,
     WhistleBlown,
 )
@@ -28,6 +25,7 @@ from yiwang.common.topics import OVERSIGHT_ALERTS, OVERSIGHT_INVITATIONS
 from yiwang.oversight.adapters.repository import OversightRepository
 from yiwang.oversight.adapters.unit_of_work import OversightUnitOfWork
 from yiwang.oversight.domain import entries
+from yiwang.oversight.domain.entries import ProjectedEvent
 from yiwang.oversight.domain.escalation import OversightPolicy, is_bounced, timers_for
 from yiwang.oversight.domain.invitation import (
     TOKEN_BYTES,
@@ -62,28 +60,45 @@ async def raise_alert(
 async def project(
     uow: OversightUnitOfWork, *new: TimelineEntry, now: datetime, policy: OversightPolicy
 ) -> CaseProjection:
-    """Add entries, fold the whole timeline again, and bring timers and flags in line."""
-    repository = uow.repository
-    case_id = new[0].case_id
-    await repository.lock_case(case_id)
-    for entry in new:
-        await repository.add_entry(entry)
-    case = fold(case_id, await repository.timeline(case_id))
-    await repository.save_case(case)
-    await repository.sync_timers(case_id, timers_for(case, policy=policy))
-    if is_bounced(case):
-        bounced = OversightAlertRaised(
-            case_id=case_id,
-            alert_id=f"bounced:{case_id}",
-            kind=AlertKind.BOUNCED,
-            command_level=CommandLevel.COUNTY,
-            department=case.lead_department,
-            reason=f"returned {case.return_count} times (by {', '.join(case.returned_by)}); "
-            "the county hub must arbitrate responsibility",
-        )
-        await raise_alert(uow, bounced, case=case, now=now)
-    await invite_evaluation(uow, case, now=now, policy=policy)
+    """Add one case's entries; the case as its timeline now says it is."""
+    (case,) = await project_all(uow, new, now=now, policy=policy)
     return case
+
+
+async def project_all(
+    uow: OversightUnitOfWork,
+    new: Sequence[TimelineEntry],
+    *,
+    now: datetime,
+    policy: OversightPolicy,
+) -> list[CaseProjection]:
+    """Add entries of any cases, fold each touched case's timeline once, and bring its
+    timers and flags in line: a poll's worth of cases in a few statements."""
+    repository = uow.repository
+    case_ids = sorted({entry.case_id for entry in new})  # sorted: two batches never deadlock
+    await repository.lock_cases(case_ids)
+    await repository.add_entries(new)
+    timelines = await repository.timelines(case_ids)
+    cases = [fold(case_id, timelines[case_id]) for case_id in case_ids]
+    await repository.save_cases(cases)
+    await repository.sync_timers_of({c.case_id: timers_for(c, policy=policy) for c in cases})
+    for case in cases:
+        if is_bounced(case):
+            await raise_alert(uow, _bounced(case), case=case, now=now)
+        await invite_evaluation(uow, case, now=now, policy=policy)
+    return cases
+
+
+def _bounced(case: CaseProjection) -> OversightAlertRaised:
+    return OversightAlertRaised(
+        case_id=case.case_id,
+        alert_id=f"bounced:{case.case_id}",
+        kind=AlertKind.BOUNCED,
+        command_level=CommandLevel.COUNTY,
+        department=case.lead_department,
+        reason=f"returned {case.return_count} times (by {', '.join(case.returned_by)}); "
+        "the county hub must arbitrate responsibility",
+    )
 
 
 async def invite_evaluation(
@@ -109,113 +124,62 @@ async def invite_evaluation(
     return True
 
 
-async def record_state_change(
+async def record_events(
     *,
     uow: OversightUnitOfWork,
-    envelope: Envelope[CaseStateChanged],
+    envelopes: Sequence[Envelope[ProjectedEvent]],
     now: datetime,
     policy: OversightPolicy,
-) -> bool:
-    """Take one lifecycle entry; False if it was taken before."""
-    entry = entries.from_state_change(envelope.payload, event_id=envelope.id)
+) -> int:
+    """Take a poll's events, of any cases and kinds, in one transaction; how many were new.
+
+    Each becomes one entry on its case's timeline; a whistle also keeps one attendance
+    row for each department it summons (吹哨报到), and an attendance report fills its row.
+    """
     async with uow:
-        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
-            return False
-        await project(uow, entry, now=now, policy=policy)
-    return True
-
-
-async def record_routing(
-    *,
-    uow: OversightUnitOfWork,
-    envelope: Envelope[CaseRouted],
-    now: datetime,
-    policy: OversightPolicy,
-) -> bool:
-    entry = entries.from_routing(envelope.payload, event_id=envelope.id, at=envelope.time)
-    async with uow:
-        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
-            return False
-        await project(uow, entry, now=now, policy=policy)
-    return True
-
-
-async def record_mediation_progress(
-    *,
-    uow: OversightUnitOfWork,
-    envelope: Envelope[MediationProgressed],
-    now: datetime,
-    policy: OversightPolicy,
-) -> bool:
-    entry = entries.from_mediation(envelope.payload, event_id=envelope.id, at=envelope.time)
-    async with uow:
-        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
-            return False
-        await project(uow, entry, now=now, policy=policy)
-    return True
-
-
-async def record_whistle_blown(
-    *,
-    uow: OversightUnitOfWork,
-    envelope: Envelope[WhistleBlown],
-    now: datetime,
-    policy: OversightPolicy,
-) -> bool:
-    """A whistle (吹哨) summons departments: one attendance record for each to report on."""
-    whistle = envelope.payload
-    entry = entries.from_whistle_blown(whistle, event_id=envelope.id, at=envelope.time)
-    async with uow:
-        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
-            return False
-        for department in whistle.departments:
-            await uow.repository.record_whistle_call(
-                whistle_id=whistle.whistle_id,
-                department=department.value,
-                case_id=whistle.case_id,
-                township_code=whistle.township_code,
-                blown_at=envelope.time,
-                report_by=whistle.report_by,
-            )
-        await project(uow, entry, now=now, policy=policy)
-    return True
-
-
-async def record_whistle_attendance(
-    *,
-    uow: OversightUnitOfWork,
-    envelope: Envelope[WhistleAttendanceRecorded],
-    now: datetime,
-    policy: OversightPolicy,
-) -> bool:
-    attendance = envelope.payload
-    entry = entries.from_whistle_attendance(attendance, event_id=envelope.id, at=envelope.time)
-    async with uow:
-        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
-            return False
-        await uow.repository.record_whistle_call(
-            whistle_id=attendance.whistle_id,
-            department=attendance.department.value,
-            case_id=attendance.case_id,
-            township_code=attendance.township_code,
-            reported_at=attendance.reported_at,
-            on_time=attendance.on_time,
+        fresh = await uow.first_deliveries(
+            consumer=CONSUMER, event_ids=[envelope.id for envelope in envelopes]
         )
-        await project(uow, entry, now=now, policy=policy)
-    return True
+        taken = [e for e in {e.id: e for e in envelopes}.values() if e.id in fresh]
+        for envelope in taken:
+            await _record_whistle_call(uow.repository, envelope)
+        if taken:
+            new = [entries.from_event(e.payload, event_id=e.id, at=e.time) for e in taken]
+            await project_all(uow, new, now=now, policy=policy)
+    return len(taken)
 
 
-async def record_ruling(
+async def record_event(
     *,
     uow: OversightUnitOfWork,
-    envelope: Envelope[RulingMade],
+    envelope: Envelope[ProjectedEvent],
     now: datetime,
     policy: OversightPolicy,
 ) -> bool:
-    """The county hub's final ruling (终审): the department it names leads the case."""
-    entry = entries.from_ruling(envelope.payload, event_id=envelope.id)
-    async with uow:
-        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
-            return False
-        await project(uow, entry, now=now, policy=policy)
-    return True
+    """Take one event; False if it was taken before."""
+    return bool(await record_events(uow=uow, envelopes=[envelope], now=now, policy=policy))
+
+
+async def _record_whistle_call(
+    repository: OversightRepository, envelope: Envelope[ProjectedEvent]
+) -> None:
+    event = envelope.payload
+    if isinstance(event, WhistleBlown):
+        for department in event.departments:
+            await repository.record_whistle_call(
+                whistle_id=event.whistle_id,
+                department=department.value,
+                case_id=event.case_id,
+                township_code=event.township_code,
+                blown_at=envelope.time,
+                report_by=event.report_by,
+            )
+    elif isinstance(event, WhistleAttendanceRecorded):
+        await repository.record_whistle_call(
+            whistle_id=event.whistle_id,
+            department=event.department.value,
+            case_id=event.case_id,
+            township_code=event.township_code,
+            reported_at=event.reported_at,
+            on_time=event.on_time,
+        )

@@ -1,0 +1,73 @@
+"""Which records of a poll go to a batch handler at once: all of them when one handler
+takes every type in the poll (oversight's timeline takes six), none when two would."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from subscriber_fakes import Letters, Record, a_case_received
+from yiwang.common.case_metrics import counting_batched_transitions
+from yiwang.common.envelope import Envelope, encode
+from yiwang.common.events import CaseReceived, CaseStateChanged, Event
+from yiwang.common.states import CaseState
+from yiwang.common.subscriber import BatchEventHandler, _RecordHandler
+
+
+def record(payload: Event, offset: int) -> Record:
+    encoded = encode(Envelope(payload=payload, source="/t"), topic="mixed.v1")
+    return Record(encoded.topic, 0, offset, encoded.key, encoded.value, encoded.headers)
+
+
+def a_state_change() -> CaseStateChanged:
+    return CaseStateChanged(
+        case_id="c1",
+        from_state=CaseState.RECEIVED,
+        to_state=CaseState.ROUTED,
+        actor="grid-routing",
+        at=datetime(2026, 3, 2, 1, tzinfo=UTC),
+    )
+
+
+def handler_with(batched: dict[str, BatchEventHandler]) -> _RecordHandler:
+    return _RecordHandler(
+        service="test",
+        topic="mixed.v1",
+        group_id="g",
+        by_type={},
+        batched=batched,
+        dead_letters=Letters(),
+        max_attempts=5,
+        on_invalid=None,
+    )
+
+
+async def test_one_handler_of_two_types_takes_a_mixed_poll_at_once() -> None:
+    calls: list[list[str]] = []
+
+    async def timeline(envelopes: Sequence[Envelope[Any]]) -> None:
+        calls.append([e.type for e in envelopes])
+
+    wrapped = counting_batched_transitions(
+        {CaseReceived: timeline, CaseStateChanged: timeline}, service="test"
+    )
+    records = handler_with({cls.event_type: h for cls, h in wrapped.items()})
+    poll = [record(a_case_received(), 1), record(a_state_change(), 2)]
+    assert await records.handle_batch(poll)
+    assert calls == [[CaseReceived.event_type, CaseStateChanged.event_type]]
+
+
+async def test_two_handlers_leave_a_mixed_poll_to_the_ordered_path() -> None:
+    calls: list[int] = []
+
+    async def one(envelopes: Sequence[Envelope[Any]]) -> None:
+        calls.append(len(envelopes))
+
+    async def other(envelopes: Sequence[Envelope[Any]]) -> None:
+        calls.append(len(envelopes))
+
+    records = handler_with({CaseReceived.event_type: one, CaseStateChanged.event_type: other})
+    poll = [record(a_case_received(), 1), record(a_state_change(), 2)]
+    assert not await records.handle_batch(poll)
+    assert calls == []
