@@ -314,6 +314,11 @@ def report(result: dict[str, Any]) -> None:
     print("\nCPU ms per case in the flood, by process:")
     for name, ms in sorted(flood["cpu_ms_per_case"].items(), key=lambda kv: -kv[1]):
         print(f"  {name:<22}{ms:6.2f}")
+    idle = result["idle_cpu_ms_per_s"]
+    print(
+        f"idle, CPU ms per second: {sum(idle.values()):.0f} in all; "
+        + ", ".join(f"{n} {ms:.0f}" for n, ms in sorted(idle.items(), key=lambda kv: -kv[1]))
+    )
     print("peak RSS (MB): " + ", ".join(f"{n} {mb:.0f}" for n, mb in result["peak_rss_mb"].items()))
     print(
         f"flood throughput / raw baseline: {flood['cases_per_s_departments'] / result['raw_msgs_per_s']:.3f}"
@@ -326,6 +331,7 @@ async def main() -> None:
     parser.add_argument("--rates", default="50,100,200", help="steady rates, cases/s")
     parser.add_argument("--seconds", type=float, default=20.0, help="each steady phase")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds measured idle")
     args = parser.parse_args()
     settings = stack_settings()
     kafka = settings["KAFKA_BOOTSTRAP_SERVERS"]
@@ -354,6 +360,11 @@ async def main() -> None:
                                      topic=prefix + INTAKE_SUBMISSIONS).value)  # fmt: skip
         raw = await raw_baseline(kafka, prefix, size=size)
         meter = Meter(services)
+        # What the running pipeline costs with nothing to do: the floor under the steady
+        # phases' CPU per case.
+        meter.begin()
+        await asyncio.sleep(args.idle)
+        idle = {n: 1000 * s / args.idle for n, s in sorted(meter.end().items())}
         rng = random.Random(7)
         run_phase = functools.partial(
             phase, kafka=kafka, prefix=prefix, credential=credential, orders=orders, conn=conn,
@@ -366,6 +377,7 @@ async def main() -> None:
         result = {
             "raw_msgs_per_s": raw,
             "record_bytes": size,
+            "idle_cpu_ms_per_s": idle,
             "phases": phases,
             "peak_rss_mb": {
                 n: peak_rss_mb(s.process.pid) for n, s in services.items() if s.process

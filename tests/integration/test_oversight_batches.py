@@ -240,7 +240,8 @@ async def test_a_poll_at_once_leaves_what_one_at_a_time_leaves(
         one, batched = await what_is_left(one_pool), await what_is_left(batch_pool)
         assert len(one["cases"]) == 24
         assert any(a["kind"] == "bounced" for a in one["alerts"])
-        assert len(one["whistle_calls"]) == 12 and len(one["tokens"]) == 6
+        assert len(one["whistle_calls"]) == 12
+        assert len(one["tokens"]) == 6
         for table in one:
             assert batched[table] == one[table], table
     finally:

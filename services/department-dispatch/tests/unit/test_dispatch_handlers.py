@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dispatch_fakes import FakeDispatchUnitOfWork
 from test_dispatch_domain import CIVIL, HOUSING, routed
@@ -80,6 +81,28 @@ async def test_a_routed_case_is_dispatched_once_however_often_it_comes() -> None
     await dispatched(uow)  # the same decision under a new event id
     assert len(uow.committed_of(WorkOrderIssued)) == 2
     assert [e.to_state for e in uow.committed_of(CaseStateChanged)] == ["dispatched"]  # type: ignore[attr-defined]
+
+
+async def test_a_poll_of_decisions_is_dispatched_in_one_transaction() -> None:
+    """Cases in any order, one of them twice, a re-route after its first decision, and a
+    dispute for mediation: each case's decisions in their order, each event once."""
+    uow = FakeDispatchUnitOfWork()
+
+    def decision(case_id: str, **kwargs: object) -> Envelope[Any]:
+        return Envelope(payload=routed(case_id=case_id, micro_grid=GRID, **kwargs), source="/t")
+
+    first_c2, rerouted_c2 = decision("c2"), decision("c2", attempt=2, lead_department=HOUSING)
+    c1 = decision("c1")
+    poll = [first_c2, c1, decision("c3", to_mediation=True), c1, rerouted_c2]
+    await handlers.dispatch_routed_cases(uow=uow, envelopes=poll, clock=clock)
+    leads = {
+        (e.case_id, e.department)
+        for e in uow.committed_of(WorkOrderIssued)
+        if e.role.value == "lead"  # type: ignore[attr-defined]
+    }
+    assert leads == {("c1", CIVIL), ("c2", CIVIL), ("c2", HOUSING)}
+    assert len(uow.committed_of(WorkOrderCancelled)) > 0  # c2's first round withdrawn
+    assert {e.case_id for e in uow.committed_of(CaseStateChanged)} == {"c1", "c2"}  # type: ignore[attr-defined]
 
 
 async def test_mediation_cases_are_left_to_mediation() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from mediation_fakes import HUB, FakeMediationUnitOfWork
@@ -51,6 +52,28 @@ def lifecycle(uow: FakeMediationUnitOfWork) -> list[tuple[str | None, str]]:
         (e.from_state, e.to_state)
         for e in uow.committed_of(CaseStateChanged)  # type: ignore[attr-defined]
     ]
+
+
+async def test_a_poll_opens_each_dispute_once_and_leaves_the_rest_to_dispatch(
+    uow: FakeMediationUnitOfWork, clock: ManualClock
+) -> None:
+    def decision(case_id: str, *, to_mediation: bool = True) -> Envelope[Any]:
+        payload = routed().model_copy(update={"case_id": case_id, "to_mediation": to_mediation})
+        return Envelope(payload=payload, source="/t")
+
+    twice = decision("d2")
+    poll = [decision("d1"), decision("w1", to_mediation=False), twice, twice]
+    opened = await handlers.open_routed_disputes(
+        uow=uow, envelopes=poll, clock=clock, policy=POLICY
+    )
+    assert sorted(case.case_id for case in opened) == ["d1", "d2"]
+    assert (
+        await handlers.open_routed_disputes(
+            uow=uow, envelopes=[decision("w2", to_mediation=False)], clock=clock, policy=POLICY
+        )
+        == []
+    )
+    assert sorted(e.case_id for e in uow.committed_of(MediationProgressed)) == ["d1", "d2"]  # type: ignore[attr-defined]
 
 
 async def test_the_same_case_routed_twice_opens_one_mediation(

@@ -60,6 +60,7 @@ BACK_OFF_SECONDS = 0.1
 BACK_OFF_CAP_SECONDS = 5.0
 # Records taken from the broker at a time; offsets are committed once per batch.
 BATCH_RECORDS = 500
+POLL_WAIT_MS = 20
 
 
 def subscribe(
@@ -111,7 +112,10 @@ def subscribe(
         group_id=group_id,
         batch=True,
         max_records=BATCH_RECORDS,
-        batch_timeout_ms=100,
+        # FastStream sleeps this long again after an empty poll: at a low rate a record
+        # may wait that long at every hop, so it is short (an idle subscriber wakes 25
+        # times a second; a busy one never sleeps).
+        batch_timeout_ms=POLL_WAIT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         max_poll_interval_ms=300_000,

@@ -17,6 +17,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter, Gauge, Histogram
@@ -37,12 +38,16 @@ def otlp_requested(env: Mapping[str, str] = os.environ) -> bool:
 
 
 def configure_tracing(*, service: str) -> TracerProvider:
+    exporting = otlp_requested()
     provider = TracerProvider(
         resource=Resource.create(
             {"service.name": os.environ.get("OTEL_SERVICE_NAME", f"yiwang-{service}")}
-        )
+        ),
+        # With nowhere to send them, spans are not recorded (no attributes, no timings),
+        # yet each still has its context: trace ids go on in the records' traceparent.
+        sampler=None if exporting else ALWAYS_OFF,
     )
-    if otlp_requested():
+    if exporting:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

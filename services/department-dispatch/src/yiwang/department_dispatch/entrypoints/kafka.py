@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from faststream.kafka import KafkaRouter
@@ -30,8 +31,8 @@ def kafka_router(
     router = KafkaRouter()
     clock = runtime.clock
 
-    async def on_case_routed(envelope: Envelope[Any]) -> None:
-        await handlers.dispatch_routed_case(uow=uow(), envelope=envelope, clock=clock)
+    async def on_cases_routed(envelopes: Sequence[Envelope[Any]]) -> None:
+        await handlers.dispatch_routed_cases(uow=uow(), envelopes=envelopes, clock=clock)
 
     async def on_department_replied(envelope: Envelope[Any]) -> None:
         # Identity is the signature over the exact record (value, key, ce_id, time), never
@@ -53,7 +54,7 @@ def kafka_router(
     async def on_case_reopened(envelope: Envelope[Any]) -> None:
         await handlers.rehandle_case(uow=uow(), envelope=envelope, clock=clock)
 
-    runtime.subscribe(router, topic=CASE_ROUTED, handlers={CaseRouted: on_case_routed})
+    runtime.subscribe(router, topic=CASE_ROUTED, handlers={}, batched={CaseRouted: on_cases_routed})
     runtime.subscribe(
         router, topic=DEPT_REPLIES, handlers={DepartmentReplied: on_department_replied}
     )

@@ -32,6 +32,7 @@ from yiwang.department_dispatch.handlers.signing import (
 from yiwang.department_dispatch.handlers.whistles import blow_whistle, record_missed_attendance
 from yiwang.department_dispatch.handlers.work_orders import (
     dispatch_routed_case,
+    dispatch_routed_cases,
     list_work_orders,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "blow_whistle",
     "current_signing_secret",
     "dispatch_routed_case",
+    "dispatch_routed_cases",
     "identify_api_key",
     "issue_api_key",
     "list_work_orders",

@@ -4,6 +4,7 @@ withdrawing one order (the order row and its event in one transaction)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
@@ -37,6 +38,23 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
+async def dispatch_routed_cases(
+    *, uow: DispatchUnitOfWork, envelopes: Sequence[Envelope[CaseRouted]], clock: Clock
+) -> None:
+    """A poll's routing decisions in one transaction, each as `dispatch_routed_case` says.
+    Disputes routed to mediation are mediation's: they cost no transaction here."""
+    decisions = [e for e in envelopes if not e.payload.to_mediation]
+    if not decisions:
+        return
+    async with uow:
+        fresh = await uow.first_deliveries(consumer=CONSUMER, event_ids=[e.id for e in decisions])
+        # By case, each case's decisions in their order: two polls lock cases alike.
+        for envelope in sorted(decisions, key=lambda e: e.payload.case_id):
+            if envelope.id in fresh:
+                fresh.discard(envelope.id)  # the same event twice in a poll counts once
+                await _dispatch(uow, envelope, clock=clock)
+
+
 async def dispatch_routed_case(
     *, uow: DispatchUnitOfWork, envelope: Envelope[CaseRouted], clock: Clock
 ) -> None:
@@ -44,62 +62,59 @@ async def dispatch_routed_case(
 
     The SLA clock started when intake received the case (a re-route keeps it, and keeps
     the escalations and re-handling so far); a new decision supersedes any ruling."""
+    await dispatch_routed_cases(uow=uow, envelopes=[envelope], clock=clock)
+
+
+async def _dispatch(
+    uow: DispatchUnitOfWork, envelope: Envelope[CaseRouted], *, clock: Clock
+) -> None:
     routed = envelope.payload
-    async with uow:
-        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
-            return  # a redelivery: applied the first time
-        if routed.to_mediation:
-            return  # mediation takes these
-        case = await uow.dispatch.get_case(routed.case_id, lock=True)
-        if case is not None and routed.attempt <= case.attempt:
-            log.info("routing decision already dispatched", case_id=routed.case_id)
-            return
-        now = clock.now()
-        started_at = case.clock_started_at if case else clock_start(routed, routed_at=envelope.time)
-        existing = await uow.dispatch.work_orders_of(routed.case_id)
-        # A grid-settled matter passed up after an unsatisfied evaluation is a re-handling.
-        rehandling = max(case.rehandling if case else 0, routed.rehandling)
-        plan = plan_dispatch(
-            routed,
-            existing=existing,
-            deadlines=case_deadlines(routed, started_at=started_at),
-            escalations=case.escalations if case else 0,
-            rehandling=rehandling,
-            now=now,
-            new_id=new_id,
-        )
-        check_transition(
-            case_id=routed.case_id, current=CaseState.ROUTED, target=CaseState.DISPATCHED
-        )
-        dispatched = DispatchCase(
-            case_id=routed.case_id,
-            state=CaseState.DISPATCHED,
-            attempt=routed.attempt,
-            command_level=initial_command_level(routed),
-            lead_department=lead_of(routed),
-            routed=routed,
-            clock_started_at=started_at,
-            return_count=case.return_count if case else 0,
-            escalations=case.escalations if case else 0,
-            rehandling=rehandling,
-        )
-        await uow.dispatch.save_case(dispatched)
-        for old in plan.cancel:
-            await cancel_work_order(
-                uow=uow, order=old, reason=f"re-routed (attempt {routed.attempt})"
-            )
-        for order in plan.orders:
-            await issue_work_order(uow=uow, routed=routed, order=order)
-        await uow.emit(
-            state_changed(
-                dispatched,
-                from_state=CaseState.ROUTED,
-                to_state=CaseState.DISPATCHED,
-                at=now,
-                note=f"work orders to {', '.join(o.department for o in plan.orders)}",
-            ),
-            topic=CASE_LIFECYCLE,
-        )
+    case = await uow.dispatch.get_case(routed.case_id, lock=True)
+    if case is not None and routed.attempt <= case.attempt:
+        log.info("routing decision already dispatched", case_id=routed.case_id)
+        return
+    now = clock.now()
+    started_at = case.clock_started_at if case else clock_start(routed, routed_at=envelope.time)
+    existing = await uow.dispatch.work_orders_of(routed.case_id)
+    # A grid-settled matter passed up after an unsatisfied evaluation is a re-handling.
+    rehandling = max(case.rehandling if case else 0, routed.rehandling)
+    plan = plan_dispatch(
+        routed,
+        existing=existing,
+        deadlines=case_deadlines(routed, started_at=started_at),
+        escalations=case.escalations if case else 0,
+        rehandling=rehandling,
+        now=now,
+        new_id=new_id,
+    )
+    check_transition(case_id=routed.case_id, current=CaseState.ROUTED, target=CaseState.DISPATCHED)
+    dispatched = DispatchCase(
+        case_id=routed.case_id,
+        state=CaseState.DISPATCHED,
+        attempt=routed.attempt,
+        command_level=initial_command_level(routed),
+        lead_department=lead_of(routed),
+        routed=routed,
+        clock_started_at=started_at,
+        return_count=case.return_count if case else 0,
+        escalations=case.escalations if case else 0,
+        rehandling=rehandling,
+    )
+    await uow.dispatch.save_case(dispatched)
+    for old in plan.cancel:
+        await cancel_work_order(uow=uow, order=old, reason=f"re-routed (attempt {routed.attempt})")
+    for order in plan.orders:
+        await issue_work_order(uow=uow, routed=routed, order=order)
+    await uow.emit(
+        state_changed(
+            dispatched,
+            from_state=CaseState.ROUTED,
+            to_state=CaseState.DISPATCHED,
+            at=now,
+            note=f"work orders to {', '.join(o.department for o in plan.orders)}",
+        ),
+        topic=CASE_LIFECYCLE,
+    )
 
 
 async def list_work_orders(

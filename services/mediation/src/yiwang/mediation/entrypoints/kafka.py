@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from faststream.kafka import KafkaRouter
@@ -20,10 +20,10 @@ def kafka_router(
 ) -> KafkaRouter:
     router = KafkaRouter()
 
-    async def on_case_routed(envelope: Envelope[Any]) -> None:
-        await handlers.open_routed_dispute(
-            uow=uow(), envelope=envelope, clock=runtime.clock, policy=policy
+    async def on_cases_routed(envelopes: Sequence[Envelope[Any]]) -> None:
+        await handlers.open_routed_disputes(
+            uow=uow(), envelopes=envelopes, clock=runtime.clock, policy=policy
         )
 
-    runtime.subscribe(router, topic=CASE_ROUTED, handlers={CaseRouted: on_case_routed})
+    runtime.subscribe(router, topic=CASE_ROUTED, handlers={}, batched={CaseRouted: on_cases_routed})
     return router

@@ -15,6 +15,7 @@ from yiwang.mediation.handlers.disputes import (
     assign_mediator,
     decline_dispute,
     open_routed_dispute,
+    open_routed_disputes,
     schedule_session,
 )
 from yiwang.mediation.handlers.outcomes import (
@@ -52,6 +53,7 @@ __all__ = [
     "fire_due_timers",
     "list_mediators",
     "open_routed_dispute",
+    "open_routed_disputes",
     "record_agreement",
     "record_failure",
     "record_follow_up",

@@ -3,6 +3,7 @@ schedule a session. Metrics are counted after the unit of work committed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from yiwang.common.auth import Actor
@@ -38,52 +39,77 @@ log = get_logger(__name__)
 CONSUMER = "mediation"
 
 
+async def open_routed_disputes(
+    *,
+    uow: MediationUnitOfWork,
+    envelopes: Sequence[Envelope[CaseRouted]],
+    clock: Clock,
+    policy: LadderPolicy,
+) -> list[MediationCase]:
+    """A poll's routing decisions, in one transaction: each dispute routed to mediation
+    becomes one mediation case at its lowest rung. The others are department-dispatch's:
+    they cost no transaction here."""
+    disputes = [e for e in envelopes if e.payload.to_mediation]
+    if not disputes:
+        return []
+    opened: list[MediationCase] = []
+    async with uow:
+        fresh = await uow.first_deliveries(consumer=CONSUMER, event_ids=[e.id for e in disputes])
+        # By case, each case's decisions in their order: two polls lock cases alike.
+        for envelope in sorted(disputes, key=lambda e: e.payload.case_id):
+            if envelope.id in fresh:
+                fresh.discard(envelope.id)  # the same event twice in a poll opens once
+                case = await _open_dispute(uow, envelope.payload, clock=clock, policy=policy)
+                if case is not None:
+                    opened.append(case)
+    return opened
+
+
 async def open_routed_dispute(
     *, uow: MediationUnitOfWork, envelope: Envelope[CaseRouted], clock: Clock, policy: LadderPolicy
 ) -> MediationCase | None:
-    """A dispute routed to mediation becomes one mediation case at its lowest rung."""
-    routed = envelope.payload
-    async with uow:
-        if not await uow.first_delivery(consumer=CONSUMER, event_id=envelope.id):
-            return None  # a redelivery: applied the first time
-        if not routed.to_mediation:
-            return None  # department-dispatch takes these
-        if await uow.mediations.open_for_case(routed.case_id) is not None:
-            log.info("dispute already in mediation", case_id=routed.case_id)
-            return None
-        check_transition(
-            case_id=routed.case_id, current=CaseState.ROUTED, target=CaseState.IN_MEDIATION
-        )
-        now = clock.now()
-        case, step = t.open_mediation(
-            routed,
-            mediation_id=new_id("med"),
-            now=now,
-            time_limit=policy.time_limit,
-            county_code=policy.county_code,
-        )
-        if not await uow.mediations.add(case):
-            return None  # a concurrent delivery opened it first
-        for reporter in routed.case.reporters:
-            if not reporter.anonymous:
-                party = from_reporter(
-                    reporter, party_id=new_id("pty"), mediation_id=case.mediation_id
-                )
-                await uow.mediations.save_party(party)
-        await start_level_timer(uow, case)
-        steps = [step]
-        if routed.grid_mediator is not None and case.level is MediationLevel.GRID:
-            # 调解员: the micro-grid's worker on grid-routing's roster mediates at the grid
-            # rung; registered here for the grid's committee on first sight.
-            worker = routed.grid_mediator
-            mediator = await uow.roster.get(worker.worker_id)
-            if mediator is None:
-                mediator = grid_worker_mediator(worker.worker_id, worker.name,
-                                                case.committee.area_code)  # fmt: skip
-                await uow.roster.add(mediator)
-            if mediator.serves(case.committee):  # else the committee's own mediators
-                steps.append(await assign_mediator_to(uow, case, worker.worker_id))
-        await record_steps(uow, case, steps, now=now, by=SYSTEM)
+    """One routing decision; the mediation case it opened, or None."""
+    opened = await open_routed_disputes(uow=uow, envelopes=[envelope], clock=clock, policy=policy)
+    return opened[0] if opened else None
+
+
+async def _open_dispute(
+    uow: MediationUnitOfWork, routed: CaseRouted, *, clock: Clock, policy: LadderPolicy
+) -> MediationCase | None:
+    if await uow.mediations.open_for_case(routed.case_id) is not None:
+        log.info("dispute already in mediation", case_id=routed.case_id)
+        return None
+    check_transition(
+        case_id=routed.case_id, current=CaseState.ROUTED, target=CaseState.IN_MEDIATION
+    )
+    now = clock.now()
+    case, step = t.open_mediation(
+        routed,
+        mediation_id=new_id("med"),
+        now=now,
+        time_limit=policy.time_limit,
+        county_code=policy.county_code,
+    )
+    if not await uow.mediations.add(case):
+        return None  # a concurrent delivery opened it first
+    for reporter in routed.case.reporters:
+        if not reporter.anonymous:
+            party = from_reporter(reporter, party_id=new_id("pty"), mediation_id=case.mediation_id)
+            await uow.mediations.save_party(party)
+    await start_level_timer(uow, case)
+    steps = [step]
+    if routed.grid_mediator is not None and case.level is MediationLevel.GRID:
+        # 调解员: the micro-grid's worker on grid-routing's roster mediates at the grid
+        # rung; registered here for the grid's committee on first sight.
+        worker = routed.grid_mediator
+        mediator = await uow.roster.get(worker.worker_id)
+        if mediator is None:
+            mediator = grid_worker_mediator(worker.worker_id, worker.name,
+                                            case.committee.area_code)  # fmt: skip
+            await uow.roster.add(mediator)
+        if mediator.serves(case.committee):  # else the committee's own mediators
+            steps.append(await assign_mediator_to(uow, case, worker.worker_id))
+    await record_steps(uow, case, steps, now=now, by=SYSTEM)
     return case
 
 
