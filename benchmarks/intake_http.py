@@ -26,6 +26,7 @@ import time
 import httpx
 from harness import (
     ServiceProcess,
+    cpu_reference,
     create_database,
     delete_topics,
     drop_database,
@@ -109,6 +110,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=15)
     args = parser.parse_args()
+    reference = cpu_reference()  # before anything of ours runs
     settings = stack_settings()
     database = await create_database(settings["DATABASE_URL"])
     env = {
@@ -135,6 +137,7 @@ async def main() -> None:
         )
         p50 = statistics.median(latencies) * 1000
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+        print(f"CPU reference: {reference:.0f} ms (one core, fixed workload; lower is faster)")
         print(
             f"intake HTTP: {throughput:,.0f} submissions/s sustained for {args.duration:.0f}s"
             f" with {args.connections} connections ({outcome})"

@@ -39,6 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from harness import (
     ROOT,
     ServiceProcess,
+    cpu_reference,
     create_database,
     delete_topics,
     drop_database,
@@ -300,7 +301,9 @@ async def phase(
 
 
 def report(result: dict[str, Any]) -> None:
-    print(f"\nraw produce->consume, one Python client: {result['raw_msgs_per_s']:,.0f} msgs/s")
+    print(f"\nCPU reference: {result['cpu_reference_ms']:.0f} ms (one core, fixed workload;"
+          " lower is faster)")  # fmt: skip
+    print(f"raw produce->consume, one Python client: {result['raw_msgs_per_s']:,.0f} msgs/s")
     print(f"{'phase':<14}{'cases':>7}{'dept/s':>9}{'proj/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}"
           f"{'cpu/case':>10}  complete")  # fmt: skip
     for p in result["phases"]:
@@ -333,6 +336,7 @@ async def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds measured idle")
     args = parser.parse_args()
+    reference = cpu_reference()  # before anything of ours runs
     settings = stack_settings()
     kafka = settings["KAFKA_BOOTSTRAP_SERVERS"]
     prefix = unique_prefix()
@@ -375,6 +379,7 @@ async def main() -> None:
             count = int(rate * args.seconds)
             phases.append(await run_phase(name=f"steady {rate:.0f}/s", count=count, rate=rate))
         result = {
+            "cpu_reference_ms": reference,
             "raw_msgs_per_s": raw,
             "record_bytes": size,
             "idle_cpu_ms_per_s": idle,

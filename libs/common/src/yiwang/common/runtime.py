@@ -143,6 +143,7 @@ class Runtime:
         group_id: str | None = None,
         on_invalid: InvalidPayloadHandler | None = None,
         batched: Mapping[type[Event], BatchEventHandler] | None = None,
+        gathered: bool = False,
     ) -> None:
         prefix = self.settings.topic_prefix
         group = prefix + (group_id or f"yiwang-{self.name}")
@@ -156,6 +157,7 @@ class Runtime:
             dead_letters=self.dead_letters,
             on_invalid=on_invalid,
             batched=counting_batched_transitions(batched or {}, service=self.name),
+            gathered=gathered,
         )
 
     async def open(self) -> None:

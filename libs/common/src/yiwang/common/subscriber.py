@@ -61,6 +61,11 @@ BACK_OFF_CAP_SECONDS = 5.0
 # Records taken from the broker at a time; offsets are committed once per batch.
 BATCH_RECORDS = 500
 POLL_WAIT_MS = 20
+# A gathered subscription (off the path a case takes to its department) lets the broker
+# hold a fetch until this much has come or this long has passed: a few polls a second of
+# many records each, instead of one poll, transaction and offset commit per record.
+GATHER_WAIT_MS = 250
+GATHER_BYTES = 1 << 20
 
 
 def subscribe(
@@ -74,6 +79,7 @@ def subscribe(
     max_attempts: int = MAX_ATTEMPTS,
     on_invalid: InvalidPayloadHandler | None = None,
     batched: Mapping[type[Event], BatchEventHandler] | None = None,
+    gathered: bool = False,
 ) -> None:
     """Register an at-least-once subscriber that routes each record by its CloudEvents type.
 
@@ -90,6 +96,9 @@ def subscribe(
     `batched` handlers take a whole poll's envelopes of their type at once (see
     `_RecordHandler.handle_batch` for when that applies); when such a call fails, the
     records are handled as above, one at a time, each passed to it as a batch of one.
+
+    `gathered` subscriptions trade up to GATHER_WAIT_MS of delay for far fewer polls at
+    a low rate: for consumers no case waits on (projections, views, alerts).
     """
     batched = dict(batched or {})
     by_type: dict[str, EventHandler] = {
@@ -115,7 +124,9 @@ def subscribe(
         # FastStream sleeps this long again after an empty poll: at a low rate a record
         # may wait that long at every hop, so it is short (an idle subscriber wakes 25
         # times a second; a busy one never sleeps).
-        batch_timeout_ms=POLL_WAIT_MS,
+        batch_timeout_ms=GATHER_WAIT_MS if gathered else POLL_WAIT_MS,
+        fetch_max_wait_ms=GATHER_WAIT_MS if gathered else 500,
+        fetch_min_bytes=GATHER_BYTES if gathered else 1,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         max_poll_interval_ms=300_000,

@@ -183,6 +183,9 @@ def load_calendar_files(paths: Iterable[Path]) -> list[YearSchedule]:
 class WorkingCalendar:
     files: Mapping[int, YearSchedule] = field(default_factory=dict)
     _flagged: set[int] = field(default_factory=set)
+    # Answers so far: every deadline walks day by day, and the tables' lookup is slow.
+    # A few hundred entries a year of dates ever asked about.
+    _known: dict[date, bool] = field(default_factory=dict)
 
     @classmethod
     def of(cls, schedules: Sequence[YearSchedule]) -> WorkingCalendar:
@@ -199,6 +202,12 @@ class WorkingCalendar:
         return "chinese-calendar tables"
 
     def is_workday(self, day: date) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> bool:
         schedule = self.files.get(day.year)
         if schedule is not None:
             return schedule.is_workday(day)

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 
 import asyncpg
 from yiwang.common.envelope import KafkaRecord
@@ -93,8 +94,8 @@ class OutboxRelay:
                 # A connection the server dropped took its lock with it.
                 with contextlib.suppress(Exception):
                     await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
-        for record in records:
-            OUTBOX_PUBLISHED.labels(self._service, record.topic).inc()
+        for topic, count in Counter(record.topic for record in records).items():
+            OUTBOX_PUBLISHED.labels(self._service, topic).inc(count)
         return len(records)
 
     async def run(self) -> None:

@@ -57,6 +57,18 @@ async def open_pool(
         min_size=1,
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": application_name},
+        reset=_reset,
     )
     assert pool is not None
     return pool
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    """On release, a full reset only for a connection left inside a transaction.
+
+    asyncpg's default costs a round trip per release (advisory unlocks, CLOSE ALL, UNLISTEN,
+    RESET ALL), i.e. per transaction. Nothing here leaves session state behind: units of
+    work end their transactions, the relay releases its advisory lock and the listener
+    its LISTEN, and no code SETs a session setting."""
+    if conn.is_in_transaction():
+        await conn.reset()

@@ -94,7 +94,11 @@ def kafka_router(
         on_invalid=on_invalid_submission,
     )
     runtime.subscribe(
-        router, topic=CASE_LIFECYCLE, handlers={}, batched={CaseStateChanged: on_case_state_changed}
+        router,
+        topic=CASE_LIFECYCLE,
+        handlers={},
+        batched={CaseStateChanged: on_case_state_changed},
+        gathered=True,  # intake's view of its cases: no case waits on it
     )
     # A group of its own: a few records a day need not make the busy consumers of
     # submissions rebalance when it joins or leaves.
@@ -103,5 +107,6 @@ def kafka_router(
         topic=OVERSIGHT_INVITATIONS,
         handlers={EvaluationInvited: on_evaluation_invited},
         group_id="yiwang-intake-invitations",
+        gathered=True,
     )
     return router

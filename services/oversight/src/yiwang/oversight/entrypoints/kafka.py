@@ -60,24 +60,36 @@ def kafka_router(
                 error=f"refused: {exc}",
             )
 
+    # Oversight watches: no case waits on its projection, so every subscription gathers.
     timeline = on_timeline_events
     runtime.subscribe(
         router,
         topic=CASE_LIFECYCLE,
         handlers={},
         batched={CaseStateChanged: timeline, RulingMade: timeline},
+        gathered=True,
     )
-    runtime.subscribe(router, topic=CASE_ROUTED, handlers={}, batched={CaseRouted: timeline})
+    runtime.subscribe(
+        router, topic=CASE_ROUTED, handlers={}, batched={CaseRouted: timeline}, gathered=True
+    )
     runtime.subscribe(
         router,
         topic=DISPATCH_WHISTLES,
         handlers={},
         batched={WhistleBlown: timeline, WhistleAttendanceRecorded: timeline},
+        gathered=True,
     )
     runtime.subscribe(
-        router, topic=MEDIATION_EVENTS, handlers={}, batched={MediationProgressed: timeline}
+        router,
+        topic=MEDIATION_EVENTS,
+        handlers={},
+        batched={MediationProgressed: timeline},
+        gathered=True,
     )
     runtime.subscribe(
-        router, topic=OVERSIGHT_EVALUATIONS, handlers={CaseEvaluated: on_case_evaluated}
+        router,
+        topic=OVERSIGHT_EVALUATIONS,
+        handlers={CaseEvaluated: on_case_evaluated},
+        gathered=True,
     )
     return router
