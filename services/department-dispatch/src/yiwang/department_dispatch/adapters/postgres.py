@@ -7,10 +7,17 @@ from typing import Any
 
 import asyncpg
 from yiwang.common.departments import Department
-from yiwang.common.events import CaseRouted, CommandLevel, DepartmentReplied, DepartmentRole
-from yiwang.common.states import CaseState
+from yiwang.common.events import DepartmentReplied
+from yiwang.department_dispatch.adapters.postgres_batches import PostgresDispatchBatches
 from yiwang.department_dispatch.adapters.postgres_signing import PostgresSigningSecrets
 from yiwang.department_dispatch.adapters.repository import DispatchRepository, RejectionRecord
+from yiwang.department_dispatch.adapters.rows import (
+    SAVE_CASE,
+    WORK_ORDER_COLUMNS,
+    case_from_row,
+    case_values,
+    work_order_from_row,
+)
 from yiwang.department_dispatch.domain.model import (
     OPEN_WORK_ORDER,
     Attendance,
@@ -18,17 +25,12 @@ from yiwang.department_dispatch.domain.model import (
     Whistle,
     WhistleAttendance,
     WorkOrder,
-    WorkOrderStatus,
 )
 from yiwang.department_dispatch.domain.queries import WorkOrderPage, WorkOrderQuery
 from yiwang.department_dispatch.domain.rulings import Ruling
 
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
-WORK_ORDER_COLUMNS = (
-    "work_order_id, case_id, department, role, command_level, round, status, deadline,"
-    " issued_at, whistle_id, case_number, response_due, sla_policy, ruling_id, rehandling"
-)
 # A department's listing: $1 department, $2 statuses (NULL: any), $3 open (NULL: either),
 # $4 the open statuses, $5 case id (NULL: any).
 LISTING_FILTER = (
@@ -37,26 +39,6 @@ LISTING_FILTER = (
     " AND ($3::boolean IS NULL OR (status = ANY($4::text[])) = $3::boolean)"
     " AND ($5::text IS NULL OR case_id = $5::text)"
 )
-
-
-def _work_order(row: Any) -> WorkOrder:
-    return WorkOrder(
-        work_order_id=row["work_order_id"],
-        case_id=row["case_id"],
-        department=Department(row["department"]),
-        role=DepartmentRole(row["role"]),
-        command_level=CommandLevel(row["command_level"]),
-        round=row["round"],
-        status=WorkOrderStatus(row["status"]),
-        deadline=row["deadline"],
-        issued_at=row["issued_at"],
-        whistle_id=row["whistle_id"],
-        case_number=row["case_number"],
-        response_due=row["response_due"],
-        sla_policy=row["sla_policy"],
-        ruling_id=row["ruling_id"],
-        rehandling=row["rehandling"],
-    )
 
 
 def _attendance(row: Any) -> WhistleAttendance:
@@ -71,7 +53,9 @@ def _attendance(row: Any) -> WhistleAttendance:
     )
 
 
-class PostgresDispatchRepository(PostgresSigningSecrets, DispatchRepository):
+class PostgresDispatchRepository(
+    PostgresDispatchBatches, PostgresSigningSecrets, DispatchRepository
+):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
@@ -80,66 +64,13 @@ class PostgresDispatchRepository(PostgresSigningSecrets, DispatchRepository):
             "SELECT * FROM dispatch_case WHERE case_id = $1" + (" FOR UPDATE" if lock else ""),
             case_id,
         )
-        if row is None:
-            return None
-        return DispatchCase(
-            case_id=row["case_id"],
-            state=CaseState(row["state"]),
-            attempt=row["attempt"],
-            command_level=CommandLevel(row["command_level"]),
-            lead_department=Department(row["lead_department"]),
-            routed=CaseRouted.model_validate_json(row["routed"]),
-            clock_started_at=row["clock_started_at"],
-            return_count=row["return_count"],
-            escalations=row["escalations"],
-            ruling_id=row["ruling_id"],
-            rehandling=row["rehandling"],
-        )
+        return case_from_row(row) if row is not None else None
 
     async def save_case(self, case: DispatchCase) -> None:
-        await self._conn.execute(
-            "INSERT INTO dispatch_case (case_id, state, attempt, command_level, lead_department,"
-            " return_count, routed, clock_started_at, escalations, ruling_id, rehandling)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)"
-            " ON CONFLICT (case_id) DO UPDATE SET state = $2, attempt = $3, command_level = $4,"
-            " lead_department = $5, return_count = $6, routed = $7::jsonb,"
-            " clock_started_at = $8, escalations = $9, ruling_id = $10, rehandling = $11,"
-            " updated_at = now()",
-            case.case_id,
-            case.state.value,
-            case.attempt,
-            case.command_level.value,
-            case.lead_department.value,
-            case.return_count,
-            case.routed.model_dump_json(),
-            case.clock_started_at,
-            case.escalations,
-            case.ruling_id,
-            case.rehandling,
-        )
+        await self._conn.execute(SAVE_CASE, *case_values(case))
 
     async def add_work_order(self, order: WorkOrder) -> bool:
-        inserted = await self._conn.fetchval(
-            f"INSERT INTO work_order ({WORK_ORDER_COLUMNS})"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-            " ON CONFLICT (case_id, department, round) DO NOTHING RETURNING true",
-            order.work_order_id,
-            order.case_id,
-            order.department.value,
-            order.role.value,
-            order.command_level.value,
-            order.round,
-            order.status.value,
-            order.deadline,
-            order.issued_at,
-            order.whistle_id,
-            order.case_number,
-            order.response_due,
-            order.sla_policy,
-            order.ruling_id,
-            order.rehandling,
-        )
-        return bool(inserted)
+        return bool(await self.add_work_orders([order]))
 
     async def save_work_order(self, order: WorkOrder) -> None:
         await self._conn.execute(
@@ -152,14 +83,14 @@ class PostgresDispatchRepository(PostgresSigningSecrets, DispatchRepository):
         row = await self._conn.fetchrow(
             f"SELECT {WORK_ORDER_COLUMNS} FROM work_order WHERE work_order_id = $1", work_order_id
         )
-        return _work_order(row) if row else None
+        return work_order_from_row(row) if row else None
 
     async def work_orders_of(self, case_id: str) -> list[WorkOrder]:
         rows = await self._conn.fetch(
             f"SELECT {WORK_ORDER_COLUMNS} FROM work_order WHERE case_id = $1 ORDER BY issued_at",
             case_id,
         )
-        return [_work_order(r) for r in rows]
+        return [work_order_from_row(r) for r in rows]
 
     async def list_work_orders(
         self, department: Department, query: WorkOrderQuery
@@ -179,7 +110,7 @@ class PostgresDispatchRepository(PostgresSigningSecrets, DispatchRepository):
             query.limit,
             query.offset,
         )
-        return WorkOrderPage(total=total, orders=[_work_order(r) for r in rows])
+        return WorkOrderPage(total=total, orders=[work_order_from_row(r) for r in rows])
 
     async def add_ruling(self, ruling: Ruling) -> None:
         await self._conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,6 +49,30 @@ class DispatchRepository(abc.ABC):
 
     @abc.abstractmethod
     async def save_work_order(self, order: WorkOrder) -> None: ...
+
+    # A poll's worth at once. These defaults go one at a time; PostgreSQL does each in
+    # one statement (postgres_batches.py).
+
+    async def get_cases(
+        self, case_ids: Sequence[str], *, lock: bool = False
+    ) -> dict[str, DispatchCase]:
+        found = {case_id: await self.get_case(case_id, lock=lock) for case_id in case_ids}
+        return {case_id: case for case_id, case in found.items() if case is not None}
+
+    async def work_orders_of_cases(self, case_ids: Sequence[str]) -> dict[str, list[WorkOrder]]:
+        return {case_id: await self.work_orders_of(case_id) for case_id in case_ids}
+
+    async def save_cases(self, cases: Sequence[DispatchCase]) -> None:
+        for case in cases:
+            await self.save_case(case)
+
+    async def save_work_orders(self, orders: Sequence[WorkOrder]) -> None:
+        for order in orders:
+            await self.save_work_order(order)
+
+    async def add_work_orders(self, orders: Sequence[WorkOrder]) -> set[str]:
+        """The ids of those added (add_work_order for each)."""
+        return {order.work_order_id for order in orders if await self.add_work_order(order)}
 
     @abc.abstractmethod
     async def get_work_order(self, work_order_id: str) -> WorkOrder | None: ...

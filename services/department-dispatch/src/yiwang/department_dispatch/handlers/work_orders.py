@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from yiwang.common.clock import Clock
 from yiwang.common.departments import Department
@@ -17,6 +18,7 @@ from yiwang.department_dispatch.adapters.unit_of_work import DispatchUnitOfWork
 from yiwang.department_dispatch.domain.lifecycle import state_changed
 from yiwang.department_dispatch.domain.model import (
     DispatchCase,
+    DispatchPlan,
     WorkOrder,
     WorkOrderStatus,
     case_deadlines,
@@ -41,18 +43,32 @@ def new_id(prefix: str) -> str:
 async def dispatch_routed_cases(
     *, uow: DispatchUnitOfWork, envelopes: Sequence[Envelope[CaseRouted]], clock: Clock
 ) -> None:
-    """A poll's routing decisions in one transaction, each as `dispatch_routed_case` says.
-    Disputes routed to mediation are mediation's: they cost no transaction here."""
+    """A poll's routing decisions in one transaction and a few statements, each decision
+    as `dispatch_routed_case` says. Disputes routed to mediation are mediation's: they
+    cost no transaction here."""
     decisions = [e for e in envelopes if not e.payload.to_mediation]
     if not decisions:
         return
     async with uow:
         fresh = await uow.first_deliveries(consumer=CONSUMER, event_ids=[e.id for e in decisions])
-        # By case, each case's decisions in their order: two polls lock cases alike.
-        for envelope in sorted(decisions, key=lambda e: e.payload.case_id):
-            if envelope.id in fresh:
-                fresh.discard(envelope.id)  # the same event twice in a poll counts once
-                await _dispatch(uow, envelope, clock=clock)
+        taken = [e for e in {e.id: e for e in decisions}.values() if e.id in fresh]
+        case_ids = sorted({e.payload.case_id for e in taken})
+        cases = await uow.dispatch.get_cases(case_ids, lock=True)  # locked in id order
+        existing = await uow.dispatch.work_orders_of_cases(case_ids)
+        rounds: list[tuple[DispatchCase, DispatchPlan]] = []
+        for envelope in taken:  # each case's decisions in the order they came
+            planned_round = _plan(envelope, cases.get(envelope.payload.case_id), existing, clock)
+            if planned_round is not None:
+                cases[planned_round[0].case_id] = planned_round[0]
+                rounds.append(planned_round)
+        await uow.dispatch.save_cases(list({c.case_id: c for c, _ in rounds}.values()))
+        planned = [o for _, plan in rounds for o in plan.orders]
+        issued = await uow.dispatch.add_work_orders(planned)
+        # An order planned in this poll that the case had already is nobody's to withdraw.
+        unissued = {o.work_order_id for o in planned} - issued
+        await uow.dispatch.save_work_orders([o for _, plan in rounds for o in plan.cancel])
+        for case, plan in rounds:
+            await _announce(uow, case, plan, issued=issued, unissued=unissued, at=clock.now())
 
 
 async def dispatch_routed_case(
@@ -65,29 +81,35 @@ async def dispatch_routed_case(
     await dispatch_routed_cases(uow=uow, envelopes=[envelope], clock=clock)
 
 
-async def _dispatch(
-    uow: DispatchUnitOfWork, envelope: Envelope[CaseRouted], *, clock: Clock
-) -> None:
+def _plan(
+    envelope: Envelope[CaseRouted],
+    case: DispatchCase | None,
+    existing: dict[str, list[WorkOrder]],
+    clock: Clock,
+) -> tuple[DispatchCase, DispatchPlan] | None:
+    """The case after this decision and its orders to issue and withdraw; None if it was
+    dispatched before. `existing` takes the new orders, for a later decision of the poll."""
     routed = envelope.payload
-    case = await uow.dispatch.get_case(routed.case_id, lock=True)
     if case is not None and routed.attempt <= case.attempt:
         log.info("routing decision already dispatched", case_id=routed.case_id)
-        return
-    now = clock.now()
+        return None
     started_at = case.clock_started_at if case else clock_start(routed, routed_at=envelope.time)
-    existing = await uow.dispatch.work_orders_of(routed.case_id)
     # A grid-settled matter passed up after an unsatisfied evaluation is a re-handling.
     rehandling = max(case.rehandling if case else 0, routed.rehandling)
+    orders = existing.setdefault(routed.case_id, [])
     plan = plan_dispatch(
         routed,
-        existing=existing,
+        existing=orders,
         deadlines=case_deadlines(routed, started_at=started_at),
         escalations=case.escalations if case else 0,
         rehandling=rehandling,
-        now=now,
+        now=clock.now(),
         new_id=new_id,
     )
     check_transition(case_id=routed.case_id, current=CaseState.ROUTED, target=CaseState.DISPATCHED)
+    for old in plan.cancel:
+        old.status = WorkOrderStatus.CANCELLED
+    orders.extend(plan.orders)
     dispatched = DispatchCase(
         case_id=routed.case_id,
         state=CaseState.DISPATCHED,
@@ -100,17 +122,38 @@ async def _dispatch(
         escalations=case.escalations if case else 0,
         rehandling=rehandling,
     )
-    await uow.dispatch.save_case(dispatched)
+    return dispatched, plan
+
+
+async def _announce(
+    uow: DispatchUnitOfWork,
+    dispatched: DispatchCase,
+    plan: DispatchPlan,
+    *,
+    issued: set[str],
+    unissued: set[str],
+    at: datetime,
+) -> None:
+    """Withdrawn orders, then the orders issued (not those the case had already), then
+    the case's dispatch, to their topics in that order."""
+    routed = dispatched.routed
     for old in plan.cancel:
-        await cancel_work_order(uow=uow, order=old, reason=f"re-routed (attempt {routed.attempt})")
+        if old.work_order_id not in unissued:
+            await uow.emit(
+                cancellation(old, reason=f"re-routed (attempt {routed.attempt})"),
+                topic=department_topic(old.department),
+            )
     for order in plan.orders:
-        await issue_work_order(uow=uow, routed=routed, order=order)
+        if order.work_order_id in issued:
+            await uow.emit(
+                work_order_issued(routed, order), topic=department_topic(order.department)
+            )
     await uow.emit(
         state_changed(
             dispatched,
             from_state=CaseState.ROUTED,
             to_state=CaseState.DISPATCHED,
-            at=now,
+            at=at,
             note=f"work orders to {', '.join(o.department for o in plan.orders)}",
         ),
         topic=CASE_LIFECYCLE,
@@ -141,12 +184,13 @@ async def cancel_work_order(*, uow: DispatchUnitOfWork, order: WorkOrder, reason
     """Withdraw an order and tell its department. Inside the caller's `async with uow:`."""
     order.status = WorkOrderStatus.CANCELLED
     await uow.dispatch.save_work_order(order)
-    await uow.emit(
-        WorkOrderCancelled(
-            case_id=order.case_id,
-            work_order_id=order.work_order_id,
-            department=order.department,
-            reason=reason,
-        ),
-        topic=department_topic(order.department),
+    await uow.emit(cancellation(order, reason=reason), topic=department_topic(order.department))
+
+
+def cancellation(order: WorkOrder, *, reason: str) -> WorkOrderCancelled:
+    return WorkOrderCancelled(
+        case_id=order.case_id,
+        work_order_id=order.work_order_id,
+        department=order.department,
+        reason=reason,
     )

@@ -1,0 +1,85 @@
+"""A poll's worth of dispatch writes and reads, each in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+from yiwang.department_dispatch.adapters.rows import (
+    SAVE_CASE,
+    WORK_ORDER_COLUMNS,
+    case_from_row,
+    case_values,
+    work_order_from_row,
+)
+from yiwang.department_dispatch.domain.model import DispatchCase, WorkOrder
+
+# $1-$15: one array per column of WORK_ORDER_COLUMNS, in its order.
+_ADD_WORK_ORDERS = (
+    f"INSERT INTO work_order ({WORK_ORDER_COLUMNS}) SELECT * FROM unnest($1::text[],"
+    " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+    " $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::timestamptz[],"
+    " $13::text[], $14::text[], $15::int[])"
+    " ON CONFLICT (case_id, department, round) DO NOTHING RETURNING work_order_id"
+)
+
+
+class PostgresDispatchBatches:
+    _conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+    async def get_cases(
+        self, case_ids: Sequence[str], *, lock: bool = False
+    ) -> dict[str, DispatchCase]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM dispatch_case WHERE case_id = ANY($1::text[]) ORDER BY case_id"
+            + (" FOR UPDATE" if lock else ""),
+            list(case_ids),
+        )
+        return {row["case_id"]: case_from_row(row) for row in rows}
+
+    async def work_orders_of_cases(self, case_ids: Sequence[str]) -> dict[str, list[WorkOrder]]:
+        rows = await self._conn.fetch(
+            f"SELECT {WORK_ORDER_COLUMNS} FROM work_order WHERE case_id = ANY($1::text[])"
+            " ORDER BY issued_at",
+            list(case_ids),
+        )
+        found: dict[str, list[WorkOrder]] = {case_id: [] for case_id in case_ids}
+        for row in rows:
+            found[row["case_id"]].append(work_order_from_row(row))
+        return found
+
+    async def save_cases(self, cases: Sequence[DispatchCase]) -> None:
+        if cases:
+            await self._conn.executemany(SAVE_CASE, [case_values(case) for case in cases])
+
+    async def save_work_orders(self, orders: Sequence[WorkOrder]) -> None:
+        if orders:
+            await self._conn.executemany(
+                "UPDATE work_order SET status = $2, updated_at = now() WHERE work_order_id = $1",
+                [(order.work_order_id, order.status.value) for order in orders],
+            )
+
+    async def add_work_orders(self, orders: Sequence[WorkOrder]) -> set[str]:
+        """The ids of those added: none where the case has an order for that department
+        in that round already."""
+        if not orders:
+            return set()
+        rows = await self._conn.fetch(
+            _ADD_WORK_ORDERS,
+            [o.work_order_id for o in orders],
+            [o.case_id for o in orders],
+            [o.department.value for o in orders],
+            [o.role.value for o in orders],
+            [o.command_level.value for o in orders],
+            [o.round for o in orders],
+            [o.status.value for o in orders],
+            [o.deadline for o in orders],
+            [o.issued_at for o in orders],
+            [o.whistle_id for o in orders],
+            [o.case_number for o in orders],
+            [o.response_due for o in orders],
+            [o.sla_policy for o in orders],
+            [o.ruling_id for o in orders],
+            [o.rehandling for o in orders],
+        )
+        return {row["work_order_id"] for row in rows}
