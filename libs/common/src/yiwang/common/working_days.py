@@ -186,6 +186,7 @@ class WorkingCalendar:
     # Answers so far: every deadline walks day by day, and the tables' lookup is slow.
     # A few hundred entries a year of dates ever asked about.
     _known: dict[date, bool] = field(default_factory=dict)
+    _after: dict[tuple[date, int], datetime] = field(default_factory=dict)
 
     @classmethod
     def of(cls, schedules: Sequence[YearSchedule]) -> WorkingCalendar:
@@ -205,6 +206,14 @@ class WorkingCalendar:
         known = self._known.get(day)
         if known is None:
             known = self._known[day] = self._look_up(day)
+        return known
+
+    def working_days_after(self, day: date, days: int) -> datetime:
+        """The end of the `days`-th working day after local `day` (remembered: deadlines
+        of a day's cases start from a handful of dates)."""
+        known = self._after.get((day, days))
+        if known is None:
+            known = self._after[(day, days)] = _working_days_after(day, days, self.is_workday)
         return known
 
     def _look_up(self, day: date) -> bool:
@@ -261,6 +270,9 @@ def is_workday(day: date) -> bool:
     return _CALENDAR.is_workday(day)
 
 
+_installed_is_workday = is_workday
+
+
 def local_date(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
@@ -280,7 +292,12 @@ def add_working_days(
     """
     if days < 1:
         raise ValueError("days must be at least 1")
-    day = local_date(start)
+    if is_workday is _installed_is_workday:
+        return _CALENDAR.working_days_after(local_date(start), days)
+    return _working_days_after(local_date(start), days, is_workday)
+
+
+def _working_days_after(day: date, days: int, is_workday: WorkdayRule) -> datetime:
     counted = 0
     while counted < days:
         day += timedelta(days=1)

@@ -173,36 +173,32 @@ class PostgresOversightRepository(OversightRepository):
         await self._conn.executemany(_SAVE_CASE, [tuple(row.values()) for row in rows])
 
     async def sync_timers_of(self, wanted: Mapping[str, list[TimerSpec]]) -> None:
-        """One statement for the stale timers of every case, one for the new ones."""
-        # A timer is its key and when it is due: a ladder's due times move with the
-        # clock's start, so a timer folded from fewer entries gives way to the whole story's.
-        keep = {(*t.key, t.due_at) for timers in wanted.values() for t in timers}
-        existing = await self._conn.fetch(
-            "SELECT id, case_id, clock, stage, deadline, due_at FROM timers"
-            " WHERE case_id = ANY($1::text[]) AND fired_at IS NULL",
-            list(wanted),
+        """Two statements for every case, compared in the database: unfired timers no
+        longer wanted go; wanted ones come, or take their new due time (a ladder's due
+        times move with the clock's start); fired ones stay as they fired."""
+        timers = [t for specs in wanted.values() for t in specs]
+        columns = (
+            [t.case_id for t in timers],
+            [t.clock.value for t in timers],
+            [t.stage.value for t in timers],
+            [t.deadline for t in timers],
         )
-        rows = {
-            r["id"]: (r["case_id"], r["clock"], r["stage"], r["deadline"], r["due_at"])
-            for r in existing
-        }
-        stale = [timer_id for timer_id, timer in rows.items() if timer not in keep]
-        if stale:
-            await self._conn.execute(
-                "DELETE FROM timers WHERE id = ANY($1::bigint[]) AND fired_at IS NULL", stale
-            )
-        present = {timer for timer in rows.values() if timer in keep}
-        new = [t for timers in wanted.values() for t in timers if (*t.key, t.due_at) not in present]
-        if new:
+        await self._conn.execute(
+            "DELETE FROM timers WHERE case_id = ANY($1::text[]) AND fired_at IS NULL"
+            " AND (case_id, clock, stage, deadline) NOT IN (SELECT * FROM unnest($2::text[],"
+            " $3::text[], $4::text[], $5::timestamptz[]))",
+            list(wanted),
+            *columns,
+        )
+        if timers:
             await self._conn.execute(
                 "INSERT INTO timers (case_id, clock, stage, deadline, due_at)"
                 " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],"
-                " $5::timestamptz[]) ON CONFLICT DO NOTHING",
-                [t.case_id for t in new],
-                [t.clock.value for t in new],
-                [t.stage.value for t in new],
-                [t.deadline for t in new],
-                [t.due_at for t in new],
+                " $5::timestamptz[]) ON CONFLICT (case_id, clock, stage, deadline) DO UPDATE"
+                " SET due_at = EXCLUDED.due_at"
+                " WHERE timers.fired_at IS NULL AND timers.due_at <> EXCLUDED.due_at",
+                *columns,
+                [t.due_at for t in timers],
             )
 
     async def claim_due_timers(self, *, now: datetime, limit: int) -> list[DueTimer]:
