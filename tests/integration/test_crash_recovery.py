@@ -1,9 +1,9 @@
 """A service killed mid-stream loses nothing and duplicates nothing visible.
 
 department-dispatch is killed half-way through a burst of routing decisions: right after
-a record's database transaction committed and before its offset was committed to Kafka
-(the crash point exits the process as SIGKILL would), with other partitions' records in
-flight and the outbox relay somewhere in its cycle.
+a poll's database transaction committed (dispatch takes routing decisions a poll at a
+time, up to 500) and before its offsets were committed to Kafka (the crash point exits
+the process as SIGKILL would), with the outbox relay somewhere in its cycle.
 Started again on the same database, every case must end with exactly one work order per
 department in its tables, and on the department topics every work order appears, with any
 repeat carrying the same CloudEvents id (which consumers' inboxes absorb).
@@ -85,7 +85,8 @@ async def test_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(
 
     crashing = ServiceProcess(
         "yiwang.department_dispatch.app",
-        env={**env, "YIWANG_CRASH_AT": f"consumer.after_handle:{CASES // 2}"},
+        # The third poll of up to 500: about half the burst.
+        env={**env, "YIWANG_CRASH_AT": "consumer.after_batch:3"},
         log_path=tmp_path / "first.log",
     )
     second = dispatch("second")

@@ -123,9 +123,10 @@ async def test_the_relay_listens_again_after_its_listen_connection_died(
         supervisor.start()
         await asyncio.sleep(1)  # listening, first round done
         await emit_and_wait_published()
+        # The LISTEN connection is the one holding the relay's advisory lock.
         terminated = await admin.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = $1 AND query ILIKE 'LISTEN%'",
+            "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_locks l"
+            " ON l.pid = a.pid AND l.locktype = 'advisory' WHERE a.application_name = $1",
             service,
         )
         assert len(terminated) == 1

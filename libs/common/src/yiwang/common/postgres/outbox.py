@@ -1,7 +1,9 @@
 """The outbox relay: publishes committed outbox rows with the idempotent producer.
 
-One relay per schema is active at a time (a session advisory lock, held for one round),
-which keeps events in commit order. No transaction is open while the relay waits for
+One relay per schema is active at a time, which keeps events in commit order: the one
+whose LISTEN connection holds the session advisory lock `outbox:<schema>` (taken once and
+kept until that connection ends; the other replicas try again at each wake), or, without
+a LISTEN connection, whichever takes the lock for one round. No transaction is open while the relay waits for
 Kafka: the rows are read, sent, then marked in statements of their own, so a broker that
 is slow or away never holds back vacuum or keeps locks. If the relay dies after
 publishing but before marking the rows, they are published again on restart with the
@@ -58,45 +60,57 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._channel = f"yiwang_outbox_{schema}"
+        self._lock = f"outbox:{schema}"
+        self._leading = False  # the LISTEN connection holds the relay's lock
         self._last_housekeeping = 0.0
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unpublished events; return how many were published."""
-        lock = f"outbox:{self._schema}"
+        """Publish one batch of unpublished events, holding the relay's lock for that
+        round only; return how many were published."""
         async with self._pool.acquire() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock):
+            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self._lock):
                 return 0  # another replica's relay is publishing
             try:
-                rows = await conn.fetch(
-                    "SELECT id, topic, key, value, headers FROM outbox"
-                    " WHERE published_at IS NULL ORDER BY id LIMIT $1",
-                    self._batch_size,
-                )
-                if not rows:
-                    return 0
-                records = [
-                    KafkaRecord(
-                        topic=row["topic"],
-                        key=row["key"] or b"",
-                        value=row["value"],
-                        headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
-                    )
-                    for row in rows
-                ]
-                crash_point("outbox.before_publish")
-                await self._producer.send_records(records)  # no transaction open meanwhile
-                crash_point("outbox.after_publish")
-                await conn.execute(
-                    "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                    [row["id"] for row in rows],
-                )
+                return await self._publish_on(conn)
             finally:
-                # A connection the server dropped took its lock with it.
-                with contextlib.suppress(Exception):
-                    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
+                await self._unlock(conn)
+
+    async def _publish_on(self, conn: asyncpg.pool.PoolConnectionProxy) -> int:
+        """One batch, on a connection that holds the relay's lock."""
+        rows = await conn.fetch(
+            "SELECT id, topic, key, value, headers FROM outbox"
+            " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            self._batch_size,
+        )
+        if not rows:
+            return 0
+        records = [
+            KafkaRecord(
+                topic=row["topic"],
+                key=row["key"] or b"",
+                value=row["value"],
+                headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
+            )
+            for row in rows
+        ]
+        crash_point("outbox.before_publish")
+        await self._producer.send_records(records)  # no transaction open meanwhile
+        crash_point("outbox.after_publish")
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            [row["id"] for row in rows],
+        )
         for topic, count in Counter(record.topic for record in records).items():
             OUTBOX_PUBLISHED.labels(self._service, topic).inc(count)
         return len(records)
+
+    async def _unlock(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+        """Release the lock; a connection that cannot is closed, which releases it too
+        (pooled connections are not reset on release: a lock must never go back)."""
+        try:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._lock)
+        except Exception:
+            conn.terminate()
 
     async def run(self) -> None:
         """Publish until cancelled, woken by NOTIFY and, as a fallback, by polling."""
@@ -108,7 +122,7 @@ class OutboxRelay:
                     # a terminated backend): listen again on a new one, or, while the
                     # database is away, poll until it is back.
                     listener = await self._listen(listener)
-                published = await self._cycle()
+                published = await self._cycle(listener)
                 if published < self._batch_size:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
@@ -144,15 +158,33 @@ class OutboxRelay:
         with contextlib.suppress(Exception):
             listener.remove_termination_listener(self._on_notify)
             await listener.remove_listener(self._channel, self._on_notify)
+        if self._leading:
+            self._leading = False
+            await self._unlock(listener)
         with contextlib.suppress(Exception):  # a dead connection is terminated on release
             await self._pool.release(listener)
+
+    async def _publish(self, listener: asyncpg.pool.PoolConnectionProxy | None) -> int:
+        """While listening, the relay's lock is taken once on the LISTEN connection and
+        kept (one replica leads until its connection ends; the others try at each wake):
+        a round is then two statements, not four. Without that connection, per round."""
+        if listener is None or listener.is_closed():
+            self._leading = False
+            return await self.publish_pending()
+        if not self._leading:
+            self._leading = bool(
+                await listener.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self._lock)
+            )
+            if not self._leading:
+                return 0  # another replica's relay leads
+        return await self._publish_on(listener)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
-    async def _cycle(self) -> int:
+    async def _cycle(self, listener: asyncpg.pool.PoolConnectionProxy | None) -> int:
         try:
-            published = await self.publish_pending()
+            published = await self._publish(listener)
             await self._housekeeping()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("outbox relay cycle failed; retrying", error=str(exc))
