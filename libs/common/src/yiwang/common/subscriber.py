@@ -15,6 +15,8 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
+from itertools import chain
+from types import MethodType
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -60,7 +62,8 @@ BACK_OFF_SECONDS = 0.1
 BACK_OFF_CAP_SECONDS = 5.0
 # Records taken from the broker at a time; offsets are committed once per batch.
 BATCH_RECORDS = 500
-POLL_WAIT_MS = 20
+# How long an idle subscriber waits in one poll (records end the wait at once).
+POLL_WAIT_MS = 500
 # A gathered subscription (off the path a case takes to its department) lets the broker
 # hold a fetch until this much has come or this long has passed: a few polls a second of
 # many records each, instead of one poll, transaction and offset commit per record.
@@ -116,14 +119,11 @@ def subscribe(
         on_invalid=on_invalid,
     )
 
-    @registrar.subscriber(
+    subscriber = registrar.subscriber(
         topic,
         group_id=group_id,
         batch=True,
         max_records=BATCH_RECORDS,
-        # FastStream sleeps this long again after an empty poll: at a low rate a record
-        # may wait that long at every hop, so it is short (an idle subscriber wakes 25
-        # times a second; a busy one never sleeps).
         batch_timeout_ms=GATHER_WAIT_MS if gathered else POLL_WAIT_MS,
         fetch_max_wait_ms=GATHER_WAIT_MS if gathered else 500,
         fetch_min_bytes=GATHER_BYTES if gathered else 1,
@@ -134,6 +134,12 @@ def subscribe(
         decoder=_no_body_decoding,
         title=f"{service}:{topic}",
     )
+    # FastStream sleeps batch_timeout_ms again after an empty poll, so a record arriving
+    # then waits that long at every hop; polled this way, an idle subscriber waits in
+    # `getmany` alone, which returns as soon as records come.
+    setattr(subscriber, "get_msg", MethodType(_poll_without_sleeping, subscriber))  # noqa: B010
+
+    @subscriber
     async def consume(message: KafkaMessage) -> None:
         batch: tuple[Any, ...] = message.raw_message
         if records.batched and await records.handle_batch(batch):
@@ -149,6 +155,11 @@ def subscribe(
                 # The committed offset for this partition is then this record's: it and
                 # what follows it come again; what came before it is done.
                 message.consumer.seek(TopicPartition(record.topic, record.partition), record.offset)
+
+
+async def _poll_without_sleeping(self: Any, consumer: Any) -> tuple[Any, ...]:
+    polled = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
+    return tuple(chain.from_iterable(polled.values()))
 
 
 async def _tolerant_parsing(
