@@ -22,7 +22,6 @@ from typing import Any
 from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
-from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.trace import SpanKind
 from yiwang.common.dead_letters import DeadLetterOffice
 from yiwang.common.envelope import Envelope, UndecodableRecord, decode
@@ -140,7 +139,10 @@ def subscribe(
     setattr(subscriber, "get_msg", MethodType(_poll_without_sleeping, subscriber))  # noqa: B010
 
     @subscriber
-    async def consume(message: KafkaMessage) -> None:
+    async def consume() -> None:
+        # The poll comes from the parser, not as an injected `KafkaMessage`: FastStream
+        # resolves that annotation in a worker thread, a thread hand-off per poll.
+        message = _POLLED.get()
         batch: tuple[Any, ...] = message.raw_message
         if records.batched and await records.handle_batch(batch):
             return
@@ -157,6 +159,10 @@ def subscribe(
                 message.consumer.seek(TopicPartition(record.topic, record.partition), record.offset)
 
 
+# The poll being handled, as FastStream parsed it (its records, and the consumer to seek).
+_POLLED: ContextVar[Any] = ContextVar("yiwang_polled")
+
+
 async def _poll_without_sleeping(self: Any, consumer: Any) -> tuple[Any, ...]:
     polled = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
     return tuple(chain.from_iterable(polled.values()))
@@ -171,6 +177,7 @@ async def _tolerant_parsing(
     handlers get the records as they came."""
     parsed = await original(tuple(_readable_headers(r) for r in records))
     parsed.raw_message = records
+    _POLLED.set(parsed)
     return parsed
 
 
