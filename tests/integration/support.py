@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -402,3 +404,22 @@ def token_for(username: str, *, issuer: str | None = None) -> str:
 def bearer(username: str) -> dict[str, str]:
     """The Authorization header of a person signed in at the identity provider."""
     return {"Authorization": f"Bearer {token_for(username)}"}
+
+
+@asynccontextmanager
+async def service_schemas(
+    database_url: str, definition: Any, count: int = 2
+) -> AsyncIterator[tuple[str, ...]]:
+    """`count` fresh schemas, each with a service's migrations applied; dropped after."""
+    from yiwang.common.runtime import service_migrations
+
+    names = tuple(f"t_{uuid.uuid4().hex[:12]}" for _ in range(count))
+    conn = await asyncpg.connect(database_url)
+    try:
+        for name in names:
+            await apply_migrations(conn, schema=name, migrations=service_migrations(definition))
+        yield names
+    finally:
+        for name in names:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        await conn.close()

@@ -14,14 +14,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from support import service_schemas
 from yiwang.common.case import CaseFacts, Channel, Location, Priority
 from yiwang.common.clock import ManualClock
 from yiwang.common.departments import Department
 from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseRouted, HandlingTier
 from yiwang.common.postgres import open_pool
-from yiwang.common.postgres.migrations import apply_migrations
-from yiwang.common.runtime import service_migrations
 from yiwang.department_dispatch.adapters.unit_of_work import PostgresDispatchUnitOfWork
 from yiwang.department_dispatch.app import DEFINITION
 from yiwang.department_dispatch.handlers import dispatch_routed_case, dispatch_routed_cases
@@ -82,17 +81,9 @@ def decisions() -> list[Envelope[Any]]:
 
 
 @pytest.fixture
-async def schemas(database_url: str) -> AsyncIterator[tuple[str, str]]:
-    names = (f"t_{random.getrandbits(48):012x}", f"t_{random.getrandbits(48):012x}")
-    conn = await asyncpg.connect(database_url)
-    try:
-        for name in names:
-            await apply_migrations(conn, schema=name, migrations=service_migrations(DEFINITION))
+async def schemas(database_url: str) -> AsyncIterator[tuple[str, ...]]:
+    async with service_schemas(database_url, DEFINITION) as names:
         yield names
-    finally:
-        for name in names:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        await conn.close()
 
 
 async def what_is_left(pool: asyncpg.Pool) -> dict[str, Any]:
@@ -116,7 +107,7 @@ async def what_is_left(pool: asyncpg.Pool) -> dict[str, Any]:
 
 
 async def test_a_poll_at_once_leaves_what_one_at_a_time_leaves(
-    database_url: str, schemas: tuple[str, str]
+    database_url: str, schemas: tuple[str, ...]
 ) -> None:
     rng = random.Random(18)
     clock = ManualClock(T0 + timedelta(minutes=10))

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from support import service_schemas
 from yiwang.common.case import CaseFacts, Channel, Location, Priority
 from yiwang.common.clock import ManualClock
 from yiwang.common.departments import Department
@@ -27,8 +28,6 @@ from yiwang.common.events import (
     WhistleBlown,
 )
 from yiwang.common.postgres import open_pool
-from yiwang.common.postgres.migrations import apply_migrations
-from yiwang.common.runtime import service_migrations
 from yiwang.common.states import CaseState as S
 from yiwang.oversight.adapters.unit_of_work import PostgresOversightUnitOfWork
 from yiwang.oversight.app import DEFINITION
@@ -170,17 +169,9 @@ def story(case_id: str, kind: int) -> list[Envelope[Any]]:
 
 
 @pytest.fixture
-async def schemas(database_url: str) -> AsyncIterator[tuple[str, str]]:
-    names = (f"t_{random.getrandbits(48):012x}", f"t_{random.getrandbits(48):012x}")
-    conn = await asyncpg.connect(database_url)
-    try:
-        for name in names:
-            await apply_migrations(conn, schema=name, migrations=service_migrations(DEFINITION))
+async def schemas(database_url: str) -> AsyncIterator[tuple[str, ...]]:
+    async with service_schemas(database_url, DEFINITION) as names:
         yield names
-    finally:
-        for name in names:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        await conn.close()
 
 
 async def what_is_left(pool: asyncpg.Pool) -> dict[str, list[Any]]:
@@ -204,7 +195,7 @@ async def what_is_left(pool: asyncpg.Pool) -> dict[str, list[Any]]:
 
 
 async def test_a_poll_at_once_leaves_what_one_at_a_time_leaves(
-    database_url: str, schemas: tuple[str, str]
+    database_url: str, schemas: tuple[str, ...]
 ) -> None:
     rng = random.Random(18)
     events = [e for n in range(24) for e in story(f"c{n:02d}", n % 4)]
