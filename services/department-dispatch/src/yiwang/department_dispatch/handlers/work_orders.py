@@ -13,6 +13,7 @@ from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseRouted, WorkOrderCancelled
 from yiwang.common.logs import get_logger
 from yiwang.common.states import CaseState, check_transition
+from yiwang.common.telemetry import handling
 from yiwang.common.topics import CASE_LIFECYCLE, department_topic
 from yiwang.department_dispatch.adapters.unit_of_work import DispatchUnitOfWork
 from yiwang.department_dispatch.domain.lifecycle import state_changed
@@ -55,20 +56,21 @@ async def dispatch_routed_cases(
         case_ids = sorted({e.payload.case_id for e in taken})
         cases = await uow.dispatch.get_cases(case_ids, lock=True)  # locked in id order
         existing = await uow.dispatch.work_orders_of_cases(case_ids)
-        rounds: list[tuple[DispatchCase, DispatchPlan]] = []
+        rounds: list[tuple[DispatchCase, DispatchPlan, Envelope[CaseRouted]]] = []
         for envelope in taken:  # each case's decisions in the order they came
             planned_round = _plan(envelope, cases.get(envelope.payload.case_id), existing, clock)
             if planned_round is not None:
                 cases[planned_round[0].case_id] = planned_round[0]
-                rounds.append(planned_round)
-        await uow.dispatch.save_cases(list({c.case_id: c for c, _ in rounds}.values()))
-        planned = [o for _, plan in rounds for o in plan.orders]
+                rounds.append((*planned_round, envelope))
+        await uow.dispatch.save_cases(list({c.case_id: c for c, _, _ in rounds}.values()))
+        planned = [o for _, plan, _ in rounds for o in plan.orders]
         issued = await uow.dispatch.add_work_orders(planned)
         # An order planned in this poll that the case had already is nobody's to withdraw.
         unissued = {o.work_order_id for o in planned} - issued
-        await uow.dispatch.save_work_orders([o for _, plan in rounds for o in plan.cancel])
-        for case, plan in rounds:
-            await _announce(uow, case, plan, issued=issued, unissued=unissued, at=clock.now())
+        await uow.dispatch.save_work_orders([o for _, plan, _ in rounds for o in plan.cancel])
+        for case, plan, envelope in rounds:
+            with handling(envelope):  # its events carry the decision's trace
+                await _announce(uow, case, plan, issued=issued, unissued=unissued, at=clock.now())
 
 
 async def dispatch_routed_case(

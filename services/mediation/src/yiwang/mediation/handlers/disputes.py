@@ -12,6 +12,7 @@ from yiwang.common.envelope import Envelope
 from yiwang.common.events import CaseRouted
 from yiwang.common.logs import get_logger
 from yiwang.common.states import CaseState, check_transition
+from yiwang.common.telemetry import handling
 from yiwang.mediation import metrics
 from yiwang.mediation.adapters.repository import Session
 from yiwang.mediation.adapters.unit_of_work import MediationUnitOfWork
@@ -59,7 +60,8 @@ async def open_routed_disputes(
         for envelope in sorted(disputes, key=lambda e: e.payload.case_id):
             if envelope.id in fresh:
                 fresh.discard(envelope.id)  # the same event twice in a poll opens once
-                case = await _open_dispute(uow, envelope.payload, clock=clock, policy=policy)
+                with handling(envelope):  # its events carry the decision's trace
+                    case = await _open_dispute(uow, envelope.payload, clock=clock, policy=policy)
                 if case is not None:
                     opened.append(case)
     return opened
