@@ -190,14 +190,21 @@ async def mediation_step(
     return dict(response.json())
 
 
+# Tokens handed to residents, by case: a re-handled case's new resolution has a new one.
+_USED_TOKENS: dict[str, set[str]] = {}
+
+
 async def evaluation_token(county: County, case_id: str, *, within: float = 30) -> str:
     """The resident's one-time token for the case's latest resolution, as the platform the
-    case came from reads it from intake to hand it on (docs/security.md)."""
+    case came from reads it from intake to hand it on (docs/security.md). After a
+    re-handling, intake shows the used token until the new invitation reaches it."""
     seen: dict[str, Any] = {}
+    used = _USED_TOKENS.setdefault(case_id, set())
     for _ in range(int(within / 0.2)):
         seen = await intake_case(county, case_id)
         evaluation = seen.get("evaluation") or {}
-        if evaluation.get("token"):
+        if evaluation.get("token") and evaluation["token"] not in used:
+            used.add(str(evaluation["token"]))
             return str(evaluation["token"])
         await asyncio.sleep(0.2)
     raise AssertionError(f"intake never showed an evaluation token for {case_id}: {seen}")

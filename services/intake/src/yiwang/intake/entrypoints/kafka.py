@@ -106,7 +106,6 @@ def kafka_router(
         router,
         topic=OVERSIGHT_INVITATIONS,
         handlers={EvaluationInvited: on_evaluation_invited},
-        group_id="yiwang-intake-invitations",
-        gathered=True,
+        group_id="yiwang-intake-invitations",  # prompt: a resident waits for the link
     )
     return router
