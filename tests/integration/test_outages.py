@@ -101,7 +101,10 @@ async def test_terminated_database_connections_dead_letter_nothing_and_apply_eac
 
     try:
         assert terminated >= 5, "the outage happened under load"
-        assert {"ConnectionDoesNotExistError", "AdminShutdownError"} & set(errors)
+        # Handlers met the terminations: as the server's shutdown of their backend, or,
+        # for a connection terminated while idle in the pool (not reset on release), as
+        # a closed connection at its next use.
+        assert {"ConnectionDoesNotExistError", "AdminShutdownError", "InterfaceError"} & set(errors)
         counts = await admin.fetch(f'SELECT n FROM "{schema}".tallies')
         assert len(counts) == RECORDS
         assert {row["n"] for row in counts} == {1}
