@@ -2,10 +2,10 @@
 
 A subscriber commits offsets only after the handlers of the records before them returned,
 and a handler returns only after its database transaction committed; a record whose
-handler fails is sought back to and comes again (AckPolicy.NACK_ON_ERROR for anything
-unexpected). FastStream's default, ACK_FIRST, would commit before handling:
-at-most-once, so it is never used here. Duplicates that at-least-once delivery brings
-are absorbed by the inbox.
+handler fails is sought back to and comes again, as is every record of a poll whose
+handling raised. Offsets are committed by the interval, not by the poll (offsets.py).
+FastStream's default, ACK_FIRST, would commit before handling: at-most-once, so it is
+never used here. Duplicates that at-least-once delivery brings are absorbed by the inbox.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from itertools import chain
-from types import MethodType
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -28,6 +26,7 @@ from yiwang.common.envelope import Envelope, UndecodableRecord, decode
 from yiwang.common.events import Event
 from yiwang.common.faults import crash_point
 from yiwang.common.logs import get_logger
+from yiwang.common.offsets import HandledOffsets, commit_by_interval, rewind
 from yiwang.common.outages import is_outage
 from yiwang.common.telemetry import (
     CONSUMING_TOPIC,
@@ -59,8 +58,7 @@ MAX_ATTEMPTS = 5
 # A record's retries wait BACK_OFF_SECONDS * 2**n, at most BACK_OFF_CAP_SECONDS.
 BACK_OFF_SECONDS = 0.1
 BACK_OFF_CAP_SECONDS = 5.0
-# Records taken from the broker at a time; offsets are committed once per batch.
-BATCH_RECORDS = 500
+BATCH_RECORDS = 500  # records taken from the broker at a time
 # How long an idle subscriber waits in one poll (records end the wait at once).
 POLL_WAIT_MS = 500
 # A gathered subscription (off the path a case takes to its department) lets the broker
@@ -91,8 +89,8 @@ def subscribe(
 
     Records come in batches; each partition's records are handled in order, one after
     the other, while different partitions (different cases) are handled concurrently.
-    Offsets are committed once per batch, after every handled record's transaction
-    committed. A record whose handler fails stops its partition there: the consumer seeks
+    Offsets are committed, by the interval, only for records whose transaction
+    committed (offsets.py). A record whose handler fails stops its partition there: the consumer seeks
     back to it, so it comes again, and nothing after it in that partition is handled first.
 
     `batched` handlers take a whole poll's envelopes of their type at once (see
@@ -126,17 +124,15 @@ def subscribe(
         batch_timeout_ms=GATHER_WAIT_MS if gathered else POLL_WAIT_MS,
         fetch_max_wait_ms=GATHER_WAIT_MS if gathered else 500,
         fetch_min_bytes=GATHER_BYTES if gathered else 1,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.MANUAL,  # offsets.py commits; `consume` rewinds on error
         auto_offset_reset="earliest",
         max_poll_interval_ms=300_000,
         parser=_tolerant_parsing,
         decoder=_no_body_decoding,
         title=f"{service}:{topic}",
     )
-    # FastStream sleeps batch_timeout_ms again after an empty poll, so a record arriving
-    # then waits that long at every hop; polled this way, an idle subscriber waits in
-    # `getmany` alone, which returns as soon as records come.
-    setattr(subscriber, "get_msg", MethodType(_poll_without_sleeping, subscriber))  # noqa: B010
+    offsets = HandledOffsets(topic=topic, group_id=group_id)
+    commit_by_interval(subscriber, offsets)
 
     @subscriber
     async def consume() -> None:
@@ -144,28 +140,34 @@ def subscribe(
         # resolves that annotation in a worker thread, a thread hand-off per poll.
         message = _POLLED.get()
         batch: tuple[Any, ...] = message.raw_message
-        if records.batched and await records.handle_batch(batch):
-            return
-        by_partition: dict[int, list[Any]] = {}
-        for record in batch:
-            by_partition.setdefault(record.partition, []).append(record)
-        stopped_at = await asyncio.gather(
-            *(records.handle_partition(rs) for rs in by_partition.values())
-        )
-        for record in stopped_at:
-            if record is not None:
-                # The committed offset for this partition is then this record's: it and
-                # what follows it come again; what came before it is done.
-                message.consumer.seek(TopicPartition(record.topic, record.partition), record.offset)
+        offsets.begin()
+        try:
+            stopped_at = await _handle_poll(records, batch)
+        except BaseException as exc:
+            if isinstance(exc, Exception):  # not a cancellation: the poll comes again
+                rewind(message.consumer, batch)
+            offsets.abandoned()
+            raise
+        for record in stopped_at:  # it and what follows it come again
+            message.consumer.seek(TopicPartition(record.topic, record.partition), record.offset)
+        offsets.done(batch, stopped_at=stopped_at)
+
+
+async def _handle_poll(records: _RecordHandler, batch: tuple[Any, ...]) -> list[Any]:
+    """Handle a poll; the records each partition stopped at (to be read again)."""
+    if records.batched and await records.handle_batch(batch):
+        return []
+    by_partition: dict[int, list[Any]] = {}
+    for record in batch:
+        by_partition.setdefault(record.partition, []).append(record)
+    stopped_at = await asyncio.gather(
+        *(records.handle_partition(rs) for rs in by_partition.values())
+    )
+    return [record for record in stopped_at if record is not None]
 
 
 # The poll being handled, as FastStream parsed it (its records, and the consumer to seek).
 _POLLED: ContextVar[Any] = ContextVar("yiwang_polled")
-
-
-async def _poll_without_sleeping(self: Any, consumer: Any) -> tuple[Any, ...]:
-    polled = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
-    return tuple(chain.from_iterable(polled.values()))
 
 
 async def _tolerant_parsing(

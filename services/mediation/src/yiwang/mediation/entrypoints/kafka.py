@@ -25,5 +25,13 @@ def kafka_router(
             uow=uow(), envelopes=envelopes, clock=runtime.clock, policy=policy
         )
 
-    runtime.subscribe(router, topic=CASE_ROUTED, handlers={}, batched={CaseRouted: on_cases_routed})
+    # Gathered: nearly every routing decision is dispatch's and skipped here, and a dispute
+    # opened a quarter of a second later waits on no one (mediation runs in days).
+    runtime.subscribe(
+        router,
+        topic=CASE_ROUTED,
+        handlers={},
+        batched={CaseRouted: on_cases_routed},
+        gathered=True,
+    )
     return router
