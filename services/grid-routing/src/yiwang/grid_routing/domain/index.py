@@ -121,7 +121,9 @@ class GridIndex:
         while parent is not None and parent.level not in chain:
             chain[parent.level] = parent.code
             parent = self._admin.get(parent.parent_code or "")
-        return MicroGridRef(
+        # Constructed, not validated: the network was, and the refs keep its strings
+        # instead of copies (one ref per micro-grid, held for the index's life).
+        return MicroGridRef.model_construct(
             code=micro_grid.code,
             name=micro_grid.name,
             grid_code=chain.get(AdminLevel.GRID, ""),

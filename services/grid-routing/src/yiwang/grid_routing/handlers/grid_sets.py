@@ -49,15 +49,22 @@ async def load_active_grid(*, grid_sets: GridSetRepository, bootstrap_preset: st
     """The active grid set as an index; with none stored, import the bootstrap preset first."""
     loaded = await grid_sets.active()
     if loaded is None and bootstrap_preset:
-        version = await import_grid_set(
-            grid_sets=grid_sets,
-            collections=generate_county(bootstrap_preset).items(),
+        network, repairs = await asyncio.to_thread(
+            check_grid_set, list(generate_county(bootstrap_preset).items()), repair=False
+        )
+        version = await grid_sets.add(
+            network,
             label=f"synthetic county, preset {bootstrap_preset}",
             source=f"generator:{bootstrap_preset}",
+            repairs=repairs,
             only_if_empty=True,
         )
         log.info("bootstrap grid set imported", preset=bootstrap_preset, version=version)
-        loaded = await grid_sets.active()
+        if version is not None:
+            # Indexed as stored, not read back: a second copy of the network in memory
+            # would set the process's peak (RSS) for good.
+            return await asyncio.to_thread(GridIndex, network, version=version)
+        loaded = await grid_sets.active()  # another replica bootstrapped it
     if loaded is None:
         raise NoGridSet()
     version, network = loaded

@@ -28,6 +28,74 @@ _CAN_TAKE_DUPLICATES = (
 )
 
 
+_CASE_COLUMNS = (
+    "case_id, case_number, channel, category, title, description, priority, state, lon, lat,"
+    " crs_submitted, lon_submitted, lat_submitted, address, admin_code, micro_grid_hint,"
+    " source_system, external_id, channel_details, media_urls, attributes, master_case_id,"
+    " api_key_id, reporter_count, received_at, submitted_by"
+)
+_CASE_TYPES = (
+    "uuid", "text", "text", "text", "text", "text", "text", "text", "float8", "float8", "text",
+    "float8", "float8", "text", "text", "text", "text", "text", "jsonb", "jsonb", "jsonb",
+    "uuid", "text", "int", "timestamptz", "text",
+)  # fmt: skip
+_REPORTER_COLUMNS = (
+    "reporter_id, case_id, anonymous, name_masked, phone_masked, id_number_masked, name_sealed,"
+    " phone_sealed, id_number_sealed, email_sealed, created_at, title_sealed, description_sealed"
+)
+_REPORTER_TYPES = (
+    "uuid", "uuid", "bool", "text", "text", "text", "bytea", "bytea", "bytea", "bytea",
+    "timestamptz", "bytea", "bytea",
+)  # fmt: skip
+
+
+def _unnest(types: Sequence[str], first: int) -> str:
+    return "unnest(" + ", ".join(f"${first + n}::{t}[]" for n, t in enumerate(types)) + ")"
+
+
+_R = 1 + len(_CASE_TYPES)  # the reporters' first parameter
+_K = _R + len(_REPORTER_TYPES)  # the keys'
+_T = _K + 4  # the tokens'
+_AT = _T + 2
+# The rows of opened cases, every table in one round trip (empty arrays insert nothing).
+_ADD_OPENED = (
+    f"WITH c AS (INSERT INTO cases ({_CASE_COLUMNS}, updated_at, state_at)"
+    " SELECT case_id, case_number, channel, category, title, description, priority, state,"
+    " lon, lat, crs_submitted, lon_submitted, lat_submitted, address, admin_code,"
+    " micro_grid_hint, source_system, external_id, channel_details,"
+    " ARRAY(SELECT jsonb_array_elements_text(media_urls)), attributes, master_case_id,"
+    " api_key_id, reporter_count, received_at, submitted_by, received_at, received_at"
+    f" FROM {_unnest(_CASE_TYPES, 1)} AS c({_CASE_COLUMNS})),"
+    f" r AS (INSERT INTO reporters ({_REPORTER_COLUMNS})"
+    f" SELECT * FROM {_unnest(_REPORTER_TYPES, _R)}),"
+    " k AS (INSERT INTO idempotency_keys (scope, key, request_hash, case_id, created_at)"
+    f" SELECT scope, key, request_hash, case_id, ${_AT}"
+    f" FROM {_unnest(('text', 'text', 'text', 'uuid'), _K)} AS k(scope, key, request_hash, case_id)),"
+    " t AS (INSERT INTO open311_tokens (token, case_id, created_at)"
+    f" SELECT token, case_id, ${_AT} FROM {_unnest(('text', 'uuid'), _T)} AS t(token, case_id))"
+    " SELECT 1"
+)
+
+
+def _case_row(c: NewCase) -> tuple[Any, ...]:
+    return (
+        c.case_id, c.case_number, c.channel, c.category, c.title, c.description, c.priority,
+        c.state, c.lon, c.lat, c.crs_submitted, c.lon_submitted, c.lat_submitted, c.address,
+        c.admin_code, c.micro_grid_hint, c.source_system, c.external_id,
+        json.dumps(c.channel_details, ensure_ascii=False), json.dumps(list(c.media_urls)),
+        json.dumps(c.attributes, ensure_ascii=False), c.master_case_id, c.api_key_id,
+        c.reporter_count, c.received_at, c.submitted_by,
+    )  # fmt: skip
+
+
+def _reporter_row(r: SealedReporter) -> tuple[Any, ...]:
+    return (
+        r.reporter_id, r.case_id, r.anonymous, r.name_masked, r.phone_masked,
+        r.id_number_masked, r.name_sealed, r.phone_sealed, r.id_number_sealed,
+        r.email_sealed, r.created_at, r.title_sealed, r.description_sealed,
+    )  # fmt: skip
+
+
 def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     """Rows to one list per column, as unnest($1::type[], $2::type[], ...) takes them."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
@@ -63,18 +131,6 @@ class PostgresCaseRepository(CaseRepository):
             for r in rows
         }
 
-    async def add_idempotency_keys(
-        self, keys: Sequence[tuple[IdempotencyKey, str, uuid.UUID]], *, at: datetime
-    ) -> None:
-        await self._conn.execute(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, case_id, created_at)"
-            " SELECT scope, key, request_hash, case_id, $5"
-            " FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[])"
-            " AS k(scope, key, request_hash, case_id)",
-            *_columns([(k.scope, k.key, h, c) for k, h, c in keys], 4),
-            at,
-        )
-
     async def open_cases_near(
         self, areas: Sequence[tuple[str, tuple[float, float, float, float]]], *, since: datetime
     ) -> list[list[OpenCase]]:
@@ -105,55 +161,35 @@ class PostgresCaseRepository(CaseRepository):
             )
         return nearby
 
-    async def add_cases(self, cases: Sequence[NewCase]) -> None:
-        rows = [
-            (c.case_id, c.case_number, c.channel, c.category, c.title, c.description, c.priority,
-             c.state, c.lon, c.lat, c.crs_submitted, c.lon_submitted, c.lat_submitted, c.address,
-             c.admin_code, c.micro_grid_hint, c.source_system, c.external_id,
-             json.dumps(c.channel_details, ensure_ascii=False), json.dumps(list(c.media_urls)),
-             json.dumps(c.attributes, ensure_ascii=False), c.master_case_id, c.api_key_id,
-             c.reporter_count, c.received_at, c.submitted_by)
-            for c in cases
-        ]  # fmt: skip
+    async def add_opened(
+        self,
+        *,
+        cases: Sequence[NewCase] = (),
+        reporters: Sequence[SealedReporter] = (),
+        keys: Sequence[tuple[IdempotencyKey, str, uuid.UUID]] = (),
+        tokens: Sequence[tuple[str, uuid.UUID]] = (),
+        at: datetime | None = None,
+    ) -> None:
+        # One statement: the foreign keys to cases are checked at its end.
         await self._conn.execute(
-            "INSERT INTO cases (case_id, case_number, channel, category, title, description,"
-            " priority, state, lon, lat, crs_submitted, lon_submitted, lat_submitted, address,"
-            " admin_code, micro_grid_hint, source_system, external_id, channel_details, media_urls,"
-            " attributes, master_case_id, api_key_id, reporter_count, received_at, updated_at,"
-            " state_at, submitted_by)"
-            " SELECT case_id, case_number, channel, category, title, description, priority, state,"
-            " lon, lat, crs_submitted, lon_submitted, lat_submitted, address, admin_code,"
-            " micro_grid_hint, source_system, external_id, channel_details,"
-            " ARRAY(SELECT jsonb_array_elements_text(media_urls)), attributes, master_case_id,"
-            " api_key_id, reporter_count, received_at, received_at, received_at, submitted_by"
-            " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-            " $7::text[], $8::text[], $9::float8[], $10::float8[], $11::text[], $12::float8[],"
-            " $13::float8[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],"
-            " $19::jsonb[], $20::jsonb[], $21::jsonb[], $22::uuid[], $23::text[], $24::int[],"
-            " $25::timestamptz[], $26::text[])"
-            " AS c(case_id, case_number, channel, category, title, description, priority, state,"
-            " lon, lat, crs_submitted, lon_submitted, lat_submitted, address, admin_code,"
-            " micro_grid_hint, source_system, external_id, channel_details, media_urls, attributes,"
-            " master_case_id, api_key_id, reporter_count, received_at, submitted_by)",
-            *_columns(rows, 26),
+            _ADD_OPENED,
+            *_columns([_case_row(c) for c in cases], len(_CASE_TYPES)),
+            *_columns([_reporter_row(r) for r in reporters], len(_REPORTER_TYPES)),
+            *_columns([(k.scope, k.key, h, c) for k, h, c in keys], 4),
+            *_columns(tokens, 2),
+            at,
         )
 
+    async def add_cases(self, cases: Sequence[NewCase]) -> None:
+        await self.add_opened(cases=cases)
+
     async def add_reporters(self, reporters: Sequence[SealedReporter]) -> None:
-        rows = [
-            (r.reporter_id, r.case_id, r.anonymous, r.name_masked, r.phone_masked,
-             r.id_number_masked, r.name_sealed, r.phone_sealed, r.id_number_sealed,
-             r.email_sealed, r.created_at, r.title_sealed, r.description_sealed)
-            for r in reporters
-        ]  # fmt: skip
-        await self._conn.execute(
-            "INSERT INTO reporters (reporter_id, case_id, anonymous, name_masked, phone_masked,"
-            " id_number_masked, name_sealed, phone_sealed, id_number_sealed, email_sealed,"
-            " created_at, title_sealed, description_sealed)"
-            " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bool[], $4::text[], $5::text[],"
-            " $6::text[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[], $11::timestamptz[],"
-            " $12::bytea[], $13::bytea[])",
-            *_columns(rows, 13),
-        )
+        await self.add_opened(reporters=reporters)
+
+    async def add_idempotency_keys(
+        self, keys: Sequence[tuple[IdempotencyKey, str, uuid.UUID]], *, at: datetime
+    ) -> None:
+        await self.add_opened(keys=keys, at=at)
 
     async def count_other_reporters(self, *, master_id: uuid.UUID, added: int, at: datetime) -> int:
         return int(
@@ -281,12 +317,7 @@ class PostgresCaseRepository(CaseRepository):
         )  # fmt: skip
 
     async def add_tokens(self, tokens: Sequence[tuple[str, uuid.UUID]], *, at: datetime) -> None:
-        await self._conn.execute(
-            "INSERT INTO open311_tokens (token, case_id, created_at)"
-            " SELECT token, case_id, $3 FROM unnest($1::text[], $2::uuid[]) AS t(token, case_id)",
-            *_columns(tokens, 2),
-            at,
-        )
+        await self.add_opened(tokens=tokens, at=at)
 
     async def case_for_token(self, token: str) -> str | None:
         value = await self._conn.fetchval(

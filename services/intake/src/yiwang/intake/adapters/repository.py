@@ -70,6 +70,28 @@ class CaseRepository(abc.ABC):
     @abc.abstractmethod
     async def add_reporters(self, reporters: Sequence[SealedReporter]) -> None: ...
 
+    async def add_opened(
+        self,
+        *,
+        cases: Sequence[NewCase] = (),
+        reporters: Sequence[SealedReporter] = (),
+        keys: Sequence[tuple[IdempotencyKey, str, uuid.UUID]] = (),
+        tokens: Sequence[tuple[str, uuid.UUID]] = (),
+        at: datetime | None = None,
+    ) -> None:
+        """The rows of opened cases (PostgreSQL: one round trip for them all); `at` dates
+        the keys and tokens."""
+        if cases:  # the cases first: the others refer to them
+            await self.add_cases(cases)
+        if reporters:
+            await self.add_reporters(reporters)
+        if keys or tokens:
+            assert at is not None, "keys and tokens are dated"
+            if keys:
+                await self.add_idempotency_keys(keys, at=at)
+            if tokens:
+                await self.add_tokens(tokens, at=at)
+
     @abc.abstractmethod
     async def count_other_reporters(self, *, master_id: uuid.UUID, added: int, at: datetime) -> int:
         """Count `added` more reporters on a master case; its count now."""

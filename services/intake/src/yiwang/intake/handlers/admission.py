@@ -188,19 +188,18 @@ async def _lock_and_decide(
 ) -> list[Decision]:
     """Locks, then what is stored, each in one statement for the lot; then the decisions.
 
-    Idempotency keys first, then duplicate cells, each set sorted: every transaction (an
-    HTTP request, another batch) takes them in the same global order, so none deadlock.
+    Idempotency keys and duplicate cells are locked in one statement, sorted: every
+    transaction (an HTTP request, another batch, a master closing) takes its locks in the
+    same global order, so none deadlock.
     """
     keys = list(dict.fromkeys(c.idempotency for c in checked if c.idempotency is not None))
-    recorded = {}
-    if keys:
-        await uow.cases.lock_keys(sorted(f"idem:{k.scope}:{k.key}" for k in keys))
-        recorded = await uow.cases.find_idempotent(keys)
     window = policy.duplicates
     located = [(c.submission.category, p) for c in checked if (p := c.point) is not None]
-    if located:
-        cells = {n for cat, p in located for n in admission.duplicate_lock_names(cat, p, window)}
-        await uow.cases.lock_keys(sorted(cells))
+    names = {f"idem:{k.scope}:{k.key}" for k in keys}
+    names.update(n for cat, p in located for n in admission.duplicate_lock_names(cat, p, window))
+    if names:
+        await uow.cases.lock_keys(sorted(names))
+    recorded = await uow.cases.find_idempotent(keys) if keys else {}
     at = clock.now()  # after the locks: a case stored while this waited is in the window
     areas = [(category, window.bounding_box(*point)) for category, point in located]
     found = iter(

@@ -184,13 +184,14 @@ class _Writes:
 
     async def store(self, uow: IntakeUnitOfWork, *, at: datetime) -> None:
         """All but the timeline, which needs the events' ids."""
-        if self.cases:  # the cases first: the others refer to them
-            await uow.cases.add_cases(self.cases)
-            await uow.cases.add_reporters(self.reporters)
-        if self.keys:
-            await uow.cases.add_idempotency_keys(self.keys, at=at)
-        if self.tokens:
-            await uow.cases.add_tokens(self.tokens, at=at)
+        if self.cases or self.keys or self.tokens:
+            await uow.cases.add_opened(
+                cases=self.cases,
+                reporters=self.reporters,
+                keys=self.keys,
+                tokens=self.tokens,
+                at=at,
+            )
 
 
 async def _store_while_announcing(
