@@ -9,6 +9,7 @@ import os
 import pytest
 from cryptography.exceptions import InvalidTag
 from yiwang.common.personal_data import (
+    FORMAT_KEYED,
     LEGACY_KEY_ID,
     PersonalDataVault,
     PiiKeyInvalid,
@@ -87,6 +88,22 @@ def test_values_sealed_before_key_ids_still_open() -> None:
     vault = PersonalDataVault(f"k9:{key()},{LEGACY_KEY_ID}:{legacy}")
     assert vault.open(old_style, context=b"p") == "张三"
     assert PersonalDataVault(legacy).open(old_style, context=b"p") == "张三"
+
+
+def test_a_legacy_value_whose_nonce_begins_like_a_keyed_one_still_opens() -> None:
+    """One legacy value in 256 has a nonce starting with the keyed format's byte."""
+    legacy = key()
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    # A key id it does not hold, one past the value's end, and one it holds (k9).
+    for prefix in (bytes([FORMAT_KEYED, 2]), bytes([FORMAT_KEYED, 40]), bytes([1, 2]) + b"k9"):
+        nonce = prefix + os.urandom(12 - len(prefix))
+        old_style = nonce + AESGCM(base64.b64decode(legacy)).encrypt(nonce, "张三".encode(), b"p")
+        assert (
+            PersonalDataVault(f"k9:{key()},{LEGACY_KEY_ID}:{legacy}").open(old_style, context=b"p")
+            == "张三"
+        )
+        assert PersonalDataVault(legacy).open(old_style, context=b"p") == "张三"
 
 
 def test_a_value_moved_to_another_person_does_not_open() -> None:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
@@ -68,9 +69,19 @@ class PersonalDataVault:
             return None
         kid, nonce, ciphertext = split_sealed(sealed)
         aead = self._aeads.get(kid)
-        if aead is None:
+        # A value sealed before key ids starts with its random nonce, whose first byte is
+        # the keyed format's one time in 256: then it is read as legacy after all.
+        legacy = self._aeads.get(LEGACY_KEY_ID) if kid != LEGACY_KEY_ID else None
+        if aead is None and legacy is None:
             raise PiiKeyInvalid(f"sealed with key '{kid}', which this vault does not hold")
-        return aead.decrypt(nonce, ciphertext, context).decode()
+        if aead is not None:
+            try:
+                return aead.decrypt(nonce, ciphertext, context).decode()
+            except InvalidTag:
+                if legacy is None:
+                    raise
+        assert legacy is not None
+        return legacy.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context).decode()
 
     def needs_reseal(self, sealed: bytes | None) -> bool:
         return sealed is not None and split_sealed(sealed)[0] != self.current
