@@ -83,8 +83,10 @@ def test_an_unknown_service_is_refused() -> None:
 
 
 def topic_names(node: ast.expr) -> set[str]:
-    """The registry names an expression denotes: a constant of yiwang.common.topics, or
-    department_topic(...) (any department's topic)."""
+    """The registry names an expression denotes: a constant of yiwang.common.topics,
+    department_topic(...) (any department's topic), or a tuple or list of those."""
+    if isinstance(node, ast.Tuple | ast.List):
+        return set().union(*(topic_names(element) for element in node.elts))
     if isinstance(node, ast.Name) and isinstance(getattr(topics, node.id, None), str):
         return {getattr(topics, node.id)}
     if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "department_topic":

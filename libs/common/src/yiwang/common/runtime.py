@@ -4,7 +4,7 @@ and the open resources its wiring is handed (pool, producer, clock, subscription
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
@@ -138,7 +138,7 @@ class Runtime:
         self,
         router: KafkaRouter,
         *,
-        topic: str,
+        topic: str | Sequence[str],
         handlers: Mapping[type[Event], EventHandler],
         group_id: str | None = None,
         on_invalid: InvalidPayloadHandler | None = None,
@@ -147,11 +147,12 @@ class Runtime:
     ) -> None:
         prefix = self.settings.topic_prefix
         group = prefix + (group_id or f"yiwang-{self.name}")
-        self.subscriptions.append(Subscription(group=group, topic=prefix + topic))
+        topics = [prefix + t for t in ((topic,) if isinstance(topic, str) else topic)]
+        self.subscriptions.extend(Subscription(group=group, topic=t) for t in topics)
         subscribe(
             router,
             service=self.name,
-            topic=prefix + topic,
+            topic=topics,
             group_id=group,
             handlers=counting_case_transitions(handlers, service=self.name),
             dead_letters=self.dead_letters,

@@ -11,13 +11,13 @@ never used here. Duplicates that at-least-once delivery brings are absorbed by t
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from opentelemetry.trace import SpanKind
@@ -28,6 +28,7 @@ from yiwang.common.faults import crash_point
 from yiwang.common.logs import get_logger
 from yiwang.common.offsets import HandledOffsets, commit_by_interval, rewind
 from yiwang.common.outages import is_outage
+from yiwang.common.polls import POLLED, no_body_decoding, tolerant_parsing
 from yiwang.common.telemetry import (
     CONSUMING_TOPIC,
     EVENT_HANDLING_SECONDS,
@@ -72,7 +73,7 @@ def subscribe(
     registrar: KafkaRouter | KafkaBroker,
     *,
     service: str,
-    topic: str,
+    topic: str | Sequence[str],
     group_id: str,
     handlers: Mapping[type[Event], EventHandler],
     dead_letters: DeadLetterOffice,
@@ -99,7 +100,12 @@ def subscribe(
 
     `gathered` subscriptions trade up to GATHER_WAIT_MS of delay for far fewer polls at
     a low rate: for consumers no case waits on (projections, views, alerts).
+
+    Several topics make one consumer: a poll then holds records of them all, so a batch
+    handler takes a case's events from every topic in one transaction.
     """
+    topics = (topic,) if isinstance(topic, str) else tuple(topic)
+    name = ",".join(topics)
     batched = dict(batched or {})
     by_type: dict[str, EventHandler] = {
         event_cls.event_type: handler for event_cls, handler in handlers.items()
@@ -107,7 +113,7 @@ def subscribe(
     by_type.update({event_cls.event_type: _one_at_a_time(h) for event_cls, h in batched.items()})
     records = _RecordHandler(
         service=service,
-        topic=topic,
+        topic=name,
         group_id=group_id,
         by_type=by_type,
         batched={event_cls.event_type: handler for event_cls, handler in batched.items()},
@@ -117,7 +123,7 @@ def subscribe(
     )
 
     subscriber = registrar.subscriber(
-        topic,
+        *topics,
         group_id=group_id,
         batch=True,
         max_records=BATCH_RECORDS,
@@ -127,18 +133,18 @@ def subscribe(
         ack_policy=AckPolicy.MANUAL,  # offsets.py commits; `consume` rewinds on error
         auto_offset_reset="earliest",
         max_poll_interval_ms=300_000,
-        parser=_tolerant_parsing,
-        decoder=_no_body_decoding,
-        title=f"{service}:{topic}",
+        parser=tolerant_parsing,
+        decoder=no_body_decoding,
+        title=f"{service}:{name}",
     )
-    offsets = HandledOffsets(topic=topic, group_id=group_id)
+    offsets = HandledOffsets(topic=name, group_id=group_id)
     commit_by_interval(subscriber, offsets)
 
     @subscriber
     async def consume() -> None:
         # The poll comes from the parser, not as an injected `KafkaMessage`: FastStream
         # resolves that annotation in a worker thread, a thread hand-off per poll.
-        message = _POLLED.get()
+        message = POLLED.get()
         batch: tuple[Any, ...] = message.raw_message
         offsets.begin()
         try:
@@ -157,47 +163,13 @@ async def _handle_poll(records: _RecordHandler, batch: tuple[Any, ...]) -> list[
     """Handle a poll; the records each partition stopped at (to be read again)."""
     if records.batched and await records.handle_batch(batch):
         return []
-    by_partition: dict[int, list[Any]] = {}
+    by_partition: dict[tuple[str, int], list[Any]] = {}
     for record in batch:
-        by_partition.setdefault(record.partition, []).append(record)
+        by_partition.setdefault((record.topic, record.partition), []).append(record)
     stopped_at = await asyncio.gather(
         *(records.handle_partition(rs) for rs in by_partition.values())
     )
     return [record for record in stopped_at if record is not None]
-
-
-# The poll being handled, as FastStream parsed it (its records, and the consumer to seek).
-_POLLED: ContextVar[Any] = ContextVar("yiwang_polled")
-
-
-async def _tolerant_parsing(
-    records: tuple[ConsumerRecord[Any, Any], ...],
-    original: Callable[[tuple[ConsumerRecord[Any, Any], ...]], Awaitable[Any]],
-) -> Any:
-    """FastStream reads every header value as UTF-8 and fails the whole poll, again and
-    again, on one it cannot read; it gets copies with such values made readable, and the
-    handlers get the records as they came."""
-    parsed = await original(tuple(_readable_headers(r) for r in records))
-    parsed.raw_message = records
-    _POLLED.set(parsed)
-    return parsed
-
-
-def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
-    try:
-        for _, value in record.headers:
-            value.decode()
-    except UnicodeDecodeError:
-        return dataclasses.replace(
-            record,
-            headers=[(k, v.decode(errors="replace").encode()) for k, v in record.headers],
-        )
-    return record
-
-
-async def _no_body_decoding(_message: Any) -> None:
-    """Records are decoded one by one in `_RecordHandler`; FastStream's own JSON decoding
-    of every body would cost time and fail the whole poll on one malformed body."""
 
 
 def _one_at_a_time(handler: BatchEventHandler) -> EventHandler:
@@ -233,8 +205,8 @@ class _RecordHandler:
         self.on_invalid = on_invalid
         # Per record being retried: the faults it met (towards max_attempts), and the
         # outages it waited out (for the back-off only).
-        self.failures: dict[tuple[int, int], int] = {}
-        self.outages: dict[tuple[int, int], int] = {}
+        self.failures: dict[tuple[str, int, int], int] = {}
+        self.outages: dict[tuple[str, int, int], int] = {}
 
     async def handle_batch(self, batch: Sequence[Any]) -> bool:
         """Hand a poll's records of batched types to their batch handler in one call.
@@ -248,9 +220,10 @@ class _RecordHandler:
         one at a time, and keeps doing so while one of them is being retried.
         """
         retried = self.failures.keys() | self.outages.keys()
-        if any((r.partition, r.offset) in retried for r in batch):
+        if any((r.topic, r.partition, r.offset) in retried for r in batch):
             return False  # a record is being retried: one at a time until it is done with
         envelopes: list[Envelope[Any]] = []
+        topics: list[str] = []  # each envelope's
         ending_at_once: list[Any] = []
         for record in batch:
             try:
@@ -260,19 +233,20 @@ class _RecordHandler:
                 continue
             if envelope.type in self.batched:
                 envelopes.append(envelope)
+                topics.append(record.topic)
             elif envelope.type in self.by_type:
                 return False
             else:
                 ending_at_once.append(record)
         if len({id(self.batched[e.type]) for e in envelopes}) > 1:
             return False  # two handlers: each keeps its records' order on the other path
-        if envelopes and not await self._run_batch(envelopes):
+        if envelopes and not await self._run_batch(envelopes, topics):
             return False
         for record in ending_at_once:
             await self.handle(record)
         return True
 
-    async def _run_batch(self, envelopes: list[Envelope[Any]]) -> bool:
+    async def _run_batch(self, envelopes: list[Envelope[Any]], topics: list[str]) -> bool:
         started = time.perf_counter()
         subscription = CONSUMING_TOPIC.set(self.topic)
         CONSUMED_RECORD.set(None)
@@ -289,7 +263,8 @@ class _RecordHandler:
             ):
                 await self.batched[envelopes[0].type](envelopes)
         except Exception as exc:
-            EVENTS_CONSUMED.labels(self.service, self.topic, "batch_failed").inc(len(envelopes))
+            for topic, count in Counter(topics).items():
+                EVENTS_CONSUMED.labels(self.service, topic, "batch_failed").inc(count)
             log.warning(
                 "batch failed; its records are handled one at a time",
                 topic=self.topic,
@@ -300,11 +275,12 @@ class _RecordHandler:
         finally:
             CONSUMING_TOPIC.reset(subscription)
         crash_point("consumer.after_batch")  # committed in the database, not yet in Kafka
-        EVENTS_CONSUMED.labels(self.service, self.topic, "handled").inc(len(envelopes))
         each = (time.perf_counter() - started) / len(envelopes)
-        seconds = EVENT_HANDLING_SECONDS.labels(self.service, self.topic)
-        for _ in envelopes:
-            seconds.observe(each)
+        for topic, count in Counter(topics).items():
+            EVENTS_CONSUMED.labels(self.service, topic, "handled").inc(count)
+            seconds = EVENT_HANDLING_SECONDS.labels(self.service, topic)
+            for _ in range(count):
+                seconds.observe(each)
         return True
 
     async def handle_partition(self, records: list[Any]) -> Any | None:
@@ -316,7 +292,7 @@ class _RecordHandler:
 
     async def handle(self, record: Any) -> bool:
         """True when the record is done with (handled, skipped, rejected or dead-lettered)."""
-        service, topic = self.service, self.topic
+        service, topic = self.service, record.topic
         started = time.perf_counter()
         try:
             envelope = decode(record.value, record.headers)
@@ -333,7 +309,7 @@ class _RecordHandler:
             EVENTS_CONSUMED.labels(service, topic, "skipped").inc()
             return True
         CONSUMED_RECORD.set(record)
-        position = (record.partition, record.offset)
+        position = (record.topic, record.partition, record.offset)
         try:
             with tracer().start_as_current_span(
                 f"{topic} process",
@@ -375,8 +351,8 @@ class _RecordHandler:
 
 
 async def _back_off(
-    failures: dict[tuple[int, int], int],
-    position: tuple[int, int],
+    failures: dict[tuple[str, int, int], int],
+    position: tuple[str, int, int],
     exc: BaseException,
     *,
     topic: str,
@@ -391,8 +367,8 @@ async def _back_off(
         if outage
         else "handler failed; record will be retried",
         topic=topic,
-        partition=position[0],
-        offset=position[1],
+        partition=position[1],
+        offset=position[2],
         attempt=attempts,
         error=f"{type(exc).__name__}: {exc}",
     )
