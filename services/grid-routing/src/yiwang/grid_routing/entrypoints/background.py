@@ -11,6 +11,8 @@ failed round is logged, counted and retried with back-off; see docs/layout.md).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 from collections.abc import Callable
 
@@ -67,6 +69,10 @@ def _exempt_from_collection() -> None:
     """Move what lives now (the index and start-up state, ~10^5 objects for a district)
     out of the cyclic collector's sight: otherwise every full collection walks all of it,
     which cost 15-25% of routing's CPU under load. Reference counting still frees an
-    index that a new grid set replaces (it holds no cycles)."""
+    index that a new grid set replaces (it holds no cycles). The heap the load freed (the
+    network as read or generated, its rows) goes back to the system, so what comes next
+    does not grow the process from the load's peak."""
     gc.collect()
     gc.freeze()
+    with contextlib.suppress(OSError, AttributeError):  # glibc only
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
