@@ -71,3 +71,39 @@ async def test_two_handlers_leave_a_mixed_poll_to_the_ordered_path() -> None:
     poll = [record(a_case_received(), 1), record(a_state_change(), 2)]
     assert not await records.handle_batch(poll)
     assert calls == []
+
+
+async def test_records_of_two_topics_at_the_same_position_are_told_apart() -> None:
+    """One consumer of several topics: partition 0, offset 7 of one topic is not that of
+    the other. A failing record holds back its own topic's partition only, and is retried
+    by its own (topic, partition, offset)."""
+    from yiwang.common.subscriber import _handle_poll
+
+    handled: list[str] = []
+
+    async def on_received(envelope: Envelope[Any]) -> None:
+        if envelope.id == failing.id:
+            raise ValueError("not this one")
+        handled.append(envelope.id)
+
+    failing = Envelope(payload=a_case_received(), source="/t")
+    passing = Envelope(payload=a_case_received(), source="/t")
+    one, other = encode(failing, topic="a.v1"), encode(passing, topic="b.v1")
+    records = _RecordHandler(
+        service="test",
+        topic="a.v1,b.v1",
+        group_id="g",
+        by_type={CaseReceived.event_type: on_received},
+        batched={},
+        dead_letters=Letters(),
+        max_attempts=5,
+        on_invalid=None,
+    )
+    poll = (
+        Record("a.v1", 0, 7, one.key, one.value, one.headers),
+        Record("b.v1", 0, 7, other.key, other.value, other.headers),
+    )
+    stopped_at = await _handle_poll(records, poll)
+    assert [r.topic for r in stopped_at] == ["a.v1"]
+    assert handled == [passing.id]
+    assert set(records.failures) == {("a.v1", 0, 7)}

@@ -68,7 +68,7 @@ def record(partition: int, offset: int) -> Record:
 
 
 def handled() -> HandledOffsets:
-    return HandledOffsets(topic=TOPIC, group_id="g")
+    return HandledOffsets(topic=TOPIC)
 
 
 async def test_a_poll_handled_is_committed_on_the_next_empty_poll_up_to_its_last_records() -> None:

@@ -35,9 +35,8 @@ STOP_GRACE_SECONDS = 15.0
 class HandledOffsets:
     """One subscriber's handled-but-uncommitted offsets, and its polling."""
 
-    def __init__(self, *, topic: str, group_id: str) -> None:
-        self._topic = topic
-        self._group_id = group_id
+    def __init__(self, *, topic: str) -> None:
+        self._topic = topic  # for the logs
         self._handled: dict[TopicPartition, int] = {}
         self._committed_at = time.monotonic()
         self._idle = asyncio.Event()

@@ -137,7 +137,7 @@ def subscribe(
         decoder=no_body_decoding,
         title=f"{service}:{name}",
     )
-    offsets = HandledOffsets(topic=name, group_id=group_id)
+    offsets = HandledOffsets(topic=name)
     commit_by_interval(subscriber, offsets)
 
     @subscriber
