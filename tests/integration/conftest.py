@@ -25,7 +25,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from support import CREATED_TEST_TOPICS, KAFKA_USERS, create_test_topics, kafka_options
+from support import (
+    CREATED_TEST_TOPICS,
+    KAFKA_USERS,
+    TEST_PREFIX,
+    create_test_topics,
+    kafka_options,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "infra" / "stack.py"
@@ -63,7 +69,6 @@ def infra() -> Iterator[dict[str, str]]:
 # The topics tests make: a module's prefixed set ("t1a2b3c4d.case.routed.v1") and single
 # test topics ("test.0123456789.v1"). Left behind, they add up to thousands of partitions.
 TEST_TOPIC = re.compile(r"^(t[0-9a-f]{8}\.|test\.[0-9a-f]{10}\.v1)")
-TEST_PREFIX = re.compile(r"^t[0-9a-f]{8}\.")
 
 
 async def delete_test_topics(kafka: str, mine: list[str], live: set[str] | None) -> None:

@@ -112,7 +112,15 @@ class KafkaUsers:
 
 
 KAFKA_USERS = KafkaUsers()
+# Every test topic prefix has this shape, so that conftest can tell whose it is and delete
+# the topics of sessions that are gone.
 TEST_PREFIX = re.compile(r"^t[0-9a-f]{8}\.")
+
+
+def new_topic_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}."
+
+
 # The single test topics this session made (conftest's `topic` fixture), deleted at its end.
 CREATED_TEST_TOPICS: set[str] = set()
 

@@ -18,11 +18,11 @@ from service_fixtures import (
     issue_intake_key,
     services_under_test,
 )
-from support import ServiceProcess, bearer
+from support import ServiceProcess, bearer, new_topic_prefix
 
 pytestmark = pytest.mark.integration
 
-services = services_under_test(ALL_SERVICES, prefix="taccess.")
+services = services_under_test(ALL_SERVICES, prefix=new_topic_prefix())
 
 # A person holding each role in the demo realm (infra/devstack/keycloak_realm.py).
 PEOPLE = {

@@ -12,13 +12,19 @@ repeat carrying the same CloudEvents id (which consumers' inboxes absorb).
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from support import ServiceProcess, create_database, drop_database, publish_events, read_all
+from support import (
+    ServiceProcess,
+    create_database,
+    drop_database,
+    new_topic_prefix,
+    publish_events,
+    read_all,
+)
 from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.departments import Department
@@ -29,7 +35,7 @@ from yiwang.common.topics import CASE_ROUTED, department_topic
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 CASES = 3000
 LEAD, ASSISTING = Department.URBAN_MANAGEMENT, Department.MARKET_SUPERVISION
 

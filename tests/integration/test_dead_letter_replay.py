@@ -10,14 +10,13 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker
-from support import case_received, create_test_topics, migrate, read_topic
+from support import case_received, create_test_topics, migrate, new_topic_prefix, read_topic
 from yiwang.common.clock import SystemClock
 from yiwang.common.dead_letter_replay import REPLAYED_FROM
 from yiwang.common.dead_letters import DeadLetterOffice
@@ -30,7 +29,7 @@ from yiwang.common.subscriber import subscribe
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 ORIGIN = "case.received.v1"
 TALLIES = "CREATE TABLE tallies (case_id text PRIMARY KEY, n int NOT NULL);"
 Handler = Callable[[Envelope[Any]], Awaitable[None]]

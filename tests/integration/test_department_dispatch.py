@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 from service_fixtures import helper_process, issue_dispatch_key, service_under_test
-from support import ServiceProcess, bearer, case_payloads, publish_events
+from support import ServiceProcess, bearer, case_payloads, new_topic_prefix, publish_events
 from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location, ReporterRef
 from yiwang.common.departments import Department
@@ -52,7 +52,7 @@ EXAMPLE_CONSUMER = (
     Path(__file__).resolve().parents[2]
     / "services/department-dispatch/examples/department_consumer.py"
 )
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 SIGNING_KEY = f"test-key-{uuid.uuid4().hex}"
 TOWNSHIP = "140302001"
 CIVIL, HOUSING, URBAN, HUB = (

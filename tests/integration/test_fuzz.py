@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from service_fixtures import ALL_SERVICES, services_under_test
-from support import ServiceProcess, bearer
+from support import ServiceProcess, bearer, new_topic_prefix
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES = 10  # per operation and mode: bounded, so the suite stays within its time
-services = services_under_test(ALL_SERVICES, prefix="tfuzz.")
+services = services_under_test(ALL_SERVICES, prefix=new_topic_prefix())
 
 
 def fuzz(service: ServiceProcess, headers: dict[str, str]) -> tuple[list[str], list[int]]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import shapely
 from service_fixtures import service_under_test
-from support import ServiceProcess, bearer, case_payloads, publish_events
+from support import ServiceProcess, bearer, case_payloads, new_topic_prefix, publish_events
 from waiting import wait_until
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.envelope import Envelope
@@ -28,7 +28,7 @@ from yiwang.grid_routing.domain.geojson import read_feature_collections
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 TINY = generate_county("tiny")
 ROSTER = synthetic_roster(TINY["admin"])
 

@@ -27,6 +27,7 @@ from service_fixtures import issue_intake_key, service_under_test
 from support import (
     ServiceProcess,
     kafka_options,
+    new_topic_prefix,
     publish_events,
     read_all,
     read_topic,
@@ -42,7 +43,7 @@ from yiwang.intake.adapters.signing import sign_record, signed_submission
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 PHONE, ID_NUMBER = "13912345678", "140302198805061234"
 HERE = (113.58, 37.86)
 SPOTS = itertools.count()

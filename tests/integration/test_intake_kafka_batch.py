@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 from service_fixtures import service_under_test
-from support import ServiceProcess, publish_events, read_topic
+from support import ServiceProcess, new_topic_prefix, publish_events, read_topic
 from waiting import eventually
 from yiwang.common.case import Location, SourceRef
 from yiwang.common.departments import Department
@@ -28,7 +28,7 @@ from yiwang.intake.adapters.signing import sign_record
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 SUBMISSIONS = f"{PREFIX}intake.submissions.v1"
 SYSTEM = "yq-burst"
 STORED_MASTER = (113.70, 38.10)

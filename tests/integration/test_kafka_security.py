@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import uuid
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from aiokafka.errors import (
     KafkaConnectionError,
     TopicAuthorizationFailedError,
 )
-from support import KAFKA_USERS, kafka_options
+from support import KAFKA_USERS, kafka_options, new_topic_prefix
 from yiwang.common.departments import Department
 from yiwang.common.kafka_acls import topics_of
 from yiwang.common.kafka_security import KafkaSecurity
@@ -33,7 +32,7 @@ from yiwang.common.topics import (
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 DEPARTMENT_TOPIC = department_topic(Department.HEALTH)
 
 
@@ -159,7 +158,7 @@ async def test_a_service_user_consumes_only_in_its_own_groups(local: dict[str, s
 
 
 async def test_a_service_user_creates_its_own_topics_and_no_others(local: dict[str, str]) -> None:
-    prefix = f"t{uuid.uuid4().hex[:8]}."
+    prefix = new_topic_prefix()
     KAFKA_USERS.grant(prefix)
     env = KAFKA_USERS.env_of("mediation")
     security = KafkaSecurity(

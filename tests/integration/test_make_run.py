@@ -13,14 +13,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from support import create_database, drop_database, free_port
+from support import KAFKA_USERS, create_database, drop_database, free_port, new_topic_prefix
 from waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -49,11 +48,13 @@ def run_env(
 ) -> Iterator[dict[str, str]]:
     database = asyncio.run(create_database(infra["DATABASE_URL"]))
     run_dir = tmp_path_factory.mktemp("make-run")
+    prefix = new_topic_prefix()
+    KAFKA_USERS.grant(prefix)  # so that the session's end revokes it and deletes its topics
     env = {
         **os.environ,
         **infra,
         "DATABASE_URL": database,
-        "YIWANG_TOPIC_PREFIX": f"trun{uuid.uuid4().hex[:6]}.",
+        "YIWANG_TOPIC_PREFIX": prefix,
         "YIWANG_RUN_PORT_BASE": str(free_port_base()),
         "PROMETHEUS_PORT": str(free_port()),
         "YIWANG_RUN_DIR": str(run_dir),

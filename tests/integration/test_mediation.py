@@ -8,7 +8,6 @@ import asyncio
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,14 @@ import asyncpg
 import httpx
 import pytest
 from service_fixtures import helper_process, service_under_test
-from support import ServiceProcess, bearer, case_payloads, publish_events, read_all
+from support import (
+    ServiceProcess,
+    bearer,
+    case_payloads,
+    new_topic_prefix,
+    publish_events,
+    read_all,
+)
 from waiting import eventually
 from yiwang.common.case import CaseFacts, Channel, Location, ReporterRef
 from yiwang.common.departments import Department
@@ -26,7 +32,7 @@ from yiwang.common.topics import CASE_LIFECYCLE, CASE_RETURNED, CASE_ROUTED, MED
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 PHONE, ID_NUMBER, NAME = "13987654321", "14030219850707123X", "欧阳娜娜"
 # The demo realm's mediators: the county's committee covers every rung of the county.
 COUNTY_MEDIATOR = "mediator_140302"

@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from service_fixtures import ALL_SERVICES, issue_intake_key, services_under_test
-from support import ServiceProcess
+from support import ServiceProcess, new_topic_prefix
 from waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 
 
 def _promql() -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from service_fixtures import service_under_test
-from support import ServiceProcess, bearer, publish_events
+from support import ServiceProcess, bearer, new_topic_prefix, publish_events
 from waiting import eventually
 from yiwang.common.case import Channel, Priority
 from yiwang.common.departments import Department
@@ -27,7 +27,7 @@ from yiwang.common.topics import CASE_LIFECYCLE
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 RUN = uuid.uuid4().hex[:6]
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Shanghai
 NOW = T0 + timedelta(days=10)

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from service_fixtures import ALL_SERVICES, issue_intake_key, services_under_test
-from support import ServiceProcess, bearer
+from support import ServiceProcess, bearer, new_topic_prefix
 
 pytestmark = pytest.mark.integration
 
-services = services_under_test(ALL_SERVICES, prefix="tproblems.")
+services = services_under_test(ALL_SERVICES, prefix=new_topic_prefix())
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:

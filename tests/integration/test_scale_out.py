@@ -21,6 +21,7 @@ from support import (
     create_database,
     drop_database,
     kafka_options,
+    new_topic_prefix,
     read_all,
 )
 from waiting import eventually
@@ -33,7 +34,7 @@ from yiwang.intake.adapters.signing import signed_submission
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"tscale{uuid.uuid4().hex[:6]}."
+PREFIX = new_topic_prefix()
 MODULES = {
     "intake": "yiwang.intake.app",
     "grid-routing": "yiwang.grid_routing.app",

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 from cloudevents.core.bindings.kafka import to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 from service_fixtures import ALL_SERVICES, services_under_test
-from support import ServiceProcess, free_port, kafka_options, publish_events
+from support import ServiceProcess, free_port, kafka_options, new_topic_prefix, publish_events
 from waiting import eventually
 from yiwang.common import asyncapi
 from yiwang.common.envelope import Envelope
@@ -28,7 +28,7 @@ from yiwang.common.topics import CASE_LIFECYCLE
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."  # this module's own topics and consumer groups
+PREFIX = new_topic_prefix()  # this module's own topics and consumer groups
 
 five_services = services_under_test(ALL_SERVICES, prefix=PREFIX)
 

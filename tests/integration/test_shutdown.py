@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -28,11 +27,11 @@ import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from support import create_database, drop_database, free_port
+from support import create_database, drop_database, free_port, new_topic_prefix
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 EXIT_WITHIN_SECONDS = 10.0
 KAFKA_LIBS = Path(__file__).resolve().parents[2] / ".local" / "kafka" / "libs"
 

@@ -22,14 +22,14 @@ import pytest
 import shapely
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from service_fixtures import ALL_SERVICES, issue_intake_key, running_services, wait_for_grid_set
-from support import read_topic
+from support import new_topic_prefix, read_topic
 from yiwang.common.topics import CASE_RECEIVED, CASE_ROUTED
 from yiwang.grid_routing.domain.generator import generate_county
 from yiwang.grid_routing.domain.geojson import read_feature_collections
 
 pytestmark = pytest.mark.integration
 
-PREFIX = f"t{uuid.uuid4().hex[:8]}."
+PREFIX = new_topic_prefix()
 
 
 class Collected:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from service_fixtures import ALL_SERVICES, running_services, wait_for_grid_set
-from support import ServiceProcess, bearer
+from support import ServiceProcess, bearer, new_topic_prefix
 
 from journeys.observer import Wire
 
@@ -97,7 +97,7 @@ def running_county(
 ) -> Iterator[County]:
     """All five services in parallel on a fresh database and prefix, with keys issued."""
     # A "t" prefix like every test module's, so the session's clean-up deletes its topics.
-    prefix = f"t{uuid.uuid4().hex[:8]}."
+    prefix = new_topic_prefix()
     env = {
         **COUNTY_ENV,
         "YIWANG_DISPATCH_SIGNING_KEY": f"journey-{uuid.uuid4().hex}",
