@@ -11,7 +11,10 @@ same ce_id, and consumers' inboxes absorb the repeat: nothing is lost and nothin
 is duplicated.
 
 The relay is woken by NOTIFY on a LISTEN connection of its own, and polls as a fallback;
-when that connection dies with the server it listens again on a new one.
+when that connection dies with the server it listens again on a new one. While it leads on
+that connection, the rows it sent are marked by the statement that reads the next batch
+(one round trip a wake, not two), or after MARK_AFTER_SECONDS without a wake, and when it
+stops: a crash meanwhile sends them again, which the inboxes absorb, as above.
 
 The backlog and age gauges are measured by a job of their own (`measure`, every few
 seconds), apart from publishing: they keep moving while Kafka is away, which is when
@@ -39,6 +42,8 @@ log = get_logger(__name__)
 
 PUBLISHED_RETENTION = "7 days"
 GAUGE_SECONDS = 5.0
+# Sent rows wait this long at most for the next batch's read to mark them.
+MARK_AFTER_SECONDS = 0.2
 
 
 class OutboxRelay:
@@ -63,6 +68,7 @@ class OutboxRelay:
         self._lock = f"outbox:{schema}"
         self._leading = False  # the LISTEN connection holds the relay's lock
         self._last_housekeeping = 0.0
+        self._sent: list[int] = []  # published, not yet marked
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events, holding the relay's lock for that
@@ -75,13 +81,12 @@ class OutboxRelay:
             finally:
                 await self._unlock(conn)
 
-    async def _publish_on(self, conn: asyncpg.pool.PoolConnectionProxy) -> int:
-        """One batch, on a connection that holds the relay's lock."""
-        rows = await conn.fetch(
-            "SELECT id, topic, key, value, headers FROM outbox"
-            " WHERE published_at IS NULL ORDER BY id LIMIT $1",
-            self._batch_size,
-        )
+    async def _publish_on(
+        self, conn: asyncpg.pool.PoolConnectionProxy, *, mark_later: bool = False
+    ) -> int:
+        """One batch, on a connection that holds the relay's lock; with `mark_later`, its
+        rows are marked by the next batch's read (`_take`)."""
+        rows = await self._take(conn)
         if not rows:
             return 0
         records = [
@@ -96,13 +101,42 @@ class OutboxRelay:
         crash_point("outbox.before_publish")
         await self._producer.send_records(records)  # no transaction open meanwhile
         crash_point("outbox.after_publish")
-        await conn.execute(
-            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-            [row["id"] for row in rows],
-        )
+        self._sent = [row["id"] for row in rows]
+        if not mark_later:
+            await self._mark(conn)
         for topic, count in Counter(record.topic for record in records).items():
             OUTBOX_PUBLISHED.labels(self._service, topic).inc(count)
         return len(records)
+
+    async def _take(self, conn: asyncpg.pool.PoolConnectionProxy) -> list[asyncpg.Record]:
+        """The next batch, marking the rows sent before it in the same statement."""
+        if not self._sent:
+            return await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
+        # The UPDATE's effect is not visible to the SELECT of its own statement: hence
+        # the sent rows are left out by id.
+        rows = await conn.fetch(
+            "WITH marked AS (UPDATE outbox SET published_at = now()"
+            " WHERE id = ANY($2::bigint[]) AND published_at IS NULL)"
+            " SELECT id, topic, key, value, headers FROM outbox"
+            " WHERE published_at IS NULL AND NOT id = ANY($2::bigint[]) ORDER BY id LIMIT $1",
+            self._batch_size,
+            self._sent,
+        )
+        self._sent = []
+        return rows
+
+    async def _mark(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+        if self._sent:
+            await conn.execute(
+                "UPDATE outbox SET published_at = now()"
+                " WHERE id = ANY($1::bigint[]) AND published_at IS NULL",
+                self._sent,
+            )
+            self._sent = []
 
     async def _unlock(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
         """Release the lock; a connection that cannot is closed, which releases it too
@@ -125,10 +159,14 @@ class OutboxRelay:
                 published = await self._cycle(listener)
                 if published < self._batch_size:
                     self._wake.clear()
+                    wait = min(MARK_AFTER_SECONDS, self._poll_seconds) if self._sent else None
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                        await asyncio.wait_for(self._wake.wait(), wait or self._poll_seconds)
         finally:
             if listener is not None:
+                if self._leading and not listener.is_closed():
+                    with contextlib.suppress(Exception):  # else they are sent again
+                        await asyncio.wait_for(self._mark(listener), MARK_AFTER_SECONDS * 5)
                 await self._unlisten(listener)
 
     async def _listen(
@@ -177,7 +215,7 @@ class OutboxRelay:
             )
             if not self._leading:
                 return 0  # another replica's relay leads
-        return await self._publish_on(listener)
+        return await self._publish_on(listener, mark_later=True)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
