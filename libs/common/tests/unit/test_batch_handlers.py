@@ -1,5 +1,6 @@
 """Which records of a poll go to a batch handler at once: all of them when one handler
-takes every type in the poll (oversight's timeline takes six), none when two would."""
+takes every type in the poll (oversight's timeline takes six), none when two would, and
+those of the topics without records handled one at a time."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ async def test_one_handler_of_two_types_takes_a_mixed_poll_at_once() -> None:
     )
     records = handler_with({cls.event_type: h for cls, h in wrapped.items()})
     poll = [record(a_case_received(), 1), record(a_state_change(), 2)]
-    assert await records.handle_batch(poll)
+    assert await records.handle_batch(poll) == []
     assert calls == [[CaseReceived.event_type, CaseStateChanged.event_type]]
 
 
@@ -69,8 +70,45 @@ async def test_two_handlers_leave_a_mixed_poll_to_the_ordered_path() -> None:
 
     records = handler_with({CaseReceived.event_type: one, CaseStateChanged.event_type: other})
     poll = [record(a_case_received(), 1), record(a_state_change(), 2)]
-    assert not await records.handle_batch(poll)
+    assert await records.handle_batch(poll) == poll
     assert calls == []
+
+
+async def test_a_topic_handled_one_at_a_time_leaves_the_others_batched() -> None:
+    """One consumer of several topics: a topic whose records include a type handled one
+    at a time keeps its order on that path, and the other topics' records are still
+    handled as one batch (they have no order against it)."""
+    batches: list[int] = []
+
+    async def on_received(envelopes: Sequence[Envelope[Any]]) -> None:
+        batches.append(len(envelopes))
+
+    async def on_state_changed(envelope: Envelope[Any]) -> None:
+        raise AssertionError("left to the caller")
+
+    def on(topic: str, payload: Event, offset: int) -> Record:
+        encoded = encode(Envelope(payload=payload, source="/t"), topic=topic)
+        return Record(topic, 0, offset, encoded.key, encoded.value, encoded.headers)
+
+    records = _RecordHandler(
+        service="test",
+        topic="received.v1,lifecycle.v1",
+        group_id="g",
+        by_type={CaseStateChanged.event_type: on_state_changed},
+        batched={CaseReceived.event_type: on_received},
+        dead_letters=Letters(),
+        max_attempts=5,
+        on_invalid=None,
+    )
+    ordered = [on("lifecycle.v1", a_state_change(), 3), on("lifecycle.v1", a_case_received(), 4)]
+    poll = [
+        on("received.v1", a_case_received(), 1),
+        ordered[0],
+        on("received.v1", a_case_received(), 2),
+        ordered[1],
+    ]
+    assert await records.handle_batch(poll) == ordered
+    assert batches == [2]
 
 
 async def test_records_of_two_topics_at_the_same_position_are_told_apart() -> None:

@@ -65,7 +65,7 @@ POLL_WAIT_MS = 500
 # A gathered subscription (off the path a case takes to its department) lets the broker
 # hold a fetch until this much has come or this long has passed: a few polls a second of
 # many records each, instead of one poll, transaction and offset commit per record.
-GATHER_WAIT_MS = 250
+GATHER_WAIT_MS = 500
 GATHER_BYTES = 1 << 20
 
 
@@ -161,8 +161,8 @@ def subscribe(
 
 async def _handle_poll(records: _RecordHandler, batch: tuple[Any, ...]) -> list[Any]:
     """Handle a poll; the records each partition stopped at (to be read again)."""
-    if records.batched and await records.handle_batch(batch):
-        return []
+    if records.batched:
+        batch = tuple(await records.handle_batch(batch))
     by_partition: dict[tuple[str, int], list[Any]] = {}
     for record in batch:
         by_partition.setdefault((record.topic, record.partition), []).append(record)
@@ -208,43 +208,52 @@ class _RecordHandler:
         self.failures: dict[tuple[str, int, int], int] = {}
         self.outages: dict[tuple[str, int, int], int] = {}
 
-    async def handle_batch(self, batch: Sequence[Any]) -> bool:
-        """Hand a poll's records of batched types to their batch handler in one call.
+    async def handle_batch(self, batch: Sequence[Any]) -> list[Any]:
+        """Hand a poll's records of batched types to their batch handler in one call;
+        return the records left to be handled one at a time (all of them when the batch
+        path does not apply or the batch failed).
 
-        Applies when every decodable record goes to that one handler (one handler may take
-        several types): records of types handled one at a time keep the per-partition
-        path, which keeps their order. Records that
-        end at once (undecodable, rejected, of a type nobody here handles) are taken after
-        the batch committed; their order against it does not matter. False when the batch
-        path does not apply or the batch failed: the caller then handles every record
-        one at a time, and keeps doing so while one of them is being retried.
+        A topic's records take the batch path when every decodable one of them goes to
+        that one handler (one handler may take several types): a topic with records of
+        types handled one at a time keeps the per-partition path, which keeps their
+        order; other topics of the subscription are not held to it, having no order
+        against it. Records that end at once (undecodable, rejected, of a type nobody
+        here handles) are taken after the batch committed; their order against it does
+        not matter. While one record of the poll is being retried, all go one at a time.
         """
         retried = self.failures.keys() | self.outages.keys()
         if any((r.topic, r.partition, r.offset) in retried for r in batch):
-            return False  # a record is being retried: one at a time until it is done with
+            return list(batch)  # a record is being retried: one at a time until done with
+        decoded: list[tuple[Any, Envelope[Any] | None]] = []
+        ordered_topics: set[str] = set()  # topics with records handled one at a time
+        for record in batch:
+            try:
+                envelope: Envelope[Any] | None = decode(record.value, record.headers)
+            except UndecodableRecord:
+                envelope = None
+            else:
+                if envelope.type not in self.batched and envelope.type in self.by_type:
+                    ordered_topics.add(record.topic)
+            decoded.append((record, envelope))
         envelopes: list[Envelope[Any]] = []
         topics: list[str] = []  # each envelope's
         ending_at_once: list[Any] = []
-        for record in batch:
-            try:
-                envelope = decode(record.value, record.headers)
-            except UndecodableRecord:
-                ending_at_once.append(record)
-                continue
-            if envelope.type in self.batched:
+        one_at_a_time: list[Any] = []
+        for record, envelope in decoded:
+            if record.topic in ordered_topics:
+                one_at_a_time.append(record)
+            elif envelope is not None and envelope.type in self.batched:
                 envelopes.append(envelope)
                 topics.append(record.topic)
-            elif envelope.type in self.by_type:
-                return False
             else:
                 ending_at_once.append(record)
         if len({id(self.batched[e.type]) for e in envelopes}) > 1:
-            return False  # two handlers: each keeps its records' order on the other path
+            return list(batch)  # two handlers: each keeps its records' order on the other path
         if envelopes and not await self._run_batch(envelopes, topics):
-            return False
+            return list(batch)
         for record in ending_at_once:
             await self.handle(record)
-        return True
+        return one_at_a_time
 
     async def _run_batch(self, envelopes: list[Envelope[Any]], topics: list[str]) -> bool:
         started = time.perf_counter()

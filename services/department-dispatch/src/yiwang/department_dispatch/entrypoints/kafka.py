@@ -54,9 +54,13 @@ def kafka_router(
     async def on_case_reopened(envelope: Envelope[Any]) -> None:
         await handlers.rehandle_case(uow=uow(), envelope=envelope, clock=clock)
 
-    runtime.subscribe(router, topic=CASE_ROUTED, handlers={}, batched={CaseRouted: on_cases_routed})
+    # One consumer for the topics a case waits on: a poll's routing decisions go at once,
+    # in one transaction; replies and reopenings one at a time, in order.
     runtime.subscribe(
-        router, topic=DEPT_REPLIES, handlers={DepartmentReplied: on_department_replied}
+        router,
+        topic=(CASE_ROUTED, DEPT_REPLIES, CASE_REOPENED),
+        handlers={DepartmentReplied: on_department_replied, CaseReopened: on_case_reopened},
+        batched={CaseRouted: on_cases_routed},
     )
     runtime.subscribe(
         router,
@@ -64,5 +68,4 @@ def kafka_router(
         handlers={OversightAlertRaised: on_oversight_alert_raised},
         gathered=True,  # escalations: a quarter of a second is nothing to them
     )
-    runtime.subscribe(router, topic=CASE_REOPENED, handlers={CaseReopened: on_case_reopened})
     return router

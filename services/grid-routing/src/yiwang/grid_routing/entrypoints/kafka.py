@@ -37,11 +37,6 @@ def kafka_router(
             grid_duration=grid_duration,
         )
 
-    # A poll's receipts at once, in one transaction (a few statements for the lot).
-    runtime.subscribe(
-        router, topic=CASE_RECEIVED, handlers={}, batched={CaseReceived: on_case_received}
-    )
-
     async def on_case_returned(envelope: Envelope[Any]) -> None:
         await routing.reroute_returned_case(
             uow=uow(),
@@ -60,13 +55,6 @@ def kafka_router(
             envelope=envelope,
         )
 
-    # One at a time: a case returned twice in one poll must be re-routed in order.
-    runtime.subscribe(
-        router,
-        topic=CASE_RETURNED,
-        handlers={CaseReturned: on_case_returned, CaseLeftMediation: on_case_left_mediation},
-    )
-
     async def on_case_reopened(envelope: Envelope[Any]) -> None:
         await passing_up.pass_up_reopened_case(
             uow=uow(),
@@ -76,8 +64,20 @@ def kafka_router(
             envelope=envelope,
         )
 
-    # A matter settled in the grid that the resident was unsatisfied with leaves the grid;
-    # reopenings of cases dispatch handled are dispatch's, and ignored here.
-    runtime.subscribe(router, topic=CASE_REOPENED, handlers={CaseReopened: on_case_reopened})
+    # One consumer for the three topics. A poll's receipts go at once, in one transaction
+    # (a few statements for the lot). Returns are taken one at a time: a case returned
+    # twice in one poll must be re-routed in order. A matter settled in the grid that the
+    # resident was unsatisfied with leaves the grid; reopenings of cases dispatch handled
+    # are dispatch's, and ignored here.
+    runtime.subscribe(
+        router,
+        topic=(CASE_RECEIVED, CASE_RETURNED, CASE_REOPENED),
+        handlers={
+            CaseReturned: on_case_returned,
+            CaseLeftMediation: on_case_left_mediation,
+            CaseReopened: on_case_reopened,
+        },
+        batched={CaseReceived: on_case_received},
+    )
 
     return router
