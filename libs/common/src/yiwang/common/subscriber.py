@@ -11,6 +11,7 @@ never used here. Duplicates that at-least-once delivery brings are absorbed by t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -227,13 +228,11 @@ class _RecordHandler:
         decoded: list[tuple[Any, Envelope[Any] | None]] = []
         ordered_topics: set[str] = set()  # topics with records handled one at a time
         for record in batch:
-            try:
-                envelope: Envelope[Any] | None = decode(record.value, record.headers)
-            except UndecodableRecord:
-                envelope = None
-            else:
-                if envelope.type not in self.batched and envelope.type in self.by_type:
-                    ordered_topics.add(record.topic)
+            envelope: Envelope[Any] | None = None
+            with contextlib.suppress(UndecodableRecord):
+                envelope = decode(record.value, record.headers)
+            if envelope and envelope.type not in self.batched and envelope.type in self.by_type:
+                ordered_topics.add(record.topic)
             decoded.append((record, envelope))
         envelopes: list[Envelope[Any]] = []
         topics: list[str] = []  # each envelope's
