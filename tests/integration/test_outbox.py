@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import asyncpg
 import pytest
 from support import case_received, migrate, read_topic, run_relay
@@ -94,3 +96,38 @@ async def test_state_change_and_event_commit_together_or_not_at_all(
         await conn.close()
     assert run_relay(schema).returncode == 0
     assert await read_topic(kafka, topic, expect=1, within=2) == []
+
+
+async def test_deferred_writes_go_with_the_events_in_one_statement_or_not_at_all(
+    database_url: str, schema: str, topic: str
+) -> None:
+    """A handler's last writes wait for the commit and go with its events (one round trip);
+    a failure after them leaves neither the rows nor the events."""
+    await migrate(database_url, schema, CASES_TABLE)
+    pool = await open_pool(dsn=database_url, schema=schema, application_name="test")
+    statements: list[str] = []
+    try:
+        for case_id, fail in (("case-d", False), ("case-e", True)):
+            uow = PostgresUnitOfWork(pool, source="/yiwang/test", clock=SystemClock())
+            with contextlib.suppress(RuntimeError):
+                async with uow:
+                    uow.connection.add_query_logger(lambda q: statements.append(q.query))
+                    uow.defer_writes()
+                    await uow.write("INSERT INTO cases VALUES ($1, $2)", case_id, "received")
+                    await uow.write("UPDATE cases SET state = $2 WHERE case_id = $1", "x", "y")
+                    await uow.emit(case_received(case_id), topic=topic)
+                    with pytest.raises(ValueError, match="not a write that can wait"):
+                        await uow.write("INSERT INTO cases VALUES ($1, 'a') RETURNING 1", "z")
+                    mine = "SELECT count(*) FROM cases WHERE case_id = $1"
+                    assert await uow.connection.fetchval(mine, case_id) == 0  # not yet
+                    if fail:
+                        raise RuntimeError("the handler failed after its writes")
+        async with pool.acquire() as conn:
+            assert await conn.fetch("SELECT case_id, state FROM cases") == [("case-d", "received")]
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 1
+    finally:
+        await pool.close()
+    written = [s for s in statements if "INSERT INTO outbox" in s]
+    assert len(written) == 1
+    assert written[0].startswith("WITH w0 AS (INSERT INTO cases")
+    assert "unnest($5::text[], $6::bytea[]" in written[0]  # after the writes' $1..$4

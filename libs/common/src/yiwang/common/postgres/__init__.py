@@ -5,6 +5,7 @@ from yiwang.common.postgres.unit_of_work import (
     PostgresUnitOfWork,
     UnitOfWork,
     UnitOfWorkFactory,
+    Write,
 )
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "PostgresUnitOfWork",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "Write",
     "mask_dsn",
     "open_pool",
 ]

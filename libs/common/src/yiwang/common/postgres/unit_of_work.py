@@ -9,15 +9,20 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import asyncpg
 from yiwang.common.clock import Clock
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import Event
 from yiwang.common.telemetry import current_traceparent
+
+# A repository's write (statement, *args): the unit of work's `write`, or a connection's.
+Write = Callable[..., Awaitable[Any]]
 
 
 class DatabaseRefused(ConnectionError):
@@ -56,6 +61,11 @@ class UnitOfWork(abc.ABC):
                 fresh.add(event_id)
         return fresh
 
+    def defer_writes(self) -> None:  # noqa: B027 - a no-op unless there is a database
+        """From here on, the repositories' writes wait for the commit and go with the
+        events, in one statement: for a handler's last writes, which nothing later in the
+        transaction reads. A unit without a database has nothing to defer."""
+
 
 class PostgresUnitOfWork(UnitOfWork):
     def __init__(
@@ -68,6 +78,8 @@ class PostgresUnitOfWork(UnitOfWork):
         self._conn: asyncpg.pool.PoolConnectionProxy | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._outbox_rows: list[tuple[str, bytes, bytes, str]] = []
+        self._deferring = False
+        self._deferred: list[tuple[str, tuple[Any, ...]]] = []
         self.emitted = []
 
     @property
@@ -96,6 +108,7 @@ class PostgresUnitOfWork(UnitOfWork):
             raise
         self._conn, self._tx = conn, tx
         self._outbox_rows = []
+        self._deferring, self._deferred = False, []
         self.emitted = []
         return self
 
@@ -109,7 +122,7 @@ class PostgresUnitOfWork(UnitOfWork):
             raise RuntimeError("UnitOfWork exited without entering")
         try:
             if exc_type is None:
-                await self._write_outbox()
+                await self._write_at_commit()
                 await self._tx.commit()
             else:
                 await self._tx.rollback()
@@ -136,6 +149,24 @@ class PostgresUnitOfWork(UnitOfWork):
         )
         return {row["event_id"] for row in rows}
 
+    def defer_writes(self) -> None:
+        """The writes made through `write` from here on are sent with the outbox's rows at
+        commit, as one statement (a data-modifying WITH): a handler's last writes and its
+        events cost one round trip. They see the transaction as it was before all of them,
+        so nothing may read them before the commit, and two of them must not write the
+        same rows; an error they raise surfaces at the commit."""
+        self._deferring = True
+
+    async def write(self, statement: str, *args: Any) -> None:
+        """A repository's write (INSERT, UPDATE or DELETE, no RETURNING): at once, or at
+        commit after `defer_writes`."""
+        if not self._deferring:
+            await self.connection.execute(statement, *args)
+            return
+        if not _WAITS_FOR_COMMIT.match(statement):
+            raise ValueError(f"not a write that can wait for the commit: {statement[:60]!r}")
+        self._deferred.append((statement, args))
+
     async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
         envelope: Envelope[Event] = Envelope(
             payload=payload,
@@ -157,22 +188,50 @@ class PostgresUnitOfWork(UnitOfWork):
         self.emitted.append((topic, envelope))
         return envelope
 
-    async def _write_outbox(self) -> None:
-        """Every event of the transaction in one statement, in emission order, at commit:
-        one round trip however many a batch raised."""
-        if not self._outbox_rows:
-            return
-        topics, keys, values, headers = zip(*self._outbox_rows, strict=True)
-        await self.connection.execute(
-            "INSERT INTO outbox (topic, key, value, headers)"
-            " SELECT e.topic, e.key, e.value, e.headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[])"
-            " WITH ORDINALITY AS e(topic, key, value, headers, n) ORDER BY n",
-            list(topics),
-            list(keys),
-            list(values),
-            list(headers),
-        )
-        self._outbox_rows = []
+    async def _write_at_commit(self) -> None:
+        """The deferred writes and every event of the transaction (in emission order) in
+        one statement, at commit: one round trip however many a batch raised."""
+        writes = self._deferred
+        if self._outbox_rows:
+            topics, keys, values, headers = zip(*self._outbox_rows, strict=True)
+            writes = [
+                *writes,
+                (OUTBOX_INSERT, (list(topics), list(keys), list(values), list(headers))),
+            ]
+        self._deferred, self._outbox_rows = [], []
+        if writes:
+            statement, args = one_statement(writes)
+            await self.connection.execute(statement, *args)
+
+
+OUTBOX_INSERT = (
+    "INSERT INTO outbox (topic, key, value, headers)"
+    " SELECT e.topic, e.key, e.value, e.headers"
+    " FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[])"
+    " WITH ORDINALITY AS e(topic, key, value, headers, n) ORDER BY n"
+)
+# A write that can be a part of a data-modifying WITH: no WITH of its own (it must be at
+# the top level) and no RETURNING (nobody would read it).
+_WAITS_FOR_COMMIT = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b(?!.*\bRETURNING\b)", re.I | re.S)
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def _renumbered(placeholder: re.Match[str], *, offset: int) -> str:
+    return f"${int(placeholder.group(1)) + offset}"
+
+
+def one_statement(writes: Sequence[tuple[str, Sequence[Any]]]) -> tuple[str, list[Any]]:
+    """Writes as one statement: all but the last as parts of its WITH, their $n renumbered
+    after those before them. PostgreSQL runs every part, read or not, once."""
+    texts: list[str] = []
+    args: list[Any] = []
+    for statement, values in writes:
+        texts.append(_PLACEHOLDER.sub(partial(_renumbered, offset=len(args)), statement))
+        args.extend(values)
+    if len(texts) == 1:
+        return texts[0], args
+    parts = ", ".join(f"w{n} AS ({text})" for n, text in enumerate(texts[:-1]))
+    return f"WITH {parts} {texts[-1]}", args
 
 
 U = TypeVar("U", bound=PostgresUnitOfWork)

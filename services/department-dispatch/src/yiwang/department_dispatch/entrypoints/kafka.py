@@ -66,6 +66,6 @@ def kafka_router(
         router,
         topic=OVERSIGHT_ALERTS,
         handlers={OversightAlertRaised: on_oversight_alert_raised},
-        gathered=True,  # escalations: a quarter of a second is nothing to them
+        gathered=True,  # escalations: half a second is nothing to them
     )
     return router

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 from yiwang.common.departments import Department
 from yiwang.common.events import CaseReceived
+from yiwang.common.postgres import Write
 from yiwang.common.states import CaseState
 from yiwang.grid_routing.domain.routed_case import RoutedCase
 from yiwang.grid_routing.domain.routing import RoutingDecision
@@ -48,8 +49,14 @@ _CASE_COLUMNS = "case_id, received, state, returns, excluded_departments, attemp
 class PostgresRoutedCaseRepository(RoutedCaseRepository):
     """Set-based: a batch of cases costs one statement per method, not one per case."""
 
-    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+    def __init__(
+        self,
+        conn: asyncpg.pool.PoolConnectionProxy | asyncpg.Connection,
+        *,
+        write: Write | None = None,
+    ) -> None:
         self._conn = conn
+        self._write = write or conn.execute  # the unit of work's: it may defer writes
 
     async def get(self, case_id: str) -> RoutedCase | None:
         return (await self.get_many([case_id])).get(case_id)
@@ -79,7 +86,7 @@ class PostgresRoutedCaseRepository(RoutedCaseRepository):
             return
         # unnest() cannot take an array of arrays row by row: text[] columns travel as
         # array literals, cast per row.
-        await self._conn.execute(
+        await self._write(
             f"INSERT INTO routed_cases ({_CASE_COLUMNS})"
             " SELECT c.case_id, c.received, c.state, c.returns,"
             " c.excluded::text[], c.attempts, c.mediated"
@@ -125,7 +132,7 @@ class PostgresRoutedCaseRepository(RoutedCaseRepository):
             )
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
-        await self._conn.execute(
+        await self._write(
             "INSERT INTO routing_decisions (case_id, attempt, grid_set, micro_grid_code,"
             " township_code, department_units, lead_department, assisting_departments, tier,"
             " sla_class, to_mediation, triage, rule_id, reason, excluded_departments, trigger,"

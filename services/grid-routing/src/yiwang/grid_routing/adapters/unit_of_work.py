@@ -33,6 +33,6 @@ class PostgresRoutingUnitOfWork(PostgresUnitOfWork, RoutingUnitOfWork):
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self.cases = PostgresRoutedCaseRepository(self.connection)
+        self.cases = PostgresRoutedCaseRepository(self.connection, write=self.write)
         self.grid_tasks = PostgresGridTaskRepository(self.connection)
         return self

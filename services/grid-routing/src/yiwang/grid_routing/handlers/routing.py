@@ -94,6 +94,8 @@ async def route_received_cases(
             for case_id, code in disputes.items()
             if code in found
         }
+        if not handed:  # the routes are the last writes: they go with the events, at commit
+            uow.defer_writes()
         await _record_routes(
             uow,
             [r for r in routes if r.case.case_id not in in_grid],

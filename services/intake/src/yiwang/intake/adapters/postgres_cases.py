@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from yiwang.common.postgres import Write
 from yiwang.intake.adapters.repository import CaseFilter, CaseRepository, TimelineRow
 from yiwang.intake.domain.admission import IdempotencyKey
 from yiwang.intake.domain.batch import RecordedKey
@@ -102,8 +103,14 @@ def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 
 class PostgresCaseRepository(CaseRepository):
-    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy | asyncpg.Connection) -> None:
+    def __init__(
+        self,
+        conn: asyncpg.pool.PoolConnectionProxy | asyncpg.Connection,
+        *,
+        write: Write | None = None,
+    ) -> None:
         self._conn = conn
+        self._write = write or conn.execute  # the unit of work's: it may defer writes
 
     async def lock_keys(self, names: Sequence[str]) -> None:
         await self._conn.execute(
@@ -304,7 +311,7 @@ class PostgresCaseRepository(CaseRepository):
         ]  # fmt: skip
 
     async def add_timeline(self, rows: Sequence[TimelineRow]) -> None:
-        await self._conn.execute(
+        await self._write(
             "INSERT INTO timeline (event_id, case_id, at, from_state, to_state, actor, note)"
             " SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::text[],"
             " $5::text[], $6::text[], $7::text[])"

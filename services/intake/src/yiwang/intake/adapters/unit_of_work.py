@@ -22,6 +22,6 @@ class IntakeUnitOfWork(UnitOfWork, abc.ABC):
 class PostgresIntakeUnitOfWork(PostgresUnitOfWork, IntakeUnitOfWork):
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self.cases = PostgresCaseRepository(self.connection)
+        self.cases = PostgresCaseRepository(self.connection, write=self.write)
         self.personal_data = PostgresPersonalDataRepository(self.connection)
         return self

@@ -212,6 +212,7 @@ async def _store_while_announcing(
         await asyncio.wait([stored])  # the connection is free again, whatever happened
     stored.result()
     if writes.timeline:
+        uow.defer_writes()  # the last write: it goes with the events, at commit
         await uow.cases.add_timeline(writes.timeline)
 
 

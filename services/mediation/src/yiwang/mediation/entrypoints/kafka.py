@@ -26,7 +26,7 @@ def kafka_router(
         )
 
     # Gathered: nearly every routing decision is dispatch's and skipped here, and a dispute
-    # opened a quarter of a second later waits on no one (mediation runs in days).
+    # opened half a second later waits on no one (mediation runs in days).
     runtime.subscribe(
         router,
         topic=CASE_ROUTED,
