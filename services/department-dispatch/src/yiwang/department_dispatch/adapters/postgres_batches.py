@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
+from yiwang.common.postgres.unit_of_work import one_statement
 from yiwang.department_dispatch.adapters.rows import (
     SAVE_CASE,
     WORK_ORDER_COLUMNS,
@@ -21,6 +23,19 @@ _ADD_WORK_ORDERS = (
     " $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::timestamptz[],"
     " $13::text[], $14::text[], $15::int[])"
     " ON CONFLICT (case_id, department, round) DO NOTHING RETURNING work_order_id"
+)
+
+# $1-$11: one array per column, in case_values' order.
+_SAVE_CASES = (
+    "INSERT INTO dispatch_case (case_id, state, attempt, command_level, lead_department,"
+    " return_count, routed, clock_started_at, escalations, ruling_id, rehandling)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],"
+    " $6::int[], $7::jsonb[], $8::timestamptz[], $9::int[], $10::text[], $11::int[])"
+    " ON CONFLICT (case_id) DO UPDATE SET state = excluded.state, attempt = excluded.attempt,"
+    " command_level = excluded.command_level, lead_department = excluded.lead_department,"
+    " return_count = excluded.return_count, routed = excluded.routed,"
+    " clock_started_at = excluded.clock_started_at, escalations = excluded.escalations,"
+    " ruling_id = excluded.ruling_id, rehandling = excluded.rehandling, updated_at = now()"
 )
 
 
@@ -64,22 +79,40 @@ class PostgresDispatchBatches:
         in that round already."""
         if not orders:
             return set()
-        rows = await self._conn.fetch(
-            _ADD_WORK_ORDERS,
-            [o.work_order_id for o in orders],
-            [o.case_id for o in orders],
-            [o.department.value for o in orders],
-            [o.role.value for o in orders],
-            [o.command_level.value for o in orders],
-            [o.round for o in orders],
-            [o.status.value for o in orders],
-            [o.deadline for o in orders],
-            [o.issued_at for o in orders],
-            [o.whistle_id for o in orders],
-            [o.case_number for o in orders],
-            [o.response_due for o in orders],
-            [o.sla_policy for o in orders],
-            [o.ruling_id for o in orders],
-            [o.rehandling for o in orders],
-        )
+        rows = await self._conn.fetch(_ADD_WORK_ORDERS, *_order_columns(orders))
         return {row["work_order_id"] for row in rows}
+
+    async def save_cases_issuing(
+        self, cases: Sequence[DispatchCase], orders: Sequence[WorkOrder]
+    ) -> set[str]:
+        """One statement: the cases saved, and their orders added (checked against the
+        cases at its end). The ids of the orders added."""
+        if not cases or not orders:
+            await self.save_cases(cases)
+            return await self.add_work_orders(orders)
+        case_columns = [list(column) for column in zip(*map(case_values, cases), strict=True)]
+        statement, args = one_statement(
+            [(_SAVE_CASES, case_columns), (_ADD_WORK_ORDERS, _order_columns(orders))]
+        )
+        rows = await self._conn.fetch(statement, *args)
+        return {row["work_order_id"] for row in rows}
+
+
+def _order_columns(orders: Sequence[WorkOrder]) -> list[list[Any]]:
+    return [
+        [o.work_order_id for o in orders],
+        [o.case_id for o in orders],
+        [o.department.value for o in orders],
+        [o.role.value for o in orders],
+        [o.command_level.value for o in orders],
+        [o.round for o in orders],
+        [o.status.value for o in orders],
+        [o.deadline for o in orders],
+        [o.issued_at for o in orders],
+        [o.whistle_id for o in orders],
+        [o.case_number for o in orders],
+        [o.response_due for o in orders],
+        [o.sla_policy for o in orders],
+        [o.ruling_id for o in orders],
+        [o.rehandling for o in orders],
+    ]

@@ -74,6 +74,13 @@ class DispatchRepository(abc.ABC):
         """The ids of those added (add_work_order for each)."""
         return {order.work_order_id for order in orders if await self.add_work_order(order)}
 
+    async def save_cases_issuing(
+        self, cases: Sequence[DispatchCase], orders: Sequence[WorkOrder]
+    ) -> set[str]:
+        """Save the cases, then add their new orders: the ids of the orders added."""
+        await self.save_cases(cases)
+        return await self.add_work_orders(orders)
+
     @abc.abstractmethod
     async def get_work_order(self, work_order_id: str) -> WorkOrder | None: ...
 

@@ -62,9 +62,10 @@ async def dispatch_routed_cases(
             if planned_round is not None:
                 cases[planned_round[0].case_id] = planned_round[0]
                 rounds.append((*planned_round, envelope))
-        await uow.dispatch.save_cases(list({c.case_id: c for c, _, _ in rounds}.values()))
         planned = [o for _, plan, _ in rounds for o in plan.orders]
-        issued = await uow.dispatch.add_work_orders(planned)
+        issued = await uow.dispatch.save_cases_issuing(
+            list({c.case_id: c for c, _, _ in rounds}.values()), planned
+        )
         # An order planned in this poll that the case had already is nobody's to withdraw.
         unissued = {o.work_order_id for o in planned} - issued
         await uow.dispatch.save_work_orders([o for _, plan, _ in rounds for o in plan.cancel])
