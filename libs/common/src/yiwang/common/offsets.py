@@ -96,8 +96,10 @@ class HandledOffsets:
             async with asyncio.timeout(STOP_GRACE_SECONDS):
                 await self._idle.wait()
         if subscriber.consumer is not None and self._handled:
-            with suppress(Exception):
+            try:
                 await self.commit(subscriber.consumer)
+            except Exception as exc:  # what was not committed comes again after the restart
+                log.info("offsets not committed on stop", topic=self._topic, error=repr(exc))
 
 
 def rewind(consumer: Any, batch: Sequence[Any]) -> None:
