@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from yiwang.common.envelope import Envelope, KafkaRecord, encode
 from yiwang.common.events import Event
 from yiwang.common.kafka_security import KafkaSecurity, kafka_security
+from yiwang.common.logs import get_logger
+
+log = get_logger(__name__)
 
 # The Java client's murmur2 partitioning by key, as aiokafka's `send` does it: a case's
 # records reach the same partition whichever client or path produced them.
 _PARTITIONER = DefaultPartitioner()
+# Errors after which aiokafka's idempotent producer is dead for good (its sender stops, and
+# every later send raises the same): a batch lost to a broker restart leaves a gap in its
+# sequence numbers, say. Only a new producer, with a new producer id, sends again.
+PRODUCER_DEAD = (OutOfOrderSequenceNumber, ProducerFenced, UnknownProducerId, InvalidProducerEpoch)
 
 
 class EventProducer:
@@ -66,7 +80,25 @@ class EventProducer:
 
         Records go straight into one record batch per partition (aiokafka's batch API),
         partitioned by key as `send` would: no future and no accumulator step per record.
+        A producer that died sending them is replaced, and the error raised: the caller
+        sends them again (the outbox's rows stay unmarked; inboxes absorb any repeat).
         """
+        try:
+            await self._send_records(records)
+        except PRODUCER_DEAD as exc:
+            await self.renew(reason=exc)
+            raise
+
+    async def renew(self, *, reason: BaseException) -> None:
+        """Replace the producer with a new one (a new producer id)."""
+        log.warning("producer dead; replaced", error=f"{type(reason).__name__}: {reason}")
+        dead, self._started = self._started, None
+        if dead is not None:
+            with contextlib.suppress(Exception):  # its sender is gone: nothing to flush
+                await asyncio.wait_for(dead.stop(), 5)
+        await self.start()
+
+    async def _send_records(self, records: Sequence[KafkaRecord]) -> None:
         producer = self._producer
         partitions: dict[str, list[int]] = {}
         batches: dict[tuple[str, int], BatchBuilder] = {}
