@@ -31,7 +31,7 @@ from yiwang.common.offsets import HandledOffsets, commit_by_interval, rewind
 from yiwang.common.outages import is_outage
 from yiwang.common.polls import POLLED, no_body_decoding, tolerant_parsing
 from yiwang.common.telemetry import (
-    CONSUMING_TOPIC,
+    CONSUMING_TOPICS,
     EVENT_HANDLING_SECONDS,
     EVENTS_CONSUMED,
     context_from_traceparent,
@@ -220,13 +220,13 @@ class _RecordHandler:
         order; other topics of the subscription are not held to it, having no order
         against it. Records that end at once (undecodable, rejected, of a type nobody
         here handles) are taken after the batch committed; their order against it does
-        not matter. While one record of the poll is being retried, all go one at a time.
+        not matter. While a record is being retried, its topic's records go one at a time.
         """
         retried = self.failures.keys() | self.outages.keys()
-        if any((r.topic, r.partition, r.offset) in retried for r in batch):
-            return list(batch)  # a record is being retried: one at a time until done with
+        # Topics with records handled one at a time: those being retried, and those of
+        # types not batched.
+        ordered_topics = {r.topic for r in batch if (r.topic, r.partition, r.offset) in retried}
         decoded: list[tuple[Any, Envelope[Any] | None]] = []
-        ordered_topics: set[str] = set()  # topics with records handled one at a time
         for record in batch:
             envelope: Envelope[Any] | None = None
             with contextlib.suppress(UndecodableRecord):
@@ -256,15 +256,18 @@ class _RecordHandler:
 
     async def _run_batch(self, envelopes: list[Envelope[Any]], topics: list[str]) -> bool:
         started = time.perf_counter()
-        subscription = CONSUMING_TOPIC.set(self.topic)
+        subscription = CONSUMING_TOPICS.set(
+            {e.id: t for e, t in zip(envelopes, topics, strict=True)}
+        )
         CONSUMED_RECORD.set(None)
+        destination = topics[0] if len(set(topics)) == 1 else self.topic
         try:
             with tracer().start_as_current_span(
-                f"{self.topic} process batch",
+                f"{destination} process batch",
                 kind=SpanKind.CONSUMER,
                 attributes={
                     "messaging.system": "kafka",
-                    "messaging.destination.name": self.topic,
+                    "messaging.destination.name": destination,
                     "messaging.consumer.group.name": self.group_id,
                     "messaging.batch.message_count": len(envelopes),
                 },
@@ -281,7 +284,7 @@ class _RecordHandler:
             )
             return False
         finally:
-            CONSUMING_TOPIC.reset(subscription)
+            CONSUMING_TOPICS.reset(subscription)
         crash_point("consumer.after_batch")  # committed in the database, not yet in Kafka
         each = (time.perf_counter() - started) / len(envelopes)
         for topic, count in Counter(topics).items():

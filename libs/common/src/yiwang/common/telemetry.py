@@ -71,15 +71,18 @@ def context_from_traceparent(traceparent: str | None) -> Context | None:
     return _PROPAGATOR.extract({"traceparent": traceparent})
 
 
-# The topic whose batch handler is running (set by the subscriber), for `handling()`.
-CONSUMING_TOPIC: ContextVar[str | None] = ContextVar("yiwang_consuming_topic", default=None)
+# The topic of each record of the batch being handled, by event id (set by the subscriber;
+# a subscription may take several topics), for `handling()`.
+CONSUMING_TOPICS: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "yiwang_consuming_topics", default=None
+)
 
 
 @contextmanager
 def handling(envelope: Envelope[Any]) -> Iterator[None]:
     """Within a batch handler, the span of one record's part: the events emitted inside
     carry that record's trace, so each case stays one trace through a batched service."""
-    topic = CONSUMING_TOPIC.get() or "batch"
+    topic = (CONSUMING_TOPICS.get() or {}).get(envelope.id, "batch")
     with tracer().start_as_current_span(
         f"{topic} process",
         context=context_from_traceparent(envelope.traceparent),
