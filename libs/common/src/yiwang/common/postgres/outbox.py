@@ -159,15 +159,18 @@ class OutboxRelay:
                 published = await self._cycle(listener)
                 if published < self._batch_size:
                     self._wake.clear()
-                    wait = min(MARK_AFTER_SECONDS, self._poll_seconds) if self._sent else None
+                    marking = self._sent and self._leading  # else marked when it leads again
+                    wait = min(MARK_AFTER_SECONDS, self._poll_seconds) if marking else None
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), wait or self._poll_seconds)
         finally:
             if listener is not None:
-                if self._leading and not listener.is_closed():
-                    with contextlib.suppress(Exception):  # else they are sent again
-                        await asyncio.wait_for(self._mark(listener), MARK_AFTER_SECONDS * 5)
-                await self._unlisten(listener)
+                try:
+                    if self._leading and not listener.is_closed():
+                        with contextlib.suppress(Exception):  # else they are sent again
+                            await asyncio.wait_for(self._mark(listener), MARK_AFTER_SECONDS * 5)
+                finally:  # also when cancelled again meanwhile: the lock must go back
+                    await self._unlisten(listener)
 
     async def _listen(
         self, previous: asyncpg.pool.PoolConnectionProxy | None

@@ -122,7 +122,12 @@ class PostgresUnitOfWork(UnitOfWork):
             raise RuntimeError("UnitOfWork exited without entering")
         try:
             if exc_type is None:
-                await self._write_at_commit()
+                try:
+                    await self._write_at_commit()  # deferred writes' errors surface here
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await self._tx.rollback()
+                    raise
                 await self._tx.commit()
             else:
                 await self._tx.rollback()
