@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from subscriber_fakes import Letters, Record, a_case_received
+from subscriber_fakes import Record, a_case_received, record_handler
 from yiwang.common.case_metrics import counting_batched_transitions
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import CaseReceived, CaseStateChanged, Event
@@ -32,16 +32,7 @@ def a_state_change() -> CaseStateChanged:
 
 
 def handler_with(batched: dict[str, BatchEventHandler]) -> _RecordHandler:
-    return _RecordHandler(
-        service="test",
-        topic="mixed.v1",
-        group_id="g",
-        by_type={},
-        batched=batched,
-        dead_letters=Letters(),
-        max_attempts=5,
-        on_invalid=None,
-    )
+    return record_handler(topic="mixed.v1", batched=batched)
 
 
 async def test_one_handler_of_two_types_takes_a_mixed_poll_at_once() -> None:
@@ -90,15 +81,10 @@ async def test_a_topic_handled_one_at_a_time_leaves_the_others_batched() -> None
         encoded = encode(Envelope(payload=payload, source="/t"), topic=topic)
         return Record(topic, 0, offset, encoded.key, encoded.value, encoded.headers)
 
-    records = _RecordHandler(
-        service="test",
+    records = record_handler(
         topic="received.v1,lifecycle.v1",
-        group_id="g",
         by_type={CaseStateChanged.event_type: on_state_changed},
         batched={CaseReceived.event_type: on_received},
-        dead_letters=Letters(),
-        max_attempts=5,
-        on_invalid=None,
     )
     ordered = [on("lifecycle.v1", a_state_change(), 3), on("lifecycle.v1", a_case_received(), 4)]
     poll = [
@@ -127,16 +113,7 @@ async def test_records_of_two_topics_at_the_same_position_are_told_apart() -> No
     failing = Envelope(payload=a_case_received(), source="/t")
     passing = Envelope(payload=a_case_received(), source="/t")
     one, other = encode(failing, topic="a.v1"), encode(passing, topic="b.v1")
-    records = _RecordHandler(
-        service="test",
-        topic="a.v1,b.v1",
-        group_id="g",
-        by_type={CaseReceived.event_type: on_received},
-        batched={},
-        dead_letters=Letters(),
-        max_attempts=5,
-        on_invalid=None,
-    )
+    records = record_handler(topic="a.v1,b.v1", by_type={CaseReceived.event_type: on_received})
     poll = (
         Record("a.v1", 0, 7, one.key, one.value, one.headers),
         Record("b.v1", 0, 7, other.key, other.value, other.headers),

@@ -13,7 +13,7 @@ from aiokafka.errors import (
     RecordTooLargeError,
     TopicAuthorizationFailedError,
 )
-from subscriber_fakes import Letters, Record, a_case_received
+from subscriber_fakes import Letters, Record, a_case_received, record_handler
 from yiwang.common import subscriber
 from yiwang.common.envelope import Envelope, encode
 from yiwang.common.events import CaseReceived
@@ -100,16 +100,7 @@ def handler_for(letters: Letters, raising: list[BaseException]) -> tuple[_Record
             raise raising.pop(0)
         handled.append(envelope.id)
 
-    records = _RecordHandler(
-        service="test",
-        topic="case.received.v1",
-        group_id="g",
-        by_type={CaseReceived.event_type: handle},
-        batched={},
-        dead_letters=letters,
-        max_attempts=5,
-        on_invalid=None,
-    )
+    records = record_handler(by_type={CaseReceived.event_type: handle}, letters=letters)
     return records, handled
 
 
