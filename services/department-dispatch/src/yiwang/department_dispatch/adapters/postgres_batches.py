@@ -8,7 +8,6 @@ from typing import Any
 import asyncpg
 from yiwang.common.postgres.unit_of_work import one_statement
 from yiwang.department_dispatch.adapters.rows import (
-    SAVE_CASE,
     WORK_ORDER_COLUMNS,
     case_from_row,
     case_values,
@@ -65,7 +64,7 @@ class PostgresDispatchBatches:
 
     async def save_cases(self, cases: Sequence[DispatchCase]) -> None:
         if cases:
-            await self._conn.executemany(SAVE_CASE, [case_values(case) for case in cases])
+            await self._conn.execute(_SAVE_CASES, *_case_columns(cases))
 
     async def save_work_orders(self, orders: Sequence[WorkOrder]) -> None:
         if orders:
@@ -90,12 +89,16 @@ class PostgresDispatchBatches:
         if not cases or not orders:
             await self.save_cases(cases)
             return await self.add_work_orders(orders)
-        case_columns = [list(column) for column in zip(*map(case_values, cases), strict=True)]
         statement, args = one_statement(
-            [(_SAVE_CASES, case_columns), (_ADD_WORK_ORDERS, _order_columns(orders))]
+            [(_SAVE_CASES, _case_columns(cases)), (_ADD_WORK_ORDERS, _order_columns(orders))]
         )
         rows = await self._conn.fetch(statement, *args)
         return {row["work_order_id"] for row in rows}
+
+
+def _case_columns(cases: Sequence[DispatchCase]) -> list[list[Any]]:
+    """One list per column of _SAVE_CASES, from case_values (the one-row statement's)."""
+    return [list(column) for column in zip(*map(case_values, cases), strict=True)]
 
 
 def _order_columns(orders: Sequence[WorkOrder]) -> list[list[Any]]:
