@@ -34,8 +34,7 @@ from yiwang.common.telemetry import (
     CONSUMING_TOPICS,
     EVENT_HANDLING_SECONDS,
     EVENTS_CONSUMED,
-    context_from_traceparent,
-    tracer,
+    span,
 )
 
 log = get_logger(__name__)
@@ -262,7 +261,7 @@ class _RecordHandler:
         CONSUMED_RECORD.set(None)
         destination = topics[0] if len(set(topics)) == 1 else self.topic
         try:
-            with tracer().start_as_current_span(
+            with span(
                 f"{destination} process batch",
                 kind=SpanKind.CONSUMER,
                 attributes={
@@ -322,10 +321,10 @@ class _RecordHandler:
         CONSUMED_RECORD.set(record)
         position = (record.topic, record.partition, record.offset)
         try:
-            with tracer().start_as_current_span(
+            with span(
                 f"{topic} process",
-                context=context_from_traceparent(envelope.traceparent),
                 kind=SpanKind.CONSUMER,
+                traceparent=envelope.traceparent,
                 attributes={
                     "messaging.system": "kafka",
                     "messaging.destination.name": topic,
