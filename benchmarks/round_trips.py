@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import resource
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +33,7 @@ from harness import cpu_reference, delete_topics, kafka_options, stack_settings,
 from pipeline import cpu_seconds, infra_pids
 
 STATEMENTS = 3000
+SCRATCH = f"bench_round_trips_{os.getpid()}"
 
 
 def own_cpu() -> float:
@@ -52,10 +55,13 @@ async def postgres(database_url: str) -> dict[str, tuple[float, float]]:
     conn = await asyncpg.connect(database_url)
     try:
         backend = await conn.fetchval("SELECT pg_backend_pid()")
-        await conn.execute("CREATE TEMP TABLE bench_round_trip (id bigint, note text)")
+        # A table of its own in a scratch schema, not a temporary one: its rows are
+        # WAL-logged and its commits flushed, as the services' are.
+        await conn.execute(f"CREATE SCHEMA {SCRATCH}")
+        await conn.execute(f"CREATE TABLE {SCRATCH}.round_trip (id bigint, note text)")
 
         async def insert() -> None:
-            await conn.execute("INSERT INTO bench_round_trip VALUES ($1, $2)", 1, "x")
+            await conn.execute(f"INSERT INTO {SCRATCH}.round_trip VALUES ($1, $2)", 1, "x")
 
         async def transaction() -> None:
             async with conn.transaction():
@@ -70,6 +76,7 @@ async def postgres(database_url: str) -> dict[str, tuple[float, float]]:
             "BEGIN+INSERT+COMMIT": await per_statement(backend, transaction),
         }
     finally:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {SCRATCH} CASCADE")
         await conn.close()
 
 
@@ -81,46 +88,72 @@ async def broker_cpu(seconds: float) -> float:
 
 
 async def kafka(kafka_url: str, *, rate: float, seconds: float) -> dict[str, tuple[float, float]]:
+    """Broker ms per record, and its idle ms/s, with no consumer and with one."""
     prefix = unique_prefix()
     topic = f"{prefix}bench.round-trips"
-    admin = AIOKafkaAdminClient(**kafka_options(kafka_url))
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 3, 1)])
-    await admin.close()
-    producer = AIOKafkaProducer(**kafka_options(kafka_url), enable_idempotence=True, acks="all",
-                                linger_ms=0)  # fmt: skip
-    await producer.start()
     results: dict[str, tuple[float, float]] = {}
     try:
-        for consumers in (0, 1):
-            reader: AIOKafkaConsumer | None = None
-            if consumers:
-                reader = AIOKafkaConsumer(topic, **kafka_options(kafka_url), group_id=None,
-                                          fetch_min_bytes=1, fetch_max_wait_ms=500)  # fmt: skip
-                await reader.start()
-                await reader.seek_to_end()
-            drain = asyncio.create_task(_drain(reader)) if reader else None
-            await asyncio.sleep(2)
-            idle = await broker_cpu(seconds)
-            count = int(rate * seconds)
-            pids = infra_pids()["kafka"]
-            before, started = cpu_seconds(pids), time.monotonic()
-            for n in range(count):
-                await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
-                await producer.send_and_wait(topic, b"x" * 700, key=str(n).encode())
-            await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
-            busy = cpu_seconds(pids) - before
-            results[f"{consumers} consumer(s)"] = (
-                1000 * (busy - idle) / count,
-                1000 * idle / seconds,
-            )
-            if drain is not None and reader is not None:
-                drain.cancel()
-                await reader.stop()
+        admin = AIOKafkaAdminClient(**kafka_options(kafka_url))
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, 3, 1)])
+        finally:
+            await admin.close()
+        producer = AIOKafkaProducer(**kafka_options(kafka_url), enable_idempotence=True,
+                                    acks="all", linger_ms=0)  # fmt: skip
+        await producer.start()
+        try:
+            for consumers in (0, 1):
+                results[f"{consumers} consumer(s)"] = await _phase(
+                    kafka_url, topic, producer, consumers=consumers, rate=rate, seconds=seconds
+                )
+        finally:
+            await producer.stop()
     finally:
-        await producer.stop()
         await delete_topics(kafka_url, prefix)
     return results
+
+
+async def _phase(
+    kafka_url: str,
+    topic: str,
+    producer: AIOKafkaProducer,
+    *,
+    consumers: int,
+    rate: float,
+    seconds: float,
+) -> tuple[float, float]:
+    reader: AIOKafkaConsumer | None = None
+    drain: asyncio.Task[None] | None = None
+    try:
+        if consumers:
+            reader = AIOKafkaConsumer(topic, **kafka_options(kafka_url), group_id=None,
+                                      fetch_min_bytes=1, fetch_max_wait_ms=500)  # fmt: skip
+            await reader.start()
+            await reader.seek_to_end()
+            drain = asyncio.create_task(_drain(reader))
+        await asyncio.sleep(2)
+        idle = await broker_cpu(seconds) / seconds  # CPU seconds per second
+        count = max(1, int(rate * seconds))
+        pids = infra_pids()["kafka"]
+        before, started = cpu_seconds(pids), time.monotonic()
+        for n in range(count):
+            await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+            await producer.send_and_wait(topic, b"x" * 700, key=str(n).encode())
+        await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
+        busy = cpu_seconds(pids) - before
+        elapsed = time.monotonic() - started
+        if drain is not None and drain.done():
+            drain.result()  # the reader failed: the figure would count no fetches
+            raise RuntimeError("the reader stopped reading")
+        return 1000 * (busy - idle * elapsed) / count, 1000 * idle
+    finally:
+        if drain is not None:
+            drain.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drain
+        if reader is not None:
+            await reader.stop()
 
 
 async def _drain(reader: AIOKafkaConsumer) -> None:

@@ -228,3 +228,25 @@ def test_undecodable_structured_records_say_why(
 ) -> None:
     with pytest.raises(UndecodableRecord, match=reason):
         decode(value, [("content-type", content_type)])
+
+
+def test_values_the_json_parser_refuses_are_read_as_json_reads_them() -> None:
+    """A byte-order mark, UTF-16 or a lone surrogate: the one-pass parser refuses them,
+    json reads them, and decode decides as before (accepted, or refused by field)."""
+    envelope = Envelope(payload=a_case_received(), source="/test")
+    record = encode(envelope, topic="t")
+    body = record.value.decode()
+    for value in (b"\xef\xbb\xbf" + record.value, body.encode("utf-16")):
+        assert decode(value, record.headers).payload == envelope.payload
+    surrogate = body.replace("楼道堆放杂物", "\\ud800", 1).encode()
+    with pytest.raises(UndecodableRecord) as refused:
+        decode(surrogate, record.headers)
+    assert refused.value.event_type == CaseReceived.event_type
+    assert [where for where, _ in refused.value.field_errors] == ["case.title"]
+
+
+def test_a_value_that_is_not_json_or_too_deep_is_undecodable() -> None:
+    record = encode(Envelope(payload=a_case_received(), source="/test"), topic="t")
+    for value in (b"{not json", b"[" * 100_000):
+        with pytest.raises(UndecodableRecord, match="value is not JSON"):
+            decode(value, record.headers)

@@ -74,3 +74,17 @@ def test_an_http_request_continues_the_callers_trace_without_export() -> None:
     assert called.split("-")[1] == PARENT.split("-")[1]
     assert SHAPE.match(fresh)
     assert fresh.split("-")[1] != PARENT.split("-")[1]
+
+
+def test_an_invalid_parent_or_a_root_span_starts_a_new_trace_inside_another() -> None:
+    with span("outer", kind=SpanKind.CONSUMER, traceparent=PARENT):
+        for inner in (
+            span("invalid parent", kind=SpanKind.CONSUMER, traceparent="00-abc-def-01"),
+            span("request", kind=SpanKind.SERVER, root=True),
+        ):
+            with inner:
+                started = current_traceparent()
+                assert started is not None
+                assert started.split("-")[1] != PARENT.split("-")[1]
+    too_long = "01" + PARENT[2:] + "-" + "x" * 600  # read when short (a later version)
+    assert child_traceparent(too_long).split("-")[1] != PARENT.split("-")[1]

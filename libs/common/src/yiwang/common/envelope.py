@@ -10,6 +10,7 @@ structured content mode (`content-type: application/cloudevents+json`, the attri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -136,18 +137,7 @@ def decode(
         raise UndecodableRecord(f"unknown ce_type '{attrs['ce_type']}'")
     if value is None:
         raise UndecodableRecord("empty record value")
-    try:
-        # Parsed and validated in one pass (pydantic's JSON mode): half the time of
-        # json.loads followed by model_validate.
-        payload = model.model_validate_json(value)
-    except ValidationError as exc:
-        if _not_json(exc):
-            raise UndecodableRecord(f"value is not JSON: {exc.errors()[0]['msg']}") from None
-        raise UndecodableRecord(
-            f"invalid {attrs['ce_type']}: {describe_validation_error(exc)}",
-            event_type=attrs["ce_type"],
-            field_errors=field_errors(exc),
-        ) from None
+    payload = _payload(model, value, event_type=attrs["ce_type"])
     return Envelope(
         payload=payload,
         source=attrs["ce_source"],
@@ -194,8 +184,29 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{where}: {reason}" for where, reason in field_errors(exc))
 
 
-def _not_json(exc: ValidationError) -> bool:
-    return any(err["type"] == "json_invalid" for err in exc.errors())
+def _payload(model: type[Event], value: bytes, *, event_type: str) -> Event:
+    """Parsed and validated in one pass (pydantic's JSON mode), half the time of json.loads
+    then model_validate. A value it refuses is read again the old way, so the same records
+    pass or fail, for the same reasons in the same words (pydantic's parser also refuses
+    a byte-order mark, UTF-16 or lone surrogates, which json reads)."""
+    with contextlib.suppress(ValidationError):
+        return model.model_validate_json(value)
+    try:
+        body = json.loads(value)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise UndecodableRecord(f"value is not JSON: {exc}") from None
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise _invalid(event_type, exc) from None
+
+
+def _invalid(event_type: str, exc: ValidationError) -> UndecodableRecord:
+    return UndecodableRecord(
+        f"invalid {event_type}: {describe_validation_error(exc)}",
+        event_type=event_type,
+        field_errors=field_errors(exc),
+    )
 
 
 def _parse_time(raw: str | None) -> datetime:

@@ -29,7 +29,9 @@ class TracingMiddleware:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if not exporting():  # the span's context alone: nothing records it
-            with span_of("", kind=SpanKind.SERVER, traceparent=headers.get("traceparent")):
+            with span_of(
+                "", kind=SpanKind.SERVER, traceparent=headers.get("traceparent"), root=True
+            ):
                 await self.app(scope, receive, send)
             return
         parent = _PROPAGATOR.extract(headers)
