@@ -52,6 +52,8 @@ BUILDING = (113.5514, 37.8637)  # township 1
 RUBBISH = (113.5635, 37.8605)  # township 2
 ROAD = (113.5727, 37.8515)  # township 2
 YARD = (113.5575, 37.8667)  # township 1
+# A county platform that traces: its request's W3C traceparent.
+CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 county, wire = county_fixtures(
@@ -70,9 +72,11 @@ async def test_1_grid_worker_fire_hazard_to_evaluation_moves_the_three_rates(
 
     body = report("grid_worker", "fire-hazard", FIRE, attributes={"hazard_level": "high"},
                   grid_worker={"worker_id": "gw-2-07", "micro_grid_hint": micro_grid["code"]})  # fmt: skip
-    case_id = (await submit(county, body))["case_id"]
+    case_id = (await submit(county, body, traceparent=CALLER))["case_id"]
 
     [order] = await work_orders(wire, EM, case_id)
+    # The caller's trace, through intake, grid-routing and dispatch (no exporter: light spans).
+    assert wire.traces(dept_topic(EM), case_id) == {CALLER.split("-")[1]}
     assert order.role == "lead"
     assert order.micro_grid is not None
     assert order.micro_grid.code == micro_grid["code"]

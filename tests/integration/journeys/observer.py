@@ -92,6 +92,14 @@ class Observer:
         """The payloads on `topic` (unprefixed) for one case, in arrival order."""
         return [e.payload for e in self.seen[topic] if e.subject == case_id]
 
+    def traces(self, topic: str, case_id: str) -> set[str | None]:
+        """The trace ids the case's records on `topic` carry (None: a record without)."""
+        return {
+            e.traceparent.split("-")[1] if e.traceparent else None
+            for e in self.seen[topic]
+            if e.subject == case_id
+        }
+
     async def wait(
         self,
         topic: str,
