@@ -5,9 +5,11 @@ connects as yiwang-tools, the service as its own Kafka user, with ACLs for the r
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -37,6 +39,57 @@ def stack_settings() -> dict[str, str]:
     settings = dict(line.split("=", 1) for line in env.stdout.splitlines() if "=" in line)
     os.environ.update(settings)
     return settings
+
+
+def wake_reference(round_trips: int = 3000) -> dict[str, float]:
+    """Microseconds of CPU, both sides together, that one blocking round trip between two
+    processes costs (a byte each way over a socket pair, best of three): as the scheduler
+    places them (`scheduled_us`), and both on one CPU (`one_cpu_us`). At a trickle a case
+    costs its round trips, and part of their price is the machine's: a few microseconds on
+    bare metal, many times that in a virtual machine whose idle vCPUs halt and must be
+    woken. Measure it on an idle machine, before anything else runs."""
+    one_cpu = min(os.sched_getaffinity(0))
+    scheduled = min(_ping_pong(round_trips, cpu=None) for _ in range(3))
+    pinned = min(_ping_pong(round_trips, cpu=one_cpu) for _ in range(3))
+    return {"scheduled_us": 1e6 * scheduled / round_trips, "one_cpu_us": 1e6 * pinned / round_trips}
+
+
+def wake_line(wake: dict[str, float]) -> str:
+    return (
+        f"wake reference: {wake['scheduled_us']:.0f} us of CPU a round trip between two"
+        f" processes as scheduled, {wake['one_cpu_us']:.0f} us on one CPU (lower is cheaper)"
+    )
+
+
+def _ping_pong(round_trips: int, *, cpu: int | None) -> float:
+    """CPU seconds, both processes together, of `round_trips` round trips; on `cpu` alone
+    when it is set."""
+    ours, theirs = socket.socketpair()
+    allowed = os.sched_getaffinity(0)
+    child = os.fork()
+    if child == 0:  # echoes, then leaves without running anything of the parent's
+        try:
+            if cpu is not None:
+                os.sched_setaffinity(0, {cpu})
+            for _ in range(round_trips):
+                theirs.recv(1)
+                theirs.send(b"y")
+        finally:
+            os._exit(0)
+    try:
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+        started = time.process_time()
+        for _ in range(round_trips):
+            ours.send(b"x")
+            ours.recv(1)
+        spent = time.process_time() - started
+    finally:
+        os.sched_setaffinity(0, allowed)
+        _, _, usage = os.wait4(child, 0)
+        ours.close()
+        theirs.close()
+    return spent + usage.ru_utime + usage.ru_stime
 
 
 def unique_prefix() -> str:
@@ -74,6 +127,8 @@ __all__ = [
     "os",
     "stack_settings",
     "unique_prefix",
+    "wake_line",
+    "wake_reference",
 ]
 
 

@@ -47,6 +47,8 @@ from harness import (
     log_path,
     stack_settings,
     unique_prefix,
+    wake_line,
+    wake_reference,
 )
 from yiwang.common.case import Location, SourceRef
 from yiwang.common.departments import Department
@@ -303,6 +305,8 @@ async def phase(
 def report(result: dict[str, Any]) -> None:
     print(f"\nCPU reference: {result['cpu_reference_ms']:.0f} ms (one core, fixed workload;"
           " lower is faster)")  # fmt: skip
+    if "wake_reference_us" in result:
+        print(wake_line(result["wake_reference_us"]))
     print(f"raw produce->consume, one Python client: {result['raw_msgs_per_s']:,.0f} msgs/s")
     print(f"{'phase':<14}{'cases':>7}{'dept/s':>9}{'proj/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}"
           f"{'cpu/case':>10}  complete")  # fmt: skip
@@ -337,6 +341,7 @@ async def main() -> None:
     parser.add_argument("--idle", type=float, default=10.0, help="seconds measured idle")
     args = parser.parse_args()
     reference = cpu_reference()  # before anything of ours runs
+    wake = wake_reference()
     settings = stack_settings()
     kafka = settings["KAFKA_BOOTSTRAP_SERVERS"]
     prefix = unique_prefix()
@@ -380,6 +385,7 @@ async def main() -> None:
             phases.append(await run_phase(name=f"steady {rate:.0f}/s", count=count, rate=rate))
         result = {
             "cpu_reference_ms": reference,
+            "wake_reference_us": wake,
             "raw_msgs_per_s": raw,
             "record_bytes": size,
             "idle_cpu_ms_per_s": idle,

@@ -4,7 +4,7 @@ case costs its round trips, not its bytes.
 
     uv run --frozen python benchmarks/round_trips.py [--seconds 10] [--rate 50]
 
-It reports, after the machine's CPU reference (as pipeline.py prints it):
+It reports, after the machine's CPU and wake references (as pipeline.py prints them):
 - PostgreSQL: CPU per statement of this client (asyncpg, uvloop) and of its backend, for
   `SELECT 1`, an INSERT on its own, and BEGIN + INSERT + COMMIT (what a transaction adds);
 - Kafka: the broker's CPU per record produced at `--rate` with the services' producer
@@ -30,7 +30,15 @@ import asyncpg
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from harness import cpu_reference, delete_topics, kafka_options, stack_settings, unique_prefix
+from harness import (
+    cpu_reference,
+    delete_topics,
+    kafka_options,
+    stack_settings,
+    unique_prefix,
+    wake_line,
+    wake_reference,
+)
 from pipeline import cpu_seconds, infra_pids
 
 STATEMENTS = 3000
@@ -177,6 +185,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="records/s, one at a time")
     args = parser.parse_args()
     print(f"CPU reference: {cpu_reference():.0f} ms (one core, fixed workload; lower is faster)")
+    print(wake_line(wake_reference()))
     settings = stack_settings()
     print("PostgreSQL, CPU per statement (us):   client   backend")
     for name, (client, server) in (await postgres(settings["DATABASE_URL"])).items():
