@@ -5,15 +5,19 @@ connects as yiwang-tools, the service as its own Kafka user, with ACLs for the r
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+TICKS = os.sysconf("SC_CLK_TCK")
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from support import (  # noqa: E402
@@ -90,6 +94,85 @@ def _ping_pong(round_trips: int, *, cpu: int | None) -> float:
         ours.close()
         theirs.close()
     return spent + usage.ru_utime + usage.ru_stime
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def infra_pids() -> dict[str, list[int]]:
+    """Kafka's pid, and PostgreSQL's postmaster with every backend."""
+    status = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "stack.py"), "status"], capture_output=True,
+        text=True,
+    ).stdout  # fmt: skip
+    found = dict(re.findall(r"^(kafka|postgres): running \(pid (\d+)\)", status, re.MULTILINE))
+    postmaster = int(found["postgres"])
+    backends = [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _ppid(int(p.name)) == postmaster
+    ]
+    return {"kafka": [int(found["kafka"])], "postgres": [postmaster, *backends]}
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+class Statements:
+    """The statements PostgreSQL ran in one database (pg_stat_statements, top level), less
+    the benchmark's own: round trips, which no noise on the machine moves. `available` is
+    False when the server was started without the module (`infra/stack.py down --only
+    postgres` and `up` load it)."""
+
+    COUNT = (
+        "SELECT coalesce(sum(calls), 0)::bigint AS statements,"
+        " coalesce(sum(calls) FILTER (WHERE query ILIKE 'BEGIN%'), 0)::bigint AS transactions"
+        " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+        " WHERE datname = current_database())"
+    )
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._own = 0  # statements the benchmark itself ran on the database
+        self.available = False
+
+    def ran(self, statements: int = 1) -> None:
+        """Count the benchmark's own statements, to leave them out."""
+        self._own += statements
+
+    async def start(self) -> None:
+        try:
+            await self._conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await self.read()
+        except Exception as exc:  # the module not loaded: CPU figures only
+            print(f"statements not counted: {exc}", file=sys.stderr)
+            return
+        self.available = True
+
+    async def read(self) -> tuple[int, int]:
+        """(statements, transactions begun) so far, the benchmark's own left out."""
+        row = await self._conn.fetchrow(self.COUNT)
+        self._own += 1  # this read, counted once it has run
+        return int(row["statements"]) - (self._own - 1), int(row["transactions"])
 
 
 def unique_prefix() -> str:

@@ -12,7 +12,9 @@ It reports, in one run:
   on a department topic, and to oversight's projection holding every case (lag 0);
 - latency percentiles (submission produced -> work order written) at steady rates;
 - CPU seconds per case of every process, Kafka and PostgreSQL included, and each
-  service's peak RSS.
+  service's peak RSS;
+- PostgreSQL statements and transactions per case, all services' (pg_stat_statements):
+  round trips, which no noise on the machine moves.
 Categories are township- and county-tier matters without mediation, so every case ends
 with a lead work order.
 """
@@ -25,26 +27,27 @@ import functools
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from harness import (
-    ROOT,
     ServiceProcess,
+    Statements,
     cpu_reference,
+    cpu_seconds,
     create_database,
     delete_topics,
     drop_database,
+    infra_pids,
     kafka_options,
     log_path,
+    peak_rss_mb,
     stack_settings,
     unique_prefix,
     wake_line,
@@ -68,7 +71,6 @@ MODULES = {
 }
 CATEGORIES = ("road-damage", "streetlight", "price-fraud", "noise", "unlicensed-business",
               "subsistence-allowance", "food-safety", "illegal-construction")  # fmt: skip
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def submissions(count: int, rng: random.Random, run: str) -> list[SubmitCase]:
@@ -83,47 +85,6 @@ def submissions(count: int, rng: random.Random, run: str) -> list[SubmitCase]:
         )
         for n in range(count)
     ]
-
-
-def cpu_seconds(pids: Iterable[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def infra_pids() -> dict[str, list[int]]:
-    """Kafka's pid, and PostgreSQL's postmaster with every backend."""
-    status = subprocess.run(
-        [sys.executable, str(ROOT / "infra" / "stack.py"), "status"], capture_output=True,
-        text=True,
-    ).stdout  # fmt: skip
-    found = dict(re.findall(r"^(kafka|postgres): running \(pid (\d+)\)", status, re.MULTILINE))
-    postmaster = int(found["postgres"])
-    backends = [
-        int(p.name)
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit() and _ppid(int(p.name)) == postmaster
-    ]
-    return {"kafka": [int(found["kafka"])], "postgres": [postmaster, *backends]}
-
-
-def _ppid(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
 
 
 class Meter:
@@ -243,6 +204,7 @@ async def phase(
     orders: WorkOrders,
     conn: asyncpg.Connection,
     meter: Meter,
+    statements: Statements,
     rng: random.Random,
 ) -> dict[str, Any]:
     run = uuid.uuid4().hex[:6]
@@ -251,6 +213,7 @@ async def phase(
     records = [(c.source.external_id, signed_submission(c, credential=credential, topic=topic))
                for c in commands]  # fmt: skip
     projected = await conn.fetchval("SELECT count(*) FROM oversight.cases") + count
+    begun = await statements.read() if statements.available else None
     meter.begin()
     started = time.time()
     sent = await produce(kafka, records, rate=rate)
@@ -259,6 +222,7 @@ async def phase(
 
     async def dispatched() -> bool:
         if len(case_ids) + duplicates[0] < count:
+            statements.ran()
             rows = await conn.fetch(
                 "SELECT case_id::text, external_id, master_case_id IS NOT NULL AS duplicate"
                 " FROM intake.cases WHERE external_id LIKE $1",
@@ -271,6 +235,7 @@ async def phase(
         return len(case_ids) + duplicates[0] >= count and all(c in orders.first for c in case_ids)
 
     async def in_projection() -> bool:
+        statements.ran()
         return bool(await conn.fetchval("SELECT count(*) FROM oversight.cases") >= projected)
 
     done = await wait_for(dispatched, within=300)
@@ -278,6 +243,7 @@ async def phase(
     caught_up = await wait_for(in_projection, within=300)
     to_oversight = time.time() - started
     cpu = meter.end()
+    ended = await statements.read() if begun is not None else None
     if not done:
         missing = [c for c in case_ids if c not in orders.first]
         print(f"{name}: intake stored {len(case_ids)} of {count}; {len(missing)} without a "
@@ -299,6 +265,9 @@ async def phase(
         "latency_ms": {f"p{p}": 1000 * percentile(latencies, p) for p in (50, 90, 99)},
         "cpu_ms_per_case": {n: 1000 * s / count for n, s in sorted(cpu.items())},
         "cpu_ms_per_case_total": 1000 * sum(cpu.values()) / count,
+        # Every process's, background jobs included, over the phase, as for the CPU.
+        "statements_per_case": (ended[0] - begun[0]) / count if begun and ended else None,
+        "transactions_per_case": (ended[1] - begun[1]) / count if begun and ended else None,
     }
 
 
@@ -309,13 +278,15 @@ def report(result: dict[str, Any]) -> None:
         print(wake_line(result["wake_reference_us"]))
     print(f"raw produce->consume, one Python client: {result['raw_msgs_per_s']:,.0f} msgs/s")
     print(f"{'phase':<14}{'cases':>7}{'dept/s':>9}{'proj/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}"
-          f"{'cpu/case':>10}  complete")  # fmt: skip
+          f"{'cpu/case':>10}{'stmts':>7}{'txns':>6}  complete")  # fmt: skip
     for p in result["phases"]:
         lat = p["latency_ms"]
         print(
             f"{p['phase']:<14}{p['cases']:>7}{p['cases_per_s_departments']:>9.0f}"
             f"{p['cases_per_s_oversight']:>9.0f}{lat['p50']:>7.0f}ms{lat['p90']:>6.0f}ms"
-            f"{lat['p99']:>6.0f}ms{p['cpu_ms_per_case_total']:>8.1f}ms  {p['complete']}"
+            f"{lat['p99']:>6.0f}ms{p['cpu_ms_per_case_total']:>8.1f}ms"
+            f"{_per_case(p.get('statements_per_case')):>7}"
+            f"{_per_case(p.get('transactions_per_case')):>6}  {p['complete']}"
         )
     flood = result["phases"][0]
     print("\nCPU ms per case in the flood, by process:")
@@ -326,10 +297,16 @@ def report(result: dict[str, Any]) -> None:
         f"idle, CPU ms per second: {sum(idle.values()):.0f} in all; "
         + ", ".join(f"{n} {ms:.0f}" for n, ms in sorted(idle.items(), key=lambda kv: -kv[1]))
     )
+    if result.get("idle_statements_per_s") is not None:
+        print(f"idle, PostgreSQL statements per second: {result['idle_statements_per_s']:.1f}")
     print("peak RSS (MB): " + ", ".join(f"{n} {mb:.0f}" for n, mb in result["peak_rss_mb"].items()))
     print(
         f"flood throughput / raw baseline: {flood['cases_per_s_departments'] / result['raw_msgs_per_s']:.3f}"
     )
+
+
+def _per_case(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 async def main() -> None:
@@ -364,6 +341,8 @@ async def main() -> None:
             env=services["intake"].env, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         conn = await asyncpg.connect(database)
+        statements = Statements(conn)
+        await statements.start()
         reader = asyncio.create_task(orders.run())
         size = len(signed_submission(submissions(1, random.Random(1), "x")[0], credential=credential,
                                      topic=prefix + INTAKE_SUBMISSIONS).value)  # fmt: skip
@@ -372,12 +351,14 @@ async def main() -> None:
         # What the running pipeline costs with nothing to do: the floor under the steady
         # phases' CPU per case.
         meter.begin()
+        idle_from = await statements.read() if statements.available else None
         await asyncio.sleep(args.idle)
         idle = {n: 1000 * s / args.idle for n, s in sorted(meter.end().items())}
+        idle_to = await statements.read() if idle_from is not None else None
         rng = random.Random(7)
         run_phase = functools.partial(
             phase, kafka=kafka, prefix=prefix, credential=credential, orders=orders, conn=conn,
-            meter=meter, rng=rng,
+            meter=meter, statements=statements, rng=rng,
         )  # fmt: skip
         phases = [await run_phase(name="flood", count=args.flood, rate=None)]
         for rate in (float(r) for r in args.rates.split(",") if r):
@@ -389,6 +370,9 @@ async def main() -> None:
             "raw_msgs_per_s": raw,
             "record_bytes": size,
             "idle_cpu_ms_per_s": idle,
+            "idle_statements_per_s": (
+                (idle_to[0] - idle_from[0]) / args.idle if idle_from and idle_to else None
+            ),
             "phases": phases,
             "peak_rss_mb": {
                 n: peak_rss_mb(s.process.pid) for n, s in services.items() if s.process

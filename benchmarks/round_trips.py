@@ -32,14 +32,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from harness import (
     cpu_reference,
+    cpu_seconds,
     delete_topics,
+    infra_pids,
     kafka_options,
     stack_settings,
     unique_prefix,
     wake_line,
     wake_reference,
 )
-from pipeline import cpu_seconds, infra_pids
 
 STATEMENTS = 3000
 SCRATCH = f"bench_round_trips_{os.getpid()}"

@@ -183,6 +183,8 @@ def write_pg_conf(s: Settings, owner: tuple[int, int] | None) -> None:
         "max_connections = 200\n"
         "shared_buffers = 128MB\n"
         "synchronous_commit = off  # dev only: a crash may lose the last few commits, never corrupts\n"
+        # Counts the statements each run sends (benchmarks/pipeline.py: round trips a case).
+        "shared_preload_libraries = 'pg_stat_statements'\n"
         "timezone = 'UTC'\n"
         "log_timezone = 'UTC'\n"
     )
