@@ -150,6 +150,13 @@ class Statements:
         " WHERE datname = current_database())"
     )
 
+    BY_QUERY = (
+        "SELECT query, sum(calls)::bigint AS calls FROM pg_stat_statements WHERE dbid ="
+        " (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY query"
+    )
+    # What the benchmark itself asks (pipeline.py's checks, and these counts).
+    OWN = ("pg_stat_statements", "FROM oversight.cases", "FROM intake.cases WHERE external_id")
+
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._own = 0  # statements the benchmark itself ran on the database
@@ -167,6 +174,17 @@ class Statements:
             print(f"statements not counted: {exc}", file=sys.stderr)
             return
         self.available = True
+
+    async def by_query(self) -> dict[str, int]:
+        """Calls so far of each statement text (summed over the services' schemas), the
+        benchmark's own left out."""
+        rows = await self._conn.fetch(self.BY_QUERY)
+        self._own += 1
+        return {
+            row["query"]: int(row["calls"])
+            for row in rows
+            if not any(mark in row["query"] for mark in self.OWN)
+        }
 
     async def read(self) -> tuple[int, int]:
         """(statements, transactions begun) so far, the benchmark's own left out."""

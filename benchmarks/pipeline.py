@@ -3,7 +3,7 @@ on the department topics, with all five services as their own processes (as `mak
 starts them, at real-time clock), Kafka and PostgreSQL on the same machine.
 
     uv run --frozen python benchmarks/pipeline.py [--flood 3000] [--rates 50,100,200]
-        [--seconds 20] [--json benchmarks/results/pipeline.json]
+        [--seconds 20] [--idle 10] [--top N] [--json benchmarks/results/pipeline.json]
 
 It reports, in one run:
 - raw produce->consume msgs/s on the same broker for records of the same size (the
@@ -14,7 +14,8 @@ It reports, in one run:
 - CPU seconds per case of every process, Kafka and PostgreSQL included, and each
   service's peak RSS;
 - PostgreSQL statements and transactions per case, all services' (pg_stat_statements):
-  round trips, which no noise on the machine moves.
+  round trips, which no noise on the machine moves; with `--top N`, each phase's N most
+  run statements, per case.
 Categories are township- and county-tier matters without mediation, so every case ends
 with a lead work order.
 """
@@ -50,9 +51,9 @@ from harness import (
     peak_rss_mb,
     stack_settings,
     unique_prefix,
-    wake_line,
     wake_reference,
 )
+from pipeline_report import report
 from yiwang.common.case import Location, SourceRef
 from yiwang.common.departments import Department
 from yiwang.common.envelope import decode
@@ -206,6 +207,7 @@ async def phase(
     meter: Meter,
     statements: Statements,
     rng: random.Random,
+    top: int = 0,
 ) -> dict[str, Any]:
     run = uuid.uuid4().hex[:6]
     topic = prefix + INTAKE_SUBMISSIONS
@@ -214,6 +216,7 @@ async def phase(
                for c in commands]  # fmt: skip
     projected = await conn.fetchval("SELECT count(*) FROM oversight.cases") + count
     begun = await statements.read() if statements.available else None
+    calls = await statements.by_query() if begun and top else {}
     meter.begin()
     started = time.time()
     sent = await produce(kafka, records, rate=rate)
@@ -244,6 +247,10 @@ async def phase(
     to_oversight = time.time() - started
     cpu = meter.end()
     ended = await statements.read() if begun is not None else None
+    if calls:
+        after = await statements.by_query()
+        ran = {q: (n - calls.get(q, 0)) / count for q, n in after.items() if n > calls.get(q, 0)}
+        calls = dict(sorted(ran.items(), key=lambda kv: -kv[1])[:top])
     if not done:
         missing = [c for c in case_ids if c not in orders.first]
         print(f"{name}: intake stored {len(case_ids)} of {count}; {len(missing)} without a "
@@ -268,45 +275,8 @@ async def phase(
         # Every process's, background jobs included, over the phase, as for the CPU.
         "statements_per_case": (ended[0] - begun[0]) / count if begun and ended else None,
         "transactions_per_case": (ended[1] - begun[1]) / count if begun and ended else None,
+        "top_statements_per_case": calls,
     }
-
-
-def report(result: dict[str, Any]) -> None:
-    print(f"\nCPU reference: {result['cpu_reference_ms']:.0f} ms (one core, fixed workload;"
-          " lower is faster)")  # fmt: skip
-    if "wake_reference_us" in result:
-        print(wake_line(result["wake_reference_us"]))
-    print(f"raw produce->consume, one Python client: {result['raw_msgs_per_s']:,.0f} msgs/s")
-    print(f"{'phase':<14}{'cases':>7}{'dept/s':>9}{'proj/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}"
-          f"{'cpu/case':>10}{'stmts':>7}{'txns':>6}  complete")  # fmt: skip
-    for p in result["phases"]:
-        lat = p["latency_ms"]
-        print(
-            f"{p['phase']:<14}{p['cases']:>7}{p['cases_per_s_departments']:>9.0f}"
-            f"{p['cases_per_s_oversight']:>9.0f}{lat['p50']:>7.0f}ms{lat['p90']:>6.0f}ms"
-            f"{lat['p99']:>6.0f}ms{p['cpu_ms_per_case_total']:>8.1f}ms"
-            f"{_per_case(p.get('statements_per_case')):>7}"
-            f"{_per_case(p.get('transactions_per_case')):>6}  {p['complete']}"
-        )
-    flood = result["phases"][0]
-    print("\nCPU ms per case in the flood, by process:")
-    for name, ms in sorted(flood["cpu_ms_per_case"].items(), key=lambda kv: -kv[1]):
-        print(f"  {name:<22}{ms:6.2f}")
-    idle = result["idle_cpu_ms_per_s"]
-    print(
-        f"idle, CPU ms per second: {sum(idle.values()):.0f} in all; "
-        + ", ".join(f"{n} {ms:.0f}" for n, ms in sorted(idle.items(), key=lambda kv: -kv[1]))
-    )
-    if result.get("idle_statements_per_s") is not None:
-        print(f"idle, PostgreSQL statements per second: {result['idle_statements_per_s']:.1f}")
-    print("peak RSS (MB): " + ", ".join(f"{n} {mb:.0f}" for n, mb in result["peak_rss_mb"].items()))
-    print(
-        f"flood throughput / raw baseline: {flood['cases_per_s_departments'] / result['raw_msgs_per_s']:.3f}"
-    )
-
-
-def _per_case(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
 
 
 async def main() -> None:
@@ -316,6 +286,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="each steady phase")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds measured idle")
+    parser.add_argument("--top", type=int, default=0, help="list a phase's N most run statements")
     args = parser.parse_args()
     reference = cpu_reference()  # before anything of ours runs
     wake = wake_reference()
@@ -358,7 +329,7 @@ async def main() -> None:
         rng = random.Random(7)
         run_phase = functools.partial(
             phase, kafka=kafka, prefix=prefix, credential=credential, orders=orders, conn=conn,
-            meter=meter, statements=statements, rng=rng,
+            meter=meter, statements=statements, rng=rng, top=args.top,
         )  # fmt: skip
         phases = [await run_phase(name="flood", count=args.flood, rate=None)]
         for rate in (float(r) for r in args.rates.split(",") if r):
