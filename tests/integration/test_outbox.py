@@ -6,11 +6,13 @@ import contextlib
 
 import asyncpg
 import pytest
+from asyncpg.connection import LoggedQuery
 from support import case_received, migrate, read_topic, run_relay
 from yiwang.common.clock import SystemClock
 from yiwang.common.envelope import decode
 from yiwang.common.faults import CRASH_EXIT_CODE
 from yiwang.common.postgres import PostgresUnitOfWork, open_pool
+from yiwang.common.testing import InMemoryUnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +133,54 @@ async def test_deferred_writes_go_with_the_events_in_one_statement_or_not_at_all
     assert len(written) == 1
     assert written[0].startswith("WITH w0 AS (INSERT INTO cases")
     assert "unnest($5::text[], $6::bytea[]" in written[0]  # after the writes' $1..$4
+
+
+async def test_an_event_and_the_key_it_carries_go_into_the_inbox_in_one_statement(
+    database_url: str, schema: str
+) -> None:
+    """An event's key is recorded only when the event was recorded just now, each once,
+    in one round trip; the in-memory unit of work that unit tests use answers alike."""
+    await migrate(database_url, schema, CASES_TABLE)
+    pool = await open_pool(dsn=database_url, schema=schema, application_name="test")
+    statements: list[str] = []
+
+    def log(query: LoggedQuery) -> None:
+        statements.append(query.query)
+
+    polls = [
+        # (event ids, (event id, key) pairs): what each poll records
+        (["p1", "p2", "p2"], [("p1", "k1"), ("p2", "k2"), ("p2", "k2")]),
+        # p1 again (a redelivery: its key is not looked at), p3 replays k2, p4 and p5 carry
+        # one new key twice (the second is a replay within the poll), p6 carries none.
+        (["p1", "p3", "p4", "p5", "p6"], [("p1", "k1"), ("p3", "k2"), ("p4", "k4"), ("p5", "k4")]),
+        (["p7"], []),
+    ]
+    answers = [({"p1", "p2"}, {"k1", "k2"}), ({"p3", "p4", "p5", "p6"}, {"k4"}), ({"p7"}, set())]
+    try:
+        for (event_ids, keys), answer in zip(polls, answers, strict=True):
+            uow = PostgresUnitOfWork(pool, source="/yiwang/test", clock=SystemClock())
+            async with uow:
+                uow.connection.add_query_logger(log)
+                try:
+                    recorded = await uow.first_deliveries_with_keys(
+                        consumer="records", event_ids=event_ids, keys_consumer="keys", keys=keys
+                    )
+                finally:  # the pool hands the same connection out again
+                    uow.connection.remove_query_logger(log)
+            assert recorded == answer
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT consumer, event_id FROM inbox")
+        assert sorted((r["consumer"], r["event_id"]) for r in rows) == sorted(
+            [("records", f"p{n}") for n in range(1, 8)] + [("keys", k) for k in ("k1", "k2", "k4")]
+        )
+    finally:
+        await pool.close()
+    assert sum("INSERT INTO inbox" in s for s in statements) == len(polls)
+
+    fake = InMemoryUnitOfWork()
+    for (event_ids, keys), answer in zip(polls, answers, strict=True):
+        async with fake:
+            recorded = await fake.first_deliveries_with_keys(
+                consumer="records", event_ids=event_ids, keys_consumer="keys", keys=keys
+            )
+        assert recorded == answer

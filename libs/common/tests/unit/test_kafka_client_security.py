@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 import subprocess
 from pathlib import Path
@@ -28,6 +29,14 @@ def ca_file(tmp_path_factory: pytest.TempPathFactory) -> str:
         check=True, capture_output=True,
     )  # fmt: skip
     return str(folder / "ca.crt")
+
+
+@pytest.fixture(autouse=True)
+def no_kafka_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The defaults are what these tests read: not a local stack's settings, which the
+    integration tests put in the environment when they run first in the session."""
+    for name in [n for n in os.environ if n.startswith("KAFKA_")]:
+        monkeypatch.delenv(name)
 
 
 def settings(**env: str) -> CommonSettings:

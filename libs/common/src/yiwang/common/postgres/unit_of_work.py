@@ -61,6 +61,24 @@ class UnitOfWork(abc.ABC):
                 fresh.add(event_id)
         return fresh
 
+    async def first_deliveries_with_keys(
+        self,
+        *,
+        consumer: str,
+        event_ids: Sequence[str],
+        keys_consumer: str,
+        keys: Sequence[tuple[str, str]],
+    ) -> tuple[set[str], set[str]]:
+        """Record `event_ids` in the inbox, then, under `keys_consumer`, the key of each
+        (event_id, key) whose event was recorded just now (a key an event carries, which
+        must be used once, like a signed record's ce_id): the event ids and the keys not
+        recorded before (each once)."""
+        fresh = await self.first_deliveries(consumer=consumer, event_ids=event_ids)
+        carried = [key for event_id, key in keys if event_id in fresh]
+        if not carried:
+            return fresh, set()
+        return fresh, await self.first_deliveries(consumer=keys_consumer, event_ids=carried)
+
     def defer_writes(self) -> None:  # noqa: B027 - a no-op unless there is a database
         """From here on, the repositories' writes wait for the commit and go with the
         events, in one statement: for a handler's last writes, which nothing later in the
@@ -153,6 +171,32 @@ class PostgresUnitOfWork(UnitOfWork):
             list(dict.fromkeys(event_ids)),
         )
         return {row["event_id"] for row in rows}
+
+    async def first_deliveries_with_keys(
+        self,
+        *,
+        consumer: str,
+        event_ids: Sequence[str],
+        keys_consumer: str,
+        keys: Sequence[tuple[str, str]],
+    ) -> tuple[set[str], set[str]]:
+        """Both inbox inserts in one statement: one round trip, not two."""
+        rows = await self.connection.fetch(
+            "WITH recorded AS (INSERT INTO inbox (consumer, event_id)"
+            " SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id),"
+            " keyed AS (INSERT INTO inbox (consumer, event_id)"
+            " SELECT DISTINCT $3, k.key FROM unnest($4::text[], $5::text[]) AS k(event_id, key)"
+            " JOIN recorded USING (event_id) ON CONFLICT DO NOTHING RETURNING event_id)"
+            " SELECT false AS keyed, event_id FROM recorded"
+            " UNION ALL SELECT true, event_id FROM keyed",
+            consumer,
+            list(dict.fromkeys(event_ids)),
+            keys_consumer,
+            [event_id for event_id, _ in keys],
+            [key for _, key in keys],
+        )
+        fresh = {row["event_id"] for row in rows if not row["keyed"]}
+        return fresh, {row["event_id"] for row in rows if row["keyed"]}
 
     def defer_writes(self) -> None:
         """The writes made through `write` from here on are sent with the outbox's rows at

@@ -143,8 +143,14 @@ async def _take_records(
     if not records:
         return checks
     where = {n: r.position or f"ce_id:{r.record.id}" for n, r in records if r.record}
-    fresh_positions = await uow.first_deliveries(
-        consumer=RECORDS_CONSUMER, event_ids=list(where.values())
+    # One round trip: a record's ce_id is taken only if its position was fresh just now.
+    fresh_positions, fresh_ids = await uow.first_deliveries_with_keys(
+        consumer=RECORDS_CONSUMER,
+        event_ids=list(where.values()),
+        keys_consumer=SUBMISSIONS_CONSUMER,
+        keys=[
+            (where[n], ce_id) for n, _ in records if (ce_id := _signed_id(requests[n])) is not None
+        ],
     )
     taken = []
     out = list(checks)
@@ -155,13 +161,6 @@ async def _take_records(
         else:
             out[n] = Refused(Redelivered(where[n]), answered=False)
     signed = [(n, ce_id) for n in taken if (ce_id := _signed_id(requests[n])) is not None]
-    fresh_ids = (
-        await uow.first_deliveries(
-            consumer=SUBMISSIONS_CONSUMER, event_ids=[ce_id for _, ce_id in signed]
-        )
-        if signed
-        else set()
-    )
     for n, ce_id in signed:
         if ce_id in fresh_ids:
             fresh_ids.discard(ce_id)
