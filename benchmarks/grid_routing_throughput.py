@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 import shapely
 from aiokafka import AIOKafkaConsumer
-from harness import KAFKA_USERS, delete_topics, kafka_options, stack_settings
+from harness import KAFKA_USERS, cpu_seconds, delete_topics, kafka_options, stack_settings
 from yiwang.common.case import CaseFacts, Channel, Location
 from yiwang.common.categories import CATEGORIES
 from yiwang.common.envelope import Envelope, encode
@@ -66,13 +66,6 @@ def _cases(preset: str, count: int, run: str) -> list[Envelope[CaseReceived]]:
     return out
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _measure(
     kafka: str, prefix: str, cases: list[Envelope[CaseReceived]], service_pid: int
 ) -> tuple[float, float]:
@@ -92,7 +85,7 @@ async def _measure(
         while not consumer.assignment():  # the reader is ready before the clock starts
             await consumer.getmany(timeout_ms=100)
         started = time.perf_counter()  # from the first record produced
-        cpu_started = _cpu_seconds(service_pid)
+        cpu_started = cpu_seconds([service_pid])
         for start in range(0, len(records), 500):
             await producer.send_records(records[start : start + 500])
         seen = 0
@@ -101,7 +94,7 @@ async def _measure(
             seen += sum(len(r) for r in batch.values())
             if time.perf_counter() - started > 600:
                 raise TimeoutError(f"only {seen} of {len(cases)} routed after 600 s")
-        return time.perf_counter() - started, _cpu_seconds(service_pid) - cpu_started
+        return time.perf_counter() - started, cpu_seconds([service_pid]) - cpu_started
     finally:
         await producer.stop()
         await consumer.stop()

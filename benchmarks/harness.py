@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,14 +48,15 @@ def stack_settings() -> dict[str, str]:
 
 def wake_reference(round_trips: int = 3000) -> dict[str, float]:
     """Microseconds of CPU, both sides together, that one blocking round trip between two
-    processes costs (a byte each way over a socket pair, best of three): as the scheduler
-    places them (`scheduled_us`), and both on one CPU (`one_cpu_us`). At a trickle a case
-    costs its round trips, and part of their price is the machine's: a few microseconds on
-    bare metal, many times that in a virtual machine whose idle vCPUs halt and must be
-    woken. Measure it on an idle machine, before anything else runs."""
+    processes costs (a byte each way over a socket pair, the median of five): as the
+    scheduler places them (`scheduled_us`), and both on one CPU (`one_cpu_us`). At a
+    trickle a case costs its round trips, and part of their price is the machine's: a few
+    microseconds on bare metal, many times that in a virtual machine whose idle vCPUs halt
+    and must be woken. The median, not the best: now and then the scheduler keeps both on
+    one CPU, and the best would be that. Measure it on an idle machine, first."""
     one_cpu = min(os.sched_getaffinity(0))
-    scheduled = min(_ping_pong(round_trips, cpu=None) for _ in range(3))
-    pinned = min(_ping_pong(round_trips, cpu=one_cpu) for _ in range(3))
+    scheduled = statistics.median(_ping_pong(round_trips, cpu=None) for _ in range(5))
+    pinned = statistics.median(_ping_pong(round_trips, cpu=one_cpu) for _ in range(5))
     return {"scheduled_us": 1e6 * scheduled / round_trips, "one_cpu_us": 1e6 * pinned / round_trips}
 
 
@@ -67,32 +69,41 @@ def wake_line(wake: dict[str, float]) -> str:
 
 def _ping_pong(round_trips: int, *, cpu: int | None) -> float:
     """CPU seconds, both processes together, of `round_trips` round trips; on `cpu` alone
-    when it is set."""
+    when it is set. Each side closes the other's end, so either one stopping ends the
+    other's wait (end of file, or a broken pipe) instead of hanging it."""
     ours, theirs = socket.socketpair()
     allowed = os.sched_getaffinity(0)
     child = os.fork()
     if child == 0:  # echoes, then leaves without running anything of the parent's
+        status = 1
         try:
+            ours.close()
             if cpu is not None:
                 os.sched_setaffinity(0, {cpu})
             for _ in range(round_trips):
-                theirs.recv(1)
+                if not theirs.recv(1):
+                    break
                 theirs.send(b"y")
+            else:
+                status = 0
         finally:
-            os._exit(0)
+            os._exit(status)
+    theirs.close()
     try:
         if cpu is not None:
             os.sched_setaffinity(0, {cpu})
         started = time.process_time()
         for _ in range(round_trips):
             ours.send(b"x")
-            ours.recv(1)
+            if not ours.recv(1):
+                raise RuntimeError("the echoing process stopped")
         spent = time.process_time() - started
     finally:
         os.sched_setaffinity(0, allowed)
-        _, _, usage = os.wait4(child, 0)
-        ours.close()
-        theirs.close()
+        ours.close()  # an echo still waiting reads the end of file and leaves
+        _, status, usage = os.wait4(child, 0)
+    if status != 0:
+        raise RuntimeError(f"the echoing process failed (status {status})")
     return spent + usage.ru_utime + usage.ru_stime
 
 
@@ -139,20 +150,22 @@ def _ppid(pid: int) -> int | None:
 
 class Statements:
     """The statements PostgreSQL ran in one database (pg_stat_statements, top level), less
-    the benchmark's own: round trips, which no noise on the machine moves. `available` is
-    False when the server was started without the module (`infra/stack.py down --only
-    postgres` and `up` load it)."""
+    the benchmark's own: counts, which CPU noise does not move (how many records a poll
+    gathers does, and `executemany` counts once a row). `available` is False when the
+    server was started without the module (`infra/stack.py down --only postgres` and `up`
+    load it)."""
 
     COUNT = (
         "SELECT coalesce(sum(calls), 0)::bigint AS statements,"
         " coalesce(sum(calls) FILTER (WHERE query ILIKE 'BEGIN%'), 0)::bigint AS transactions"
-        " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+        " FROM pg_stat_statements WHERE toplevel AND dbid = (SELECT oid FROM pg_database"
         " WHERE datname = current_database())"
     )
 
     BY_QUERY = (
-        "SELECT query, sum(calls)::bigint AS calls FROM pg_stat_statements WHERE dbid ="
-        " (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY query"
+        "SELECT query, sum(calls)::bigint AS calls FROM pg_stat_statements WHERE toplevel"
+        " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " GROUP BY query"
     )
     # What the benchmark itself asks (pipeline.py's checks, and these counts).
     OWN = ("pg_stat_statements", "FROM oversight.cases", "FROM intake.cases WHERE external_id")
@@ -238,7 +251,6 @@ def cpu_reference() -> float:
     figures from machines whose reference differs are compared in proportion to it."""
     import hashlib
     import json as json_module
-    import time
 
     case = {"category": "sanitation", "title": "楼道堆放杂物", "lon": 112.56, "lat": 37.87}
 

@@ -14,8 +14,8 @@ It reports, in one run:
 - CPU seconds per case of every process, Kafka and PostgreSQL included, and each
   service's peak RSS;
 - PostgreSQL statements and transactions per case, all services' (pg_stat_statements):
-  round trips, which no noise on the machine moves; with `--top N`, each phase's N most
-  run statements, per case.
+  counts, which CPU noise does not move (how many records a poll gathers does); with
+  `--top N`, each phase's N most run statements, per case.
 Categories are township- and county-tier matters without mediation, so every case ends
 with a lead work order.
 """

@@ -150,9 +150,13 @@ async def test_an_event_and_the_key_it_carries_go_into_the_inbox_in_one_statemen
     polls = [
         # (event ids, (event id, key) pairs): what each poll records
         (["p1", "p2", "p2"], [("p1", "k1"), ("p2", "k2"), ("p2", "k2")]),
-        # p1 again (a redelivery: its key is not looked at), p3 replays k2, p4 and p5 carry
-        # one new key twice (the second is a replay within the poll), p6 carries none.
-        (["p1", "p3", "p4", "p5", "p6"], [("p1", "k1"), ("p3", "k2"), ("p4", "k4"), ("p5", "k4")]),
+        # p1 again (a redelivery: its key, new as it is, is not recorded), p3 replays k2,
+        # p4 and p5 carry one new key twice (the second is a replay within the poll), p6
+        # carries none.
+        (
+            ["p1", "p3", "p4", "p5", "p6"],
+            [("p1", "k9"), ("p3", "k2"), ("p4", "k4"), ("p5", "k4")],
+        ),
         (["p7"], []),
     ]
     answers = [({"p1", "p2"}, {"k1", "k2"}), ({"p3", "p4", "p5", "p6"}, {"k4"}), ({"p7"}, set())]
@@ -184,3 +188,9 @@ async def test_an_event_and_the_key_it_carries_go_into_the_inbox_in_one_statemen
                 consumer="records", event_ids=event_ids, keys_consumer="keys", keys=keys
             )
         assert recorded == answer
+    assert ("keys", "k9") not in fake.inbox
+    with pytest.raises(ValueError, match="consumer of their own"):
+        async with fake:
+            await fake.first_deliveries_with_keys(
+                consumer="records", event_ids=["p8"], keys_consumer="records", keys=[]
+            )

@@ -72,7 +72,8 @@ class UnitOfWork(abc.ABC):
         """Record `event_ids` in the inbox, then, under `keys_consumer`, the key of each
         (event_id, key) whose event was recorded just now (a key an event carries, which
         must be used once, like a signed record's ce_id): the event ids and the keys not
-        recorded before (each once)."""
+        recorded before (each once). The two consumers differ."""
+        check_distinct_consumers(consumer, keys_consumer)
         fresh = await self.first_deliveries(consumer=consumer, event_ids=event_ids)
         carried = [key for event_id, key in keys if event_id in fresh]
         if not carried:
@@ -180,7 +181,9 @@ class PostgresUnitOfWork(UnitOfWork):
         keys_consumer: str,
         keys: Sequence[tuple[str, str]],
     ) -> tuple[set[str], set[str]]:
-        """Both inbox inserts in one statement: one round trip, not two."""
+        """Both inbox inserts in one statement: one round trip, not two. (The consumers
+        differ: two inserts of one statement must not write the same rows.)"""
+        check_distinct_consumers(consumer, keys_consumer)
         rows = await self.connection.fetch(
             "WITH recorded AS (INSERT INTO inbox (consumer, event_id)"
             " SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id),"
@@ -251,6 +254,11 @@ class PostgresUnitOfWork(UnitOfWork):
         if writes:
             statement, args = one_statement(writes)
             await self.connection.execute(statement, *args)
+
+
+def check_distinct_consumers(consumer: str, keys_consumer: str) -> None:
+    if consumer == keys_consumer:
+        raise ValueError(f"an event's keys need an inbox consumer of their own, not {consumer!r}")
 
 
 OUTBOX_INSERT = (

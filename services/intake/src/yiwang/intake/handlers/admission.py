@@ -143,14 +143,19 @@ async def _take_records(
     if not records:
         return checks
     where = {n: r.position or f"ce_id:{r.record.id}" for n, r in records if r.record}
+    # The first record at each position (the one taken below), and its ce_id if signed.
+    firsts: dict[str, int] = {}
+    for n, position in where.items():
+        firsts.setdefault(position, n)
+    signed_ids = {
+        n: ce_id for n in firsts.values() if (ce_id := _signed_id(requests[n])) is not None
+    }
     # One round trip: a record's ce_id is taken only if its position was fresh just now.
     fresh_positions, fresh_ids = await uow.first_deliveries_with_keys(
         consumer=RECORDS_CONSUMER,
         event_ids=list(where.values()),
         keys_consumer=SUBMISSIONS_CONSUMER,
-        keys=[
-            (where[n], ce_id) for n, _ in records if (ce_id := _signed_id(requests[n])) is not None
-        ],
+        keys=[(where[n], ce_id) for n, ce_id in signed_ids.items()],
     )
     taken = []
     out = list(checks)
@@ -160,7 +165,7 @@ async def _take_records(
             taken.append(n)
         else:
             out[n] = Refused(Redelivered(where[n]), answered=False)
-    signed = [(n, ce_id) for n in taken if (ce_id := _signed_id(requests[n])) is not None]
+    signed = [(n, signed_ids[n]) for n in taken if n in signed_ids]
     for n, ce_id in signed:
         if ce_id in fresh_ids:
             fresh_ids.discard(ce_id)
