@@ -73,7 +73,7 @@ class UnitOfWork(abc.ABC):
         (event_id, key) whose event was recorded just now (a key an event carries, which
         must be used once, like a signed record's ce_id): the event ids and the keys not
         recorded before (each once). The two consumers differ."""
-        check_distinct_consumers(consumer, keys_consumer)
+        _require_distinct_consumers(consumer, keys_consumer)
         fresh = await self.first_deliveries(consumer=consumer, event_ids=event_ids)
         carried = [key for event_id, key in keys if event_id in fresh]
         if not carried:
@@ -183,7 +183,7 @@ class PostgresUnitOfWork(UnitOfWork):
     ) -> tuple[set[str], set[str]]:
         """Both inbox inserts in one statement: one round trip, not two. (The consumers
         differ: two inserts of one statement must not write the same rows.)"""
-        check_distinct_consumers(consumer, keys_consumer)
+        _require_distinct_consumers(consumer, keys_consumer)
         rows = await self.connection.fetch(
             "WITH recorded AS (INSERT INTO inbox (consumer, event_id)"
             " SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id),"
@@ -256,7 +256,8 @@ class PostgresUnitOfWork(UnitOfWork):
             await self.connection.execute(statement, *args)
 
 
-def check_distinct_consumers(consumer: str, keys_consumer: str) -> None:
+def _require_distinct_consumers(consumer: str, keys_consumer: str) -> None:
+    """A caller's mistake, not a rule of the domain: hence a plain ValueError."""
     if consumer == keys_consumer:
         raise ValueError(f"an event's keys need an inbox consumer of their own, not {consumer!r}")
 
