@@ -163,7 +163,8 @@ class Statements:
     )
 
     BY_QUERY = (
-        "SELECT query, sum(calls)::bigint AS calls FROM pg_stat_statements WHERE toplevel"
+        "SELECT query, sum(calls)::bigint AS calls,"
+        " sum(total_plan_time + total_exec_time) AS ms FROM pg_stat_statements WHERE toplevel"
         " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
         " GROUP BY query"
     )
@@ -188,13 +189,14 @@ class Statements:
             return
         self.available = True
 
-    async def by_query(self) -> dict[str, int]:
-        """Calls so far of each statement text (summed over the services' schemas), the
+    async def by_query(self) -> dict[str, tuple[int, float]]:
+        """Calls so far of each statement text (summed over the services' schemas), and the
+        milliseconds the server spent planning and running them (wall time, not CPU), the
         benchmark's own left out."""
         rows = await self._conn.fetch(self.BY_QUERY)
         self._own += 1
         return {
-            row["query"]: int(row["calls"])
+            row["query"]: (int(row["calls"]), float(row["ms"]))
             for row in rows
             if not any(mark in row["query"] for mark in self.OWN)
         }

@@ -1,10 +1,10 @@
 """The outbox relay: committed outbox rows published to Kafka (acks=all, idempotent) and
-marked, per second. Every event a service raises goes this way.
+deleted as sent, per second. Every event a service raises goes this way.
 
     uv run --frozen python benchmarks/outbox_relay.py [--events 30000]
 
 The rows are real CaseStateChanged envelopes over 6 partitions; the clock runs from the
-first publish to the last row marked published.
+first publish to the last row deleted as sent.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ async def main() -> None:
         elapsed = time.perf_counter() - started
         print(
             f"outbox relay: {published / elapsed:,.0f} events/s"
-            f" ({published} published and marked in {elapsed:.1f}s)"
+            f" ({published} published and deleted in {elapsed:.1f}s)"
         )
     finally:
         await producer.stop()

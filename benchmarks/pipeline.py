@@ -217,6 +217,7 @@ async def phase(
     projected = await conn.fetchval("SELECT count(*) FROM oversight.cases") + count
     begun = await statements.read() if statements.available else None
     calls = await statements.by_query() if begun and top else {}
+    server_ms = None
     meter.begin()
     started = time.time()
     sent = await produce(kafka, records, rate=rate)
@@ -249,8 +250,13 @@ async def phase(
     ended = await statements.read() if begun is not None else None
     if calls:
         after = await statements.by_query()
-        ran = {q: (n - calls.get(q, 0)) / count for q, n in after.items() if n > calls.get(q, 0)}
-        calls = dict(sorted(ran.items(), key=lambda kv: -kv[1])[:top])
+        ran = {
+            q: ((n - calls.get(q, (0, 0.0))[0]) / count, (ms - calls.get(q, (0, 0.0))[1]) / count)
+            for q, (n, ms) in after.items()
+            if n > calls.get(q, (0, 0.0))[0]
+        }
+        server_ms = sum(ms for _, ms in ran.values())
+        calls = dict(sorted(ran.items(), key=lambda kv: -kv[1][0])[:top])
     if not done:
         missing = [c for c in case_ids if c not in orders.first]
         print(f"{name}: intake stored {len(case_ids)} of {count}; {len(missing)} without a "
@@ -275,7 +281,9 @@ async def phase(
         # Every process's, background jobs included, over the phase, as for the CPU.
         "statements_per_case": (ended[0] - begun[0]) / count if begun and ended else None,
         "transactions_per_case": (ended[1] - begun[1]) / count if begun and ended else None,
+        # [calls, ms]: the server's wall time planning and running them (--top only).
         "top_statements_per_case": calls,
+        "statement_ms_per_case": server_ms,
     }
 
 

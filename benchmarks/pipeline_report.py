@@ -26,9 +26,12 @@ def report(result: dict[str, Any]) -> None:
         )
     for p in result["phases"]:
         if p.get("top_statements_per_case"):
-            print(f"\nPostgreSQL statements per case, {p['phase']}, the most run:")
-            for query, per_case in p["top_statements_per_case"].items():
-                print(f"  {per_case:5.2f}  {' '.join(query.split())[:110]}")
+            print(
+                f"\nPostgreSQL statements per case, {p['phase']}, the most run"
+                f" (calls, and server ms: {p.get('statement_ms_per_case') or 0:.2f} in all):"
+            )
+            for query, (per_case, ms) in p["top_statements_per_case"].items():
+                print(f"  {per_case:5.2f} {ms:6.3f}  {' '.join(query.split())[:100]}")
     flood = result["phases"][0]
     print("\nCPU ms per case in the flood, by process:")
     for name, ms in sorted(flood["cpu_ms_per_case"].items(), key=lambda kv: -kv[1]):

@@ -38,11 +38,7 @@ async def change_state_and_emit(
 async def unpublished(database_url: str, schema: str) -> int:
     conn = await asyncpg.connect(database_url)
     try:
-        return int(
-            await conn.fetchval(
-                f'SELECT count(*) FROM "{schema}".outbox WHERE published_at IS NULL'
-            )
-        )
+        return int(await conn.fetchval(f'SELECT count(*) FROM "{schema}".outbox'))
     finally:
         await conn.close()
 

@@ -4,16 +4,16 @@ One relay per schema is active at a time, which keeps events in commit order: th
 whose LISTEN connection holds the session advisory lock `outbox:<schema>` (taken once and
 kept until that connection ends; the other replicas try again at each wake), or, without
 a LISTEN connection, whichever takes the lock for one round. No transaction is open while the relay waits for
-Kafka: the rows are read, sent, then marked in statements of their own, so a broker that
-is slow or away never holds back vacuum or keeps locks. If the relay dies after
-publishing but before marking the rows, they are published again on restart with the
-same ce_id, and consumers' inboxes absorb the repeat: nothing is lost and nothing visible
-is duplicated.
+Kafka: the rows are read, sent, then deleted in statements of their own, so a broker that
+is slow or away never holds back vacuum or keeps locks. A row sent is deleted (the topic
+is the record of what was published). If the relay dies after publishing but before
+deleting the rows, they are published again on restart with the same ce_id, and
+consumers' inboxes absorb the repeat: nothing is lost and nothing visible is duplicated.
 
 The relay is woken by NOTIFY on a LISTEN connection of its own, and polls as a fallback;
 when that connection dies with the server it listens again on a new one. While it leads on
-that connection, the rows it sent are marked by the statement that reads the next batch
-(one round trip a wake, not two), or after MARK_AFTER_SECONDS without a wake, and when it
+that connection, the rows it sent are deleted by the statement that reads the next batch
+(one round trip a wake, not two), or after DELETE_AFTER_SECONDS without a wake, and when it
 stops: a crash meanwhile sends them again, which the inboxes absorb, as above.
 
 The backlog and age gauges are measured by a job of their own (`measure`, every few
@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections import Counter
 
 import asyncpg
@@ -40,10 +39,9 @@ from yiwang.common.telemetry import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PU
 
 log = get_logger(__name__)
 
-PUBLISHED_RETENTION = "7 days"
 GAUGE_SECONDS = 5.0
-# Sent rows wait this long at most for the next batch's read to mark them.
-MARK_AFTER_SECONDS = 0.2
+# Sent rows wait this long at most for the next batch's read to delete them.
+DELETE_AFTER_SECONDS = 0.2
 
 
 class OutboxRelay:
@@ -67,8 +65,7 @@ class OutboxRelay:
         self._channel = f"yiwang_outbox_{schema}"
         self._lock = f"outbox:{schema}"
         self._leading = False  # the LISTEN connection holds the relay's lock
-        self._last_housekeeping = 0.0
-        self._sent: list[int] = []  # published, not yet marked
+        self._sent: list[int] = []  # published, not yet deleted
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events, holding the relay's lock for that
@@ -82,10 +79,10 @@ class OutboxRelay:
                 await self._unlock(conn)
 
     async def _publish_on(
-        self, conn: asyncpg.pool.PoolConnectionProxy, *, mark_later: bool = False
+        self, conn: asyncpg.pool.PoolConnectionProxy, *, delete_later: bool = False
     ) -> int:
-        """One batch, on a connection that holds the relay's lock; with `mark_later`, its
-        rows are marked by the next batch's read (`_take`)."""
+        """One batch, on a connection that holds the relay's lock; with `delete_later`, its
+        rows are deleted by the next batch's read (`_take`)."""
         rows = await self._take(conn)
         if not rows:
             return 0
@@ -102,40 +99,34 @@ class OutboxRelay:
         await self._producer.send_records(records)  # no transaction open meanwhile
         crash_point("outbox.after_publish")
         self._sent = [row["id"] for row in rows]
-        if not mark_later:
-            await self._mark(conn)
+        if not delete_later:
+            await self._delete_sent(conn)
         for topic, count in Counter(record.topic for record in records).items():
             OUTBOX_PUBLISHED.labels(self._service, topic).inc(count)
         return len(records)
 
     async def _take(self, conn: asyncpg.pool.PoolConnectionProxy) -> list[asyncpg.Record]:
-        """The next batch, marking the rows sent before it in the same statement."""
+        """The next batch, deleting the rows sent before it in the same statement."""
         if not self._sent:
             return await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox"
-                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1",
                 self._batch_size,
             )
-        # The UPDATE's effect is not visible to the SELECT of its own statement: hence
+        # The DELETE's effect is not visible to the SELECT of its own statement: hence
         # the sent rows are left out by id.
         rows = await conn.fetch(
-            "WITH marked AS (UPDATE outbox SET published_at = now()"
-            " WHERE id = ANY($2::bigint[]) AND published_at IS NULL)"
+            "WITH sent AS (DELETE FROM outbox WHERE id = ANY($2::bigint[]))"
             " SELECT id, topic, key, value, headers FROM outbox"
-            " WHERE published_at IS NULL AND NOT id = ANY($2::bigint[]) ORDER BY id LIMIT $1",
+            " WHERE NOT id = ANY($2::bigint[]) ORDER BY id LIMIT $1",
             self._batch_size,
             self._sent,
         )
         self._sent = []
         return rows
 
-    async def _mark(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+    async def _delete_sent(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
         if self._sent:
-            await conn.execute(
-                "UPDATE outbox SET published_at = now()"
-                " WHERE id = ANY($1::bigint[]) AND published_at IS NULL",
-                self._sent,
-            )
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", self._sent)
             self._sent = []
 
     async def _unlock(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
@@ -159,8 +150,8 @@ class OutboxRelay:
                 published = await self._cycle(listener)
                 if published < self._batch_size:
                     self._wake.clear()
-                    marking = self._sent and self._leading  # else marked when it leads again
-                    wait = min(MARK_AFTER_SECONDS, self._poll_seconds) if marking else None
+                    deleting = self._sent and self._leading  # else deleted when it leads again
+                    wait = min(DELETE_AFTER_SECONDS, self._poll_seconds) if deleting else None
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), wait or self._poll_seconds)
         finally:
@@ -168,7 +159,9 @@ class OutboxRelay:
                 try:
                     if self._leading and not listener.is_closed():
                         with contextlib.suppress(Exception):  # else they are sent again
-                            await asyncio.wait_for(self._mark(listener), MARK_AFTER_SECONDS * 5)
+                            await asyncio.wait_for(
+                                self._delete_sent(listener), DELETE_AFTER_SECONDS * 5
+                            )
                 finally:  # also when cancelled again meanwhile: the lock must go back
                     await self._unlisten(listener)
 
@@ -218,7 +211,7 @@ class OutboxRelay:
             )
             if not self._leading:
                 return 0  # another replica's relay leads
-        return await self._publish_on(listener, mark_later=True)
+        return await self._publish_on(listener, delete_later=True)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -226,7 +219,6 @@ class OutboxRelay:
     async def _cycle(self, listener: asyncpg.pool.PoolConnectionProxy | None) -> int:
         try:
             published = await self._publish(listener)
-            await self._housekeeping()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("outbox relay cycle failed; retrying", error=str(exc))
         except Exception as exc:  # Kafka errors: the rows stay, try again shortly
@@ -236,20 +228,10 @@ class OutboxRelay:
         await asyncio.sleep(self._poll_seconds)
         return 0
 
-    async def _housekeeping(self) -> None:
-        now = time.monotonic()
-        if now - self._last_housekeeping < 5.0:
-            return
-        self._last_housekeeping = now
-        await self._pool.execute(
-            f"DELETE FROM outbox WHERE published_at < now() - interval '{PUBLISHED_RETENTION}'"
-        )
-
     async def measure(self) -> None:
         """Set the backlog and age gauges from the table: needs the database only."""
         backlog = await self._pool.fetchrow(
-            "SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at)) AS age"
-            " FROM outbox WHERE published_at IS NULL"
+            "SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at)) AS age FROM outbox"
         )
         OUTBOX_BACKLOG.labels(self._service).set(backlog["n"] if backlog else 0)
         OUTBOX_OLDEST_AGE.labels(self._service).set(float(backlog["age"] or 0) if backlog else 0)

@@ -77,17 +77,27 @@ def case_row(case: CaseProjection) -> dict[str, Any]:
     }
 
 
-def _upsert_case() -> str:
-    columns = list(case_row(CaseProjection(case_id="")))
-    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "case_id")
+def _upsert_cases() -> str:
+    """A poll's cases in one statement, as JSON rows of `cases` (its arrays included, which
+    unnest could not take): one execution, where `executemany` ran one a case."""
+    columns = ", ".join(case_row(CaseProjection(case_id="")))
+    updates = ", ".join(
+        f"{c} = EXCLUDED.{c}" for c in case_row(CaseProjection(case_id="")) if c != "case_id"
+    )
     return (
-        f"INSERT INTO cases ({', '.join(columns)}, updated_at) VALUES ({placeholders}, now())"
+        f"INSERT INTO cases ({columns}, updated_at) SELECT {columns}, now()"
+        " FROM jsonb_populate_recordset(NULL::cases, $1::jsonb)"
         f" ON CONFLICT (case_id) DO UPDATE SET {updates}, updated_at = now()"
     )
 
 
-_SAVE_CASE = _upsert_case()
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not a value of a case row: {value!r}")
+
+
+_SAVE_CASES = _upsert_cases()
 _WHISTLE_FACTS = ("township_code", "blown_at", "report_by", "reported_at", "on_time")
 
 
@@ -127,7 +137,7 @@ class PostgresOversightRepository(OversightRepository):
         return [entry_from_row(row) for row in rows]
 
     async def save_case(self, case: CaseProjection) -> None:
-        await self._conn.execute(_SAVE_CASE, *case_row(case).values())
+        await self.save_cases([case])
 
     async def sync_timers(self, case_id: str, wanted: list[TimerSpec]) -> None:
         await self.sync_timers_of({case_id: wanted})
@@ -169,8 +179,9 @@ class PostgresOversightRepository(OversightRepository):
     async def save_cases(self, cases: Sequence[CaseProjection]) -> None:
         if not cases:
             return
-        rows = [case_row(case) for case in cases]
-        await self._conn.executemany(_SAVE_CASE, [tuple(row.values()) for row in rows])
+        # The last of each case: one statement cannot change a row twice.
+        rows = list({case.case_id: case_row(case) for case in cases}.values())
+        await self._conn.execute(_SAVE_CASES, json.dumps(rows, default=_json_value))
 
     async def sync_timers_of(self, wanted: Mapping[str, list[TimerSpec]]) -> None:
         """Unfired timers no longer wanted go; wanted ones come, or take their new due time
