@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from yiwang.common.departments import Department
 from yiwang.common.events import CaseReceived
-from yiwang.common.postgres import Write
+from yiwang.common.postgres import Write, text_array
 from yiwang.common.states import CaseState
 from yiwang.grid_routing.domain.routed_case import RoutedCase
 from yiwang.grid_routing.domain.routing import RoutingDecision
@@ -100,7 +100,7 @@ class PostgresRoutedCaseRepository(RoutedCaseRepository):
             [c.received.model_dump_json() for c in cases],
             [c.state.value for c in cases],
             [c.returns for c in cases],
-            [_text_array(c.excluded) for c in cases],
+            [text_array(c.excluded) for c in cases],
             [c.attempts for c in cases],
             [c.mediated for c in cases],
         )
@@ -119,14 +119,14 @@ class PostgresRoutedCaseRepository(RoutedCaseRepository):
                 d.township_code,
                 json.dumps({k.value: v for k, v in d.department_units.items()}),
                 d.lead_department.value,
-                _text_array(d.assisting_departments),
+                text_array(d.assisting_departments),
                 d.tier.value,
                 d.sla_class,
                 d.to_mediation,
                 d.triage,
                 d.rule_id,
                 d.reason,
-                _text_array(d.excluded_departments),
+                text_array(d.excluded_departments),
                 recorded.trigger,
                 recorded.decided_at,
             )
@@ -150,12 +150,6 @@ class PostgresRoutedCaseRepository(RoutedCaseRepository):
             " excluded, trigger, decided_at)",
             *columns,
         )
-
-
-def _text_array(values: Sequence[str]) -> str:
-    """A Postgres text[] literal: every element quoted, so any text survives."""
-    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
-    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 class RoutingHistory(abc.ABC):
