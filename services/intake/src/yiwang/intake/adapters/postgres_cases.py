@@ -29,6 +29,29 @@ _CAN_TAKE_DUPLICATES = (
 )
 
 
+# The idempotency keys already used (n = 0), then each area's open cases that can take
+# duplicates (n = the area's position): both read after the admission's locks, in one
+# round trip. OFFSET 0 keeps the LATERAL subquery a subquery: flattened, the planner
+# hashes a whole day's open cases against the points instead of one index probe a point.
+_RECORDED_AND_NEARBY = (
+    "SELECT 0::bigint AS n, k.scope, k.key, k.request_hash, c.case_id, c.case_number,"
+    " m.case_number AS master_case_number, NULL::float8 AS lon, NULL::float8 AS lat,"
+    " NULL::timestamptz AS received_at, NULL::int AS reporter_count"
+    " FROM unnest($1::text[], $2::text[]) AS q(scope, key)"
+    " JOIN idempotency_keys k ON k.scope = q.scope AND k.key = q.key"
+    " JOIN cases c ON c.case_id = k.case_id"
+    " LEFT JOIN cases m ON m.case_id = c.master_case_id"
+    " UNION ALL"
+    " SELECT q.n, NULL, NULL, NULL, c.case_id, c.case_number, NULL, c.lon, c.lat,"
+    " c.received_at, c.reporter_count"
+    " FROM unnest($3::text[], $4::float8[], $5::float8[], $6::float8[], $7::float8[])"
+    " WITH ORDINALITY AS q(category, min_lon, min_lat, max_lon, max_lat, n)"
+    " CROSS JOIN LATERAL (SELECT * FROM cases WHERE category = q.category"
+    f" AND {_CAN_TAKE_DUPLICATES}"
+    " AND lat BETWEEN q.min_lat AND q.max_lat AND lon BETWEEN q.min_lon AND q.max_lon"
+    " AND received_at >= $8 OFFSET 0) c"
+)
+
 _CASE_COLUMNS = (
     "case_id, case_number, channel, category, title, description, priority, state, lon, lat,"
     " crs_submitted, lon_submitted, lat_submitted, address, admin_code, micro_grid_hint,"
@@ -122,51 +145,39 @@ class PostgresCaseRepository(CaseRepository):
     async def find_idempotent(
         self, keys: Sequence[IdempotencyKey]
     ) -> dict[IdempotencyKey, RecordedKey]:
-        rows = await self._conn.fetch(
-            "SELECT k.scope, k.key, k.request_hash, c.case_id, c.case_number,"
-            " m.case_number AS master_case_number"
-            " FROM unnest($1::text[], $2::text[]) AS q(scope, key)"
-            " JOIN idempotency_keys k ON k.scope = q.scope AND k.key = q.key"
-            " JOIN cases c ON c.case_id = k.case_id"
-            " LEFT JOIN cases m ON m.case_id = c.master_case_id",
-            *_columns([(k.scope, k.key) for k in keys], 2),
-        )
-        return {
-            IdempotencyKey(r["scope"], r["key"]): RecordedKey(
-                r["case_id"], r["case_number"], r["request_hash"], r["master_case_number"]
-            )
-            for r in rows
-        }
+        return (await self.recorded_and_nearby(keys=keys, areas=(), since=None))[0]
 
     async def open_cases_near(
         self, areas: Sequence[tuple[str, tuple[float, float, float, float]]], *, since: datetime
     ) -> list[list[OpenCase]]:
-        # OFFSET 0 keeps the LATERAL subquery a subquery: flattened, the planner hashes a
-        # whole day's open cases against the points instead of one index probe per point.
+        return (await self.recorded_and_nearby(keys=(), areas=areas, since=since))[1]
+
+    async def recorded_and_nearby(
+        self,
+        *,
+        keys: Sequence[IdempotencyKey],
+        areas: Sequence[tuple[str, tuple[float, float, float, float]]],
+        since: datetime | None,
+    ) -> tuple[dict[IdempotencyKey, RecordedKey], list[list[OpenCase]]]:
         rows = await self._conn.fetch(
-            "SELECT q.n, c.case_id, c.case_number, c.lon, c.lat, c.received_at, c.reporter_count"
-            " FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[])"
-            " WITH ORDINALITY AS q(category, min_lon, min_lat, max_lon, max_lat, n)"
-            " CROSS JOIN LATERAL (SELECT * FROM cases WHERE category = q.category"
-            f" AND {_CAN_TAKE_DUPLICATES}"
-            " AND lat BETWEEN q.min_lat AND q.max_lat AND lon BETWEEN q.min_lon AND q.max_lon"
-            " AND received_at >= $6 OFFSET 0) c",
+            _RECORDED_AND_NEARBY,
+            *_columns([(k.scope, k.key) for k in keys], 2),
             *_columns([(category, *bbox) for category, bbox in areas], 5),
             since,
         )
+        recorded: dict[IdempotencyKey, RecordedKey] = {}
         nearby: list[list[OpenCase]] = [[] for _ in areas]
         for r in rows:
-            nearby[r["n"] - 1].append(
-                OpenCase(
-                    r["case_id"],
-                    r["case_number"],
-                    r["lon"],
-                    r["lat"],
-                    r["received_at"],
-                    r["reporter_count"],
+            if r["n"] == 0:  # a key already used
+                recorded[IdempotencyKey(r["scope"], r["key"])] = RecordedKey(
+                    r["case_id"], r["case_number"], r["request_hash"], r["master_case_number"]
                 )
-            )
-        return nearby
+            else:
+                nearby[r["n"] - 1].append(
+                    OpenCase(r["case_id"], r["case_number"], r["lon"], r["lat"],
+                             r["received_at"], r["reporter_count"])
+                )  # fmt: skip
+        return recorded, nearby
 
     async def add_opened(
         self,

@@ -64,6 +64,17 @@ class CaseRepository(abc.ABC):
         """For each (category, bounding box): the open cases of that category inside it that
         can take duplicates, received since `since`."""
 
+    async def recorded_and_nearby(
+        self,
+        *,
+        keys: Sequence[IdempotencyKey],
+        areas: Sequence[tuple[str, tuple[float, float, float, float]]],
+        since: datetime,
+    ) -> tuple[dict[IdempotencyKey, RecordedKey], list[list[OpenCase]]]:
+        """`find_idempotent` and `open_cases_near` at once (a database: one round trip)."""
+        recorded = await self.find_idempotent(keys) if keys else {}
+        return recorded, await self.open_cases_near(areas, since=since) if areas else []
+
     @abc.abstractmethod
     async def add_cases(self, cases: Sequence[NewCase]) -> None: ...
 

@@ -203,12 +203,16 @@ async def _lock_and_decide(
     names.update(n for cat, p in located for n in admission.duplicate_lock_names(cat, p, window))
     if names:
         await uow.cases.lock_keys(sorted(names))
-    recorded = await uow.cases.find_idempotent(keys) if keys else {}
     at = clock.now()  # after the locks: a case stored while this waited is in the window
     areas = [(category, window.bounding_box(*point)) for category, point in located]
-    found = iter(
-        await uow.cases.open_cases_near(areas, since=admission.since(at, window)) if areas else []
+    recorded, near = (
+        await uow.cases.recorded_and_nearby(
+            keys=keys, areas=areas, since=admission.since(at, window)
+        )
+        if keys or areas
+        else ({}, [])
     )
+    found = iter(near)
     nearby = [next(found) if c.point is not None else [] for c in checked]
     return decide(
         checked, recorded=recorded, nearby=nearby, numbers=numbered, case_ids=case_ids,
