@@ -95,8 +95,10 @@ async def test_a_batch_is_written_set_based_and_reads_back(
 
     assert await route(batch) == ["c-food", "c-gas"]
     assert await route(batch) == []  # the whole poll redelivered
+    # Sent again under a new event id in a later poll: a first delivery of a routed case.
+    assert await route([dataclasses.replace(gas, id="a-third-event-id"), food]) == []
     async with pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM inbox") == 3
+        assert await conn.fetchval("SELECT count(*) FROM inbox") == 4
         topics = await conn.fetch("SELECT topic FROM outbox ORDER BY id")
     assert [r["topic"] for r in topics] == ["case.routed.v1", "case.lifecycle.v1"] * 2
 
