@@ -108,14 +108,20 @@ def _ping_pong(round_trips: int, *, cpu: int | None) -> float:
 
 
 def cpu_seconds(pids: Iterable[int]) -> float:
-    total = 0
+    return sum(cpu_times(pids))
+
+
+def cpu_times(pids: Iterable[int]) -> tuple[float, float]:
+    """(user, system) CPU seconds of the processes: system is the kernel's work for them,
+    sending and receiving on sockets and being woken among it."""
+    user = system = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
+        user, system = user + int(fields[11]), system + int(fields[12])  # utime, stime
+    return user / TICKS, system / TICKS
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -41,7 +41,7 @@ from harness import (
     ServiceProcess,
     Statements,
     cpu_reference,
-    cpu_seconds,
+    cpu_times,
     create_database,
     delete_topics,
     drop_database,
@@ -93,17 +93,22 @@ class Meter:
 
     def __init__(self, services: dict[str, ServiceProcess]) -> None:
         self.services = services
-        self.start: dict[str, float] = {}
+        self.start: dict[str, tuple[float, float]] = {}
+        self.system: dict[str, float] = {}
 
     def pids(self) -> dict[str, list[int]]:
         own = {n: [s.process.pid] for n, s in self.services.items() if s.process is not None}
         return {**own, **infra_pids()}
 
     def begin(self) -> None:
-        self.start = {name: cpu_seconds(pids) for name, pids in self.pids().items()}
+        self.start = {name: cpu_times(pids) for name, pids in self.pids().items()}
 
     def end(self) -> dict[str, float]:
-        return {n: cpu_seconds(p) - self.start.get(n, 0.0) for n, p in self.pids().items()}
+        """Each process's CPU seconds since `begin`; `system` keeps the kernel's part."""
+        ended = {n: cpu_times(p) for n, p in self.pids().items()}
+        began = {n: self.start.get(n, (0.0, 0.0)) for n in ended}
+        self.system = {n: ended[n][1] - began[n][1] for n in ended}
+        return {n: sum(ended[n]) - sum(began[n]) for n in ended}
 
 
 class WorkOrders:
@@ -278,6 +283,9 @@ async def phase(
         "latency_ms": {f"p{p}": 1000 * percentile(latencies, p) for p in (50, 90, 99)},
         "cpu_ms_per_case": {n: 1000 * s / count for n, s in sorted(cpu.items())},
         "cpu_ms_per_case_total": 1000 * sum(cpu.values()) / count,
+        # The kernel's share of that CPU: sockets, wake-ups (a round trip's cost).
+        "system_share": sum(meter.system.values()) / max(sum(cpu.values()), 1e-9),
+        "system_ms_per_case": {n: 1000 * s / count for n, s in sorted(meter.system.items())},
         # Every process's, background jobs included, over the phase, as for the CPU.
         "statements_per_case": (ended[0] - begun[0]) / count if begun and ended else None,
         "transactions_per_case": (ended[1] - begun[1]) / count if begun and ended else None,

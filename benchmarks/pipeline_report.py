@@ -32,6 +32,10 @@ def report(result: dict[str, Any]) -> None:
             )
             for query, (per_case, ms) in p["top_statements_per_case"].items():
                 print(f"  {per_case:5.2f} {ms:6.3f}  {' '.join(query.split())[:100]}")
+    shares = [f"{p['phase']} {100 * p['system_share']:.0f}%" for p in result["phases"]
+              if "system_share" in p]  # fmt: skip
+    if shares:
+        print("\nthe kernel's share of all that CPU: " + ", ".join(shares))
     flood = result["phases"][0]
     print("\nCPU ms per case in the flood, by process:")
     for name, ms in sorted(flood["cpu_ms_per_case"].items(), key=lambda kv: -kv[1]):
