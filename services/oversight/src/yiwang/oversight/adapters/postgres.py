@@ -9,7 +9,6 @@ from typing import Any
 
 import asyncpg
 from yiwang.common.events import CaseEvaluated, OversightAlertRaised
-from yiwang.common.postgres import text_array
 from yiwang.common.states import CaseState
 from yiwang.oversight.adapters.repository import DueTimer, FollowUpCall, OversightRepository
 from yiwang.oversight.domain.escalation import SlaClock, Stage, TimerSpec
@@ -78,44 +77,17 @@ def case_row(case: CaseProjection) -> dict[str, Any]:
     }
 
 
-# The type of each column of `case_row`, for unnest; the text[] ones go as text[] literals.
-_CASE_TYPES = {
-    "case_id": "text", "case_number": "text", "state": "text", "state_at": "timestamptz",
-    "category": "text", "channel": "text", "priority": "text", "lead_department": "text",
-    "assisting_departments": "text[]", "lead_history": "text[]", "returned_by": "text[]",
-    "township_code": "text", "micro_grid": "text", "sla_class": "text",
-    "received_at": "timestamptz", "started_at": "timestamptz",
-    "clock_started_at": "timestamptz", "last_activity_at": "timestamptz",
-    "responded_at": "timestamptz", "resolved_at": "timestamptz", "resolved_by": "text",
-    "closed_at": "timestamptz", "closed_after_evaluation": "bool", "return_count": "int",
-    "extended": "bool", "score": "smallint", "evaluated_at": "timestamptz",
-    "reopened_at": "timestamptz", "rehandling": "int", "rehandled_to_hub": "bool",
-    "ruled": "bool", "duplicate": "bool", "grid_outcome": "text", "mediation_held": "bool",
-    "sla_policy": "text", "response_due": "timestamptz", "resolution_due": "timestamptz",
-    "is_open": "bool", "response_running": "bool", "resolution_running": "bool",
-}  # fmt: skip
-_ARRAYS = frozenset(c for c, t in _CASE_TYPES.items() if t.endswith("[]"))
-
-
-def _upsert_cases() -> str:
-    """A poll's cases in one statement, a column an array: one execution, where
-    `executemany` ran one a case."""
+def _upsert_case() -> str:
     columns = list(case_row(CaseProjection(case_id="")))
-    if columns != list(_CASE_TYPES):
-        raise RuntimeError("case_row and _CASE_TYPES must name the same columns, in order")
-    arrays = ", ".join(
-        f"${n}::{'text' if c in _ARRAYS else _CASE_TYPES[c]}[]" for n, c in enumerate(columns, 1)
-    )
-    selected = ", ".join(f"c.{c}::text[]" if c in _ARRAYS else f"c.{c}" for c in columns)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "case_id")
     return (
-        f"INSERT INTO cases ({', '.join(columns)}, updated_at) SELECT {selected}, now()"
-        f" FROM unnest({arrays}) AS c({', '.join(columns)})"
+        f"INSERT INTO cases ({', '.join(columns)}, updated_at) VALUES ({placeholders}, now())"
         f" ON CONFLICT (case_id) DO UPDATE SET {updates}, updated_at = now()"
     )
 
 
-_SAVE_CASES = _upsert_cases()
+_SAVE_CASE = _upsert_case()
 _WHISTLE_FACTS = ("township_code", "blown_at", "report_by", "reported_at", "on_time")
 
 
@@ -155,7 +127,7 @@ class PostgresOversightRepository(OversightRepository):
         return [entry_from_row(row) for row in rows]
 
     async def save_case(self, case: CaseProjection) -> None:
-        await self.save_cases([case])
+        await self._conn.execute(_SAVE_CASE, *case_row(case).values())
 
     async def sync_timers(self, case_id: str, wanted: list[TimerSpec]) -> None:
         await self.sync_timers_of({case_id: wanted})
@@ -197,15 +169,8 @@ class PostgresOversightRepository(OversightRepository):
     async def save_cases(self, cases: Sequence[CaseProjection]) -> None:
         if not cases:
             return
-        # The last of each case: one statement cannot change a row twice.
-        rows = list({case.case_id: case_row(case) for case in cases}.values())
-        await self._conn.execute(
-            _SAVE_CASES,
-            *(
-                [text_array(row[c]) for row in rows] if c in _ARRAYS else [row[c] for row in rows]
-                for c in _CASE_TYPES
-            ),
-        )
+        rows = [case_row(case) for case in cases]
+        await self._conn.executemany(_SAVE_CASE, [tuple(row.values()) for row in rows])
 
     async def sync_timers_of(self, wanted: Mapping[str, list[TimerSpec]]) -> None:
         """Unfired timers no longer wanted go; wanted ones come, or take their new due time
