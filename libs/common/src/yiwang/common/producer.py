@@ -81,7 +81,7 @@ class EventProducer:
         Records go straight into one record batch per partition (aiokafka's batch API),
         partitioned by key as `send` would: no future and no accumulator step per record.
         A producer that died sending them is replaced, and the error raised: the caller
-        sends them again (the outbox's rows stay unmarked; inboxes absorb any repeat).
+        sends them again (the outbox's rows stay; inboxes absorb any repeat).
         """
         try:
             await self._send_records(records)

@@ -173,7 +173,7 @@ class Runtime:
     async def close(self, *, within: float | None = None) -> None:
         """Stop the producer and close the pool; with `within`, each in at most that many
         seconds (the broker or the database may be away): a producer that cannot flush is
-        abandoned (its outbox rows stay unmarked and are sent again), a pool that cannot
+        abandoned (its outbox rows stay and are sent again), a pool that cannot
         close gracefully is terminated."""
         try:
             await asyncio.wait_for(self.producer.stop(), within)

@@ -62,7 +62,7 @@ CLOSE_SECONDS = 1.5
 async def bounded(step: str, stopping: Awaitable[object], seconds: float) -> None:
     """Await one shutdown step for at most `seconds`; past that, or if it fails, log it and
     go on: the process is ending, and what did not finish is redone by whoever comes next
-    (records not committed come again, outbox rows not marked are sent again)."""
+    (records not committed come again, outbox rows not yet deleted are sent again)."""
     try:
         await asyncio.wait_for(stopping, seconds)
     except TimeoutError:

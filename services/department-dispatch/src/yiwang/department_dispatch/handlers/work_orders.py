@@ -51,13 +51,10 @@ async def dispatch_routed_cases(
     if not decisions:
         return
     async with uow:
-        fresh, cases = await uow.first_decisions(  # the cases locked in id order
-            consumer=CONSUMER,
-            event_ids=[e.id for e in decisions],
-            case_ids=[e.payload.case_id for e in decisions],
-        )
+        fresh = await uow.first_deliveries(consumer=CONSUMER, event_ids=[e.id for e in decisions])
         taken = [e for e in {e.id: e for e in decisions}.values() if e.id in fresh]
         case_ids = sorted({e.payload.case_id for e in taken})
+        cases = await uow.dispatch.get_cases(case_ids, lock=True)  # locked in id order
         existing = await uow.dispatch.work_orders_of_cases(case_ids)
         rounds: list[tuple[DispatchCase, DispatchPlan, Envelope[CaseRouted]]] = []
         for envelope in taken:  # each case's decisions in the order they came

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Self
 
 import asyncpg
@@ -25,14 +24,6 @@ class RoutingUnitOfWork(UnitOfWork):
     cases: RoutedCaseRepository
     grid_tasks: GridTaskRepository
 
-    async def first_receipts(
-        self, *, consumer: str, event_ids: Sequence[str], case_ids: Sequence[str]
-    ) -> tuple[set[str], set[str]]:
-        """The inbox's first deliveries among `event_ids`, and which of `case_ids` were
-        routed before, their rows locked in id order (a database: one round trip)."""
-        fresh = await self.first_deliveries(consumer=consumer, event_ids=event_ids)
-        return fresh, set(await self.cases.get_many(sorted(set(case_ids))))
-
 
 class PostgresRoutingUnitOfWork(PostgresUnitOfWork, RoutingUnitOfWork):
     def __init__(
@@ -45,19 +36,3 @@ class PostgresRoutingUnitOfWork(PostgresUnitOfWork, RoutingUnitOfWork):
         self.cases = PostgresRoutedCaseRepository(self.connection, write=self.write)
         self.grid_tasks = PostgresGridTaskRepository(self.connection)
         return self
-
-    async def first_receipts(
-        self, *, consumer: str, event_ids: Sequence[str], case_ids: Sequence[str]
-    ) -> tuple[set[str], set[str]]:
-        rows = await self.connection.fetch(
-            "WITH fresh AS (INSERT INTO inbox (consumer, event_id)"
-            " SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id),"
-            " routed AS (SELECT case_id FROM routed_cases WHERE case_id = ANY($3::text[])"
-            " ORDER BY case_id FOR UPDATE)"  # one lock order, so batches cannot deadlock
-            " SELECT false AS routed, event_id AS id FROM fresh"
-            " UNION ALL SELECT true, case_id FROM routed",
-            consumer,
-            list(dict.fromkeys(event_ids)),
-            sorted(set(case_ids)),
-        )
-        return {r["id"] for r in rows if not r["routed"]}, {r["id"] for r in rows if r["routed"]}

@@ -64,13 +64,9 @@ async def route_received_cases(
     another event id, in an earlier batch or in this one), is left as it is.
     """
     async with uow:
-        fresh, routed = await uow.first_receipts(
-            consumer=CONSUMER,
-            event_ids=[e.id for e in envelopes],
-            case_ids=[e.payload.case_id for e in envelopes],
-        )
+        fresh = await uow.first_deliveries(consumer=CONSUMER, event_ids=[e.id for e in envelopes])
         firsts = _first_receipt_per_case(envelopes, fresh=fresh)
-        for case_id in routed & firsts.keys():
+        for case_id in await uow.cases.get_many(list(firsts)):
             log.warning("case already routed; receipt ignored", case_id=case_id)
             del firsts[case_id]
         batch = list(firsts.values())
