@@ -12,6 +12,7 @@ from yiwang.common.clock import SystemClock
 from yiwang.common.envelope import decode
 from yiwang.common.faults import CRASH_EXIT_CODE
 from yiwang.common.postgres import PostgresUnitOfWork, open_pool
+from yiwang.common.postgres.migrations import apply_migrations, common_migrations
 from yiwang.common.testing import InMemoryUnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -190,3 +191,31 @@ async def test_an_event_and_the_key_it_carries_go_into_the_inbox_in_one_statemen
             await fake.first_deliveries_with_keys(
                 consumer="records", event_ids=["p8"], keys_consumer="records", keys=[]
             )
+
+
+async def test_migration_0003_drops_the_sent_rows_and_keeps_those_waiting(
+    database_url: str, schema: str
+) -> None:
+    """An existing outbox: the rows already published go, the ones waiting stay to be sent."""
+    before = [m for m in common_migrations() if m.version < "0003"]
+    conn = await asyncpg.connect(database_url)
+    try:
+        await apply_migrations(conn, schema=schema, migrations=before)
+        await conn.execute(
+            f'INSERT INTO "{schema}".outbox (topic, key, value, headers, published_at)'
+            " SELECT 't', 'k', convert_to(n::text, 'UTF8'), '[]',"
+            " CASE WHEN n % 2 = 0 THEN now() END FROM generate_series(1, 6) AS n"
+        )
+        await apply_migrations(conn, schema=schema, migrations=common_migrations())
+        waiting = await conn.fetch(
+            f"SELECT convert_from(value, 'UTF8') AS v FROM \"{schema}\".outbox ORDER BY id"
+        )
+        columns = await conn.fetch(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = $1 AND table_name = 'outbox'",
+            schema,
+        )
+    finally:
+        await conn.close()
+    assert [r["v"] for r in waiting] == ["1", "3", "5"]
+    assert "published_at" not in {r["column_name"] for r in columns}
