@@ -1,11 +1,17 @@
 """The grid index routing works on: micro-grids in an STRtree, the admin tree by code,
-and each micro-grid's department units from the overlay. Built once per grid set."""
+and each micro-grid's department units from the overlay. Built once per grid set.
+
+It is held for the process's life, one entry per micro-grid (6,000 for a district), so
+it keeps plain tuples and shares what repeats: a MicroGridRef is built when asked for,
+and micro-grids with the same department units share one mapping."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +31,7 @@ class AdminPlace:
 
     unit: AdminUnit
     township_code: str | None
-    ancestors: frozenset[str]  # its own code and every code above it
+    ancestors: tuple[str, ...]  # its own code and every code above it, a handful
 
 
 class GridIndex:
@@ -37,17 +43,15 @@ class GridIndex:
         self._admin = {u.code: u for u in network.admin_units}
         self._places = {code: self._place(unit) for code, unit in self._admin.items()}
         micro_grids = sorted(network.micro_grids, key=lambda m: m.code)
-        self.micro_grid_refs: list[MicroGridRef] = [self._ref(m) for m in micro_grids]
-        self._position = {ref.code: n for n, ref in enumerate(self.micro_grid_refs)}
+        self.micro_grid_refs = MicroGridRefs([self._ref(m) for m in micro_grids])
+        self._position = {m.code: n for n, m in enumerate(micro_grids)}
         self.polygons = np.asarray([m.polygon for m in micro_grids], dtype=object)
         self._tree = STRtree(self.polygons)
-        self._units: dict[str, dict[Department, str]] = {}
-        for link in network.overlay:
-            self._units.setdefault(link.micro_grid_code, {})[link.department] = link.unit_code
+        self._units = _shared_units(network)
         self._members: dict[str, list[str]] = {}
-        for ref in self.micro_grid_refs:
-            for code in self._places[ref.code].ancestors:
-                self._members.setdefault(code, []).append(ref.code)
+        for micro_grid in micro_grids:
+            for code in self._places[micro_grid.code].ancestors:
+                self._members.setdefault(code, []).append(micro_grid.code)
 
     def __len__(self) -> int:
         return len(self.micro_grid_refs)
@@ -113,21 +117,69 @@ class GridIndex:
             if parent.level is AdminLevel.TOWNSHIP:
                 township = parent.code
             parent = self._admin.get(parent.parent_code or "")
-        return AdminPlace(unit=unit, township_code=township, ancestors=frozenset(codes))
+        return AdminPlace(unit=unit, township_code=township, ancestors=tuple(codes))
 
-    def _ref(self, micro_grid: AdminUnit) -> MicroGridRef:
+    def _ref(self, micro_grid: AdminUnit) -> _RefFields:
         chain = {AdminLevel.MICRO_GRID: micro_grid.code}
         parent = self._admin.get(micro_grid.parent_code or "")
         while parent is not None and parent.level not in chain:
             chain[parent.level] = parent.code
             parent = self._admin.get(parent.parent_code or "")
-        # Constructed, not validated: the network was, and the refs keep its strings
-        # instead of copies (one ref per micro-grid, held for the index's life).
-        return MicroGridRef.model_construct(
-            code=micro_grid.code,
-            name=micro_grid.name,
-            grid_code=chain.get(AdminLevel.GRID, ""),
-            community_code=chain.get(AdminLevel.COMMUNITY, ""),
-            township_code=chain.get(AdminLevel.TOWNSHIP, ""),
-            county_code=chain.get(AdminLevel.COUNTY, ""),
+        # The network's own strings, not copies.
+        return (
+            micro_grid.code,
+            micro_grid.name,
+            chain.get(AdminLevel.GRID, ""),
+            chain.get(AdminLevel.COMMUNITY, ""),
+            chain.get(AdminLevel.TOWNSHIP, ""),
+            chain.get(AdminLevel.COUNTY, ""),
         )
+
+
+# A MicroGridRef's fields in declaration order: a tuple costs a tenth of the model.
+_RefFields = tuple[str, str, str, str, str, str]
+
+
+class MicroGridRefs(Sequence[MicroGridRef]):
+    """The micro-grids in code order, as MicroGridRefs built when read."""
+
+    def __init__(self, fields: list[_RefFields]) -> None:
+        self._fields = fields
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    @overload
+    def __getitem__(self, position: int) -> MicroGridRef: ...
+    @overload
+    def __getitem__(self, position: slice) -> list[MicroGridRef]: ...
+    def __getitem__(self, position: int | slice) -> MicroGridRef | list[MicroGridRef]:
+        if isinstance(position, slice):
+            return [_built(f) for f in self._fields[position]]
+        return _built(self._fields[position])
+
+
+def _built(fields: _RefFields) -> MicroGridRef:
+    code, name, grid, community, township, county = fields
+    # Constructed, not validated: the network was.
+    return MicroGridRef.model_construct(
+        code=code,
+        name=name,
+        grid_code=grid,
+        community_code=community,
+        township_code=township,
+        county_code=county,
+    )
+
+
+def _shared_units(network: GridNetwork) -> dict[str, Mapping[Department, str]]:
+    """Each micro-grid's department units from the overlay. Neighbouring micro-grids
+    mostly fall in the same units, so equal mappings are one read-only object."""
+    by_micro_grid: dict[str, dict[Department, str]] = {}
+    for link in network.overlay:
+        by_micro_grid.setdefault(link.micro_grid_code, {})[link.department] = link.unit_code
+    shared: dict[tuple[tuple[Department, str], ...], Mapping[Department, str]] = {}
+    return {
+        code: shared.setdefault(tuple(sorted(units.items())), MappingProxyType(units))
+        for code, units in by_micro_grid.items()
+    }
