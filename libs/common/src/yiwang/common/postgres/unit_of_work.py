@@ -97,8 +97,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self._conn: asyncpg.pool.PoolConnectionProxy | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._outbox_rows: list[tuple[str, bytes, bytes, str]] = []
-        self._deferring = False
-        self._deferred: list[tuple[str, tuple[Any, ...]]] = []
+        self._writes: _Writes | None = None
         self.emitted = []
 
     @property
@@ -127,7 +126,7 @@ class PostgresUnitOfWork(UnitOfWork):
             raise
         self._conn, self._tx = conn, tx
         self._outbox_rows = []
-        self._deferring, self._deferred = False, []
+        self._writes = _Writes(conn)
         self.emitted = []
         return self
 
@@ -154,6 +153,7 @@ class PostgresUnitOfWork(UnitOfWork):
             await self._pool.release(self._conn)
             self._conn = None
             self._tx = None
+            self._writes = None
 
     async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
         inserted = await self.connection.fetchval(
@@ -207,17 +207,19 @@ class PostgresUnitOfWork(UnitOfWork):
         events cost one round trip. They see the transaction as it was before all of them,
         so nothing may read them before the commit, and two of them must not write the
         same rows; an error they raise surfaces at the commit."""
-        self._deferring = True
+        self._open_writes().deferring = True
 
-    async def write(self, statement: str, *args: Any) -> None:
+    @property
+    def write(self) -> Write:
         """A repository's write (INSERT, UPDATE or DELETE, no RETURNING): at once, or at
-        commit after `defer_writes`."""
-        if not self._deferring:
-            await self.connection.execute(statement, *args)
-            return
-        if not _WAITS_FOR_COMMIT.match(statement):
-            raise ValueError(f"not a write that can wait for the commit: {statement[:60]!r}")
-        self._deferred.append((statement, args))
+        commit after `defer_writes`. Repositories are handed it, and it does not hold the
+        unit of work: see `_Writes`."""
+        return self._open_writes().write
+
+    def _open_writes(self) -> _Writes:
+        if self._writes is None:
+            raise RuntimeError("UnitOfWork used outside 'async with'")
+        return self._writes
 
     async def emit(self, payload: Event, *, topic: str) -> Envelope[Event]:
         envelope: Envelope[Event] = Envelope(
@@ -243,17 +245,40 @@ class PostgresUnitOfWork(UnitOfWork):
     async def _write_at_commit(self) -> None:
         """The deferred writes and every event of the transaction (in emission order) in
         one statement, at commit: one round trip however many a batch raised."""
-        writes = self._deferred
+        writes = self._open_writes().deferred
         if self._outbox_rows:
             topics, keys, values, headers = zip(*self._outbox_rows, strict=True)
             writes = [
                 *writes,
                 (OUTBOX_INSERT, (list(topics), list(keys), list(values), list(headers))),
             ]
-        self._deferred, self._outbox_rows = [], []
+        self._open_writes().deferred, self._outbox_rows = [], []
         if writes:
             statement, args = one_statement(writes)
             await self.connection.execute(statement, *args)
+
+
+class _Writes:
+    """A unit of work's writes, kept apart from it: the repositories hold `write`, and a
+    unit holds its repositories. Were `write` the unit's own method, each unit would sit in
+    a reference cycle, freed only by the cycle collector, which the services run seldom
+    (service.py): a backlog's units, and every row and event they held, piled up between
+    its passes, tens of MB in a flood."""
+
+    __slots__ = ("connection", "deferred", "deferring")
+
+    def __init__(self, connection: asyncpg.pool.PoolConnectionProxy) -> None:
+        self.connection = connection
+        self.deferring = False
+        self.deferred: list[tuple[str, Sequence[Any]]] = []
+
+    async def write(self, statement: str, *args: Any) -> None:
+        if not self.deferring:
+            await self.connection.execute(statement, *args)
+            return
+        if not _WAITS_FOR_COMMIT.match(statement):
+            raise ValueError(f"not a write that can wait for the commit: {statement[:60]!r}")
+        self.deferred.append((statement, args))
 
 
 def _require_distinct_consumers(consumer: str, keys_consumer: str) -> None:
