@@ -60,15 +60,47 @@ async def test_a_unit_of_work_is_freed_by_reference_counting_when_its_use_ends(
         await pool.close()
 
 
+async def fail_within(uow: PostgresUnitOfWork) -> None:
+    async with uow:
+        uow.defer_writes()
+        raise RuntimeError("the handler failed")
+
+
+@pytest.mark.parametrize("kind", KINDS[1:3], ids=lambda k: k.__name__)
+async def test_a_unit_of_work_whose_handler_failed_is_freed_too(
+    kind: type[PostgresUnitOfWork], database_url: str, schema: str, no_cycle_collector: None
+) -> None:
+    pool = await open_pool(dsn=database_url, schema=schema, application_name="test")
+    try:
+        uow = kind(pool, source="/yiwang/test", clock=SystemClock())
+        with pytest.raises(RuntimeError, match="the handler failed"):
+            await fail_within(uow)
+        gone = weakref.ref(uow)
+        del uow
+        assert gone() is None
+    finally:
+        await pool.close()
+
+
 async def test_write_outside_a_unit_of_work_is_refused(database_url: str, schema: str) -> None:
+    """Before, between and after uses; and a `write` a repository kept from an earlier
+    use refuses rather than writing on a connection given back to the pool."""
     pool = await open_pool(dsn=database_url, schema=schema, application_name="test")
     try:
         uow = PostgresUnitOfWork(pool, source="/yiwang/test", clock=SystemClock())
         with pytest.raises(RuntimeError, match="outside 'async with'"):
             await uow.write("DELETE FROM nothing")
         async with uow:
-            pass
+            kept = uow.write
         with pytest.raises(RuntimeError, match="outside 'async with'"):
             uow.defer_writes()
+        with pytest.raises(RuntimeError, match="outside 'async with'"):
+            await kept("DELETE FROM nothing")
+        async with uow:  # entered again: its own writes go through
+            await uow.write("CREATE TEMP TABLE t (n int) ON COMMIT DROP")
+            await uow.write("INSERT INTO t VALUES ($1)", 1)
+            assert await uow.connection.fetchval("SELECT count(*) FROM t") == 1
+        with pytest.raises(RuntimeError, match="outside 'async with'"):
+            await kept("DELETE FROM nothing")
     finally:
         await pool.close()

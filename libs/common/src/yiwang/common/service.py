@@ -284,7 +284,9 @@ def run_service(definition: ServiceDefinition) -> None:
     # rows); with the interpreter's default thresholds the cycle collector runs every few
     # of them and its full passes walk every long-lived object (modules, schemas, the grid
     # index): ~10% of intake's Kafka throughput, and pauses in the HTTP latency tail. What
-    # is loaded by now stays for the life of the process: frozen, it is never walked.
+    # is loaded by now stays for the life of the process: frozen, it is never walked. So
+    # what an event makes must not sit in a reference cycle, or it waits for a rare pass:
+    # units of work do not (tests/integration/test_unit_of_work_lifetime.py).
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
     config = uvicorn.Config(

@@ -150,10 +150,13 @@ class PostgresUnitOfWork(UnitOfWork):
             else:
                 await self._tx.rollback()
         finally:
-            await self._pool.release(self._conn)
-            self._conn = None
-            self._tx = None
+            # Cleared first, so that a failed release leaves no used-up state behind, and
+            # closed, so that a `write` a repository kept past this use raises.
+            conn, self._conn, self._tx = self._conn, None, None
+            if self._writes is not None:
+                self._writes.close()
             self._writes = None
+            await self._pool.release(conn)
 
     async def first_delivery(self, *, consumer: str, event_id: str) -> bool:
         inserted = await self.connection.fetchval(
@@ -268,11 +271,16 @@ class _Writes:
     __slots__ = ("connection", "deferred", "deferring")
 
     def __init__(self, connection: asyncpg.pool.PoolConnectionProxy) -> None:
-        self.connection = connection
+        self.connection: asyncpg.pool.PoolConnectionProxy | None = connection
         self.deferring = False
         self.deferred: list[tuple[str, Sequence[Any]]] = []
 
+    def close(self) -> None:
+        self.connection = None
+
     async def write(self, statement: str, *args: Any) -> None:
+        if self.connection is None:
+            raise RuntimeError("UnitOfWork used outside 'async with'")
         if not self.deferring:
             await self.connection.execute(statement, *args)
             return
