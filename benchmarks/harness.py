@@ -131,6 +131,12 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def uptime_s(pid: int) -> float:
+    """How long the process has run (its start time in /proc, against the system's)."""
+    started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    return float(Path("/proc/uptime").read_text().split()[0]) - started / TICKS
+
+
 def infra_pids() -> dict[str, list[int]]:
     """Kafka's pid, and PostgreSQL's postmaster with every backend."""
     status = subprocess.run(

@@ -51,6 +51,7 @@ from harness import (
     peak_rss_mb,
     stack_settings,
     unique_prefix,
+    uptime_s,
     wake_reference,
 )
 from pipeline_report import report
@@ -347,6 +348,7 @@ async def main() -> None:
             phase, kafka=kafka, prefix=prefix, credential=credential, orders=orders, conn=conn,
             meter=meter, statements=statements, rng=rng, top=args.top,
         )  # fmt: skip
+        broker_uptime = uptime_s(infra_pids()["kafka"][0])
         phases = [await run_phase(name="flood", count=args.flood, rate=None)]
         for rate in (float(r) for r in args.rates.split(",") if r):
             count = int(rate * args.seconds)
@@ -355,6 +357,7 @@ async def main() -> None:
             "cpu_reference_ms": reference,
             "wake_reference_us": wake,
             "raw_msgs_per_s": raw,
+            "broker_uptime_s": broker_uptime,
             "record_bytes": size,
             "idle_cpu_ms_per_s": idle,
             "idle_statements_per_s": (
