@@ -42,42 +42,35 @@ def no_cycle_collector() -> Iterator[None]:
         gc.enable()
 
 
+async def use(uow: PostgresUnitOfWork, *, handler_fails: bool) -> None:
+    async with uow:
+        uow.defer_writes()
+        write = uow.write  # what repositories are handed
+        if handler_fails:
+            raise RuntimeError("the handler failed")
+    del write
+
+
+@pytest.mark.parametrize("handler_fails", [False, True], ids=["committed", "rolled-back"])
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.__name__)
 async def test_a_unit_of_work_is_freed_by_reference_counting_when_its_use_ends(
-    kind: type[PostgresUnitOfWork], database_url: str, schema: str, no_cycle_collector: None
+    kind: type[PostgresUnitOfWork],
+    handler_fails: bool,
+    database_url: str,
+    schema: str,
+    no_cycle_collector: None,
 ) -> None:
     pool = await open_pool(dsn=database_url, schema=schema, application_name="test")
     try:
         uow = kind(pool, source="/yiwang/test", clock=SystemClock())
-        async with uow:
-            uow.defer_writes()
-            write = uow.write  # what repositories are handed
-        del write
+        if handler_fails:
+            with pytest.raises(RuntimeError, match="the handler failed"):
+                await use(uow, handler_fails=True)
+        else:
+            await use(uow, handler_fails=False)
         gone = weakref.ref(uow)
         del uow
         assert gone() is None, f"{kind.__name__} outlived its use: {gc.get_referrers(gone())}"
-    finally:
-        await pool.close()
-
-
-async def fail_within(uow: PostgresUnitOfWork) -> None:
-    async with uow:
-        uow.defer_writes()
-        raise RuntimeError("the handler failed")
-
-
-@pytest.mark.parametrize("kind", KINDS[1:3], ids=lambda k: k.__name__)
-async def test_a_unit_of_work_whose_handler_failed_is_freed_too(
-    kind: type[PostgresUnitOfWork], database_url: str, schema: str, no_cycle_collector: None
-) -> None:
-    pool = await open_pool(dsn=database_url, schema=schema, application_name="test")
-    try:
-        uow = kind(pool, source="/yiwang/test", clock=SystemClock())
-        with pytest.raises(RuntimeError, match="the handler failed"):
-            await fail_within(uow)
-        gone = weakref.ref(uow)
-        del uow
-        assert gone() is None
     finally:
         await pool.close()
 
