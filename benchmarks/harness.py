@@ -117,7 +117,7 @@ def cpu_times(pids: Iterable[int]) -> tuple[float, float]:
     user = system = 0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = _stat(pid)
         except OSError:
             continue
         user, system = user + int(fields[11]), system + int(fields[12])  # utime, stime
@@ -131,9 +131,15 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields after the command name (which may hold spaces): the
+    state is [0], the parent [1], utime and stime [11] and [12], the start time [19]."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def uptime_s(pid: int) -> float:
     """How long the process has run (its start time in /proc, against the system's)."""
-    started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    started = int(_stat(pid)[19])
     return float(Path("/proc/uptime").read_text().split()[0]) - started / TICKS
 
 
@@ -155,7 +161,7 @@ def infra_pids() -> dict[str, list[int]]:
 
 def _ppid(pid: int) -> int | None:
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return int(_stat(pid)[1])
     except OSError:
         return None
 
