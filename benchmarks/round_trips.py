@@ -11,7 +11,9 @@ It reports, after the machine's CPU and wake references (as pipeline.py prints t
   settings (idempotent, acks=all, linger 0: one produce request a record), first with no
   consumer, then with one consumer as the case path's subscribers fetch (min bytes 1:
   each record completes a fetch). The broker's idle CPU, measured as long before and
-  after, is taken off; when the two differ the run says so (the broker was busy).
+  after, is taken off; when the two differ the run says so (the broker was busy). Beside
+  it, this process's own CPU per record: the producer's alone, then with the consumer's
+  polls (one record each) added, an aiokafka client's cost per round trip.
 Traffic goes to loopback only, `--rate` times `--seconds` records at most.
 """
 
@@ -98,11 +100,14 @@ async def broker_cpu(seconds: float) -> float:
     return cpu_seconds(pids) - before
 
 
-async def kafka(kafka_url: str, *, rate: float, seconds: float) -> dict[str, tuple[float, float]]:
-    """Broker ms per record, and its idle ms/s, with no consumer and with one."""
+async def kafka(
+    kafka_url: str, *, rate: float, seconds: float
+) -> dict[str, tuple[float, float, float]]:
+    """Broker ms per record, its idle ms/s, and this process's ms per record, with no
+    consumer and with one."""
     prefix = unique_prefix()
     topic = f"{prefix}bench.round-trips"
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, tuple[float, float, float]] = {}
     try:
         admin = AIOKafkaAdminClient(**kafka_options(kafka_url))
         await admin.start()
@@ -133,7 +138,7 @@ async def _phase(
     consumers: int,
     rate: float,
     seconds: float,
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     reader: AIOKafkaConsumer | None = None
     drain: asyncio.Task[None] | None = None
     try:
@@ -147,12 +152,12 @@ async def _phase(
         idle_before = await broker_cpu(seconds) / seconds  # CPU seconds per second
         count = max(1, int(rate * seconds))
         pids = infra_pids()["kafka"]
-        before, started = cpu_seconds(pids), time.monotonic()
+        before, own_before, started = cpu_seconds(pids), own_cpu(), time.monotonic()
         for n in range(count):
             await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
             await producer.send_and_wait(topic, b"x" * 700, key=str(n).encode())
         await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
-        busy = cpu_seconds(pids) - before
+        busy, own = cpu_seconds(pids) - before, own_cpu() - own_before
         elapsed = time.monotonic() - started
         # Idle again after: the broker's own work (a test run's topics being deleted, say)
         # would otherwise be counted as the records' or taken off them.
@@ -164,7 +169,7 @@ async def _phase(
             print(f"  the broker's idle CPU moved ({1000 * idle_before:.0f} -> "
                   f"{1000 * idle_after:.0f} ms/s): busy with other work, run again")  # fmt: skip
         idle = (idle_before + idle_after) / 2
-        return 1000 * (busy - idle * elapsed) / count, 1000 * idle
+        return 1000 * (busy - idle * elapsed) / count, 1000 * idle, 1000 * own / count
     finally:
         if drain is not None:
             drain.cancel()
@@ -193,9 +198,10 @@ async def main() -> None:
         print(f"  {name:32s} {client:8.0f} {server:9.0f}")
     figures = await kafka(settings["KAFKA_BOOTSTRAP_SERVERS"], rate=args.rate,
                           seconds=args.seconds)  # fmt: skip
-    print(f"Kafka broker, a record at a time at {args.rate:.0f}/s:  ms per record   idle ms/s")
-    for name, (per_record, idle) in figures.items():
-        print(f"  {name:32s} {per_record:8.2f} {idle:11.0f}")
+    print(f"Kafka, a record at a time at {args.rate:.0f}/s, ms per record: broker  broker idle"
+          " ms/s  this client")  # fmt: skip
+    for name, (per_record, idle, own) in figures.items():
+        print(f"  {name:32s} {per_record:8.2f} {idle:11.0f} {own:12.2f}")
 
 
 if __name__ == "__main__":
