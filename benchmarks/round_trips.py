@@ -13,7 +13,8 @@ It reports, after the machine's CPU and wake references (as pipeline.py prints t
   each record completes a fetch). The broker's idle CPU, measured as long before and
   after, is taken off; when the two differ the run says so (the broker was busy). Beside
   it, this process's own CPU per record: the producer's alone, then with the consumer's
-  polls (one record each) added, an aiokafka client's cost per round trip.
+  polls (one record each) added, an aiokafka client's cost per round trip (its idle CPU,
+  a few fetches a second, not taken off).
 Traffic goes to loopback only, `--rate` times `--seconds` records at most.
 """
 
@@ -198,8 +199,8 @@ async def main() -> None:
         print(f"  {name:32s} {client:8.0f} {server:9.0f}")
     figures = await kafka(settings["KAFKA_BOOTSTRAP_SERVERS"], rate=args.rate,
                           seconds=args.seconds)  # fmt: skip
-    print(f"Kafka, a record at a time at {args.rate:.0f}/s, ms per record: broker  broker idle"
-          " ms/s  this client")  # fmt: skip
+    print(f"Kafka, a record at a time at {args.rate:.0f}/s, ms per record (idle: ms/s)")
+    print(f"  {'':32s} {'broker':>8s} {'idle':>11s} {'client':>12s}")
     for name, (per_record, idle, own) in figures.items():
         print(f"  {name:32s} {per_record:8.2f} {idle:11.0f} {own:12.2f}")
 
